@@ -1,0 +1,45 @@
+# One entry point for every task. Each target sets up what it needs on a fresh machine.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Python 3.13 is the Lambda runtime we target. Look on PATH first, then in pyenv.
+PY313 := $(shell for c in python3.13 "$$(pyenv prefix 3.13 2>/dev/null | tail -n1)/bin/python3.13" \
+            "$$(pyenv prefix 3.13.0 2>/dev/null)/bin/python3.13"; do \
+            "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1 && { command -v "$$c"; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help python venv test demo lint clean
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
+
+python:
+	@if [ -z "$(PY313)" ]; then \
+	  echo "Python 3.13 not found. Install it (e.g. 'pyenv install 3.13' or your OS package python3.13) and retry." >&2; \
+	  exit 1; fi
+
+$(VENV)/.installed: requirements-dev.txt src/requirements.txt | python
+	test -x $(PY) || "$(PY313)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed ## create .venv with Python 3.13 and the dependencies
+
+test: venv ## run the whole test suite
+	$(PY) -m pytest
+
+demo: venv ## run the forwarder against a local AWS emulator and show what reached the bus
+	$(PY) tools/demo.py
+
+lint: venv ## static checks on the code
+	$(PY) -m ruff check src tests tools
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache
+
+# Targets added by later work live in mk/*.mk so that each area keeps its own file.
+-include mk/*.mk
