@@ -1,0 +1,155 @@
+"""SourceRecord -> PutEvents entry, with its size by AWS's formula and the Detail wrapping rules.
+
+Detail must be a JSON object that EventBridge accepts. A body that already is one is passed on
+as the very text it arrived in (no parse-and-dump round trip); anything else is wrapped, never
+dropped: `{"data": <JSON value or text>}`, or `{"dataBase64": ...}` for bytes that are not UTF-8.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from base64 import b64encode
+from dataclasses import dataclass
+from typing import Any
+
+from jmespath.parser import ParsedResult
+
+from forwarder.records import SourceRecord
+from forwarder.settings import Settings
+
+MAX_DETAIL_DEPTH = 1000  # EventBridge rejects a Detail nested deeper (MalformedDetail)
+MAX_DETAIL_TYPE_CHARS = 128
+MAX_TRACE_HEADER_CHARS = 500  # botocore refuses the whole request over this, so it is dropped
+_INT64 = range(-(2**63), 2**63)
+_TIME_BYTES = 14  # AWS counts a set Time as 14 bytes
+
+
+@dataclass(slots=True)
+class Entry:
+    fields: dict  # the PutEventsRequestEntry as boto3 takes it
+    size: int  # bytes by AWS's entry-size formula
+    group: str | None = None  # entries of one group are confirmed one after another
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A record that never becomes an entry; it is reported with this reason."""
+
+    code: str
+    message: str
+    group: str | None = None
+
+
+def build_entry(record: SourceRecord, settings: Settings, fallback_trace: str | None) -> Entry | Rejected:
+    if record.problem:
+        return Rejected("InvalidRecord", record.problem, record.group)
+    detail, value = to_detail(record.body)
+    source = _override(settings.source_path, value, settings.source, max_chars=None)
+    detail_type = _override(settings.detail_type_path, value, settings.detail_type, MAX_DETAIL_TYPE_CHARS)
+    fields: dict[str, Any] = {
+        "Source": source,
+        "DetailType": detail_type,
+        "Detail": detail,
+        "EventBusName": settings.event_bus_name,
+    }
+    if record.time is not None:
+        fields["Time"] = record.time
+    trace = record.trace_header or fallback_trace
+    if trace and len(trace) <= MAX_TRACE_HEADER_CHARS:
+        fields["TraceHeader"] = trace
+    return Entry(fields, entry_size(fields), record.group)
+
+
+def entry_size(fields: dict) -> int:
+    """AWS's "Calculating PutEvents event entry size"; TraceHeader and EventBusName do not count."""
+    size = _TIME_BYTES if fields.get("Time") is not None else 0
+    for key in ("Source", "DetailType", "Detail"):
+        text = fields.get(key)
+        if text:
+            size += utf8_length(text)
+    for resource in fields.get("Resources") or ():
+        size += utf8_length(resource)
+    return size
+
+
+def utf8_length(text: str) -> int:
+    # surrogatepass: a lone surrogate still has a size (botocore sends it \u-escaped).
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def to_detail(body: str | bytes | None) -> tuple[str, dict | None]:
+    """Return the Detail text and, when the body is a JSON object, its parsed value."""
+    if isinstance(body, bytes):
+        return _dump({"dataBase64": b64encode(body).decode("ascii")}), None
+    if body is None:
+        return _dump({"data": None}), None
+    text = body[1:] if body.startswith("\ufeff") else body
+    try:
+        value = _strict_loads(text)
+    except (ValueError, RecursionError):
+        return _dump({"data": body}), None
+    if _too_deep(value, text, extra=0 if isinstance(value, dict) else 1):
+        return _dump({"data": body}), None
+    if isinstance(value, dict):
+        return text, value
+    return _dump({"data": value}), None
+
+
+def _strict_loads(text: str) -> Any:
+    """json.loads that refuses what EventBridge refuses: NaN/Infinity, non-finite floats, big ints."""
+    return json.loads(text, parse_constant=_refuse_constant, parse_int=_int64, parse_float=_finite_float)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _int64(digits: str) -> int:
+    value = int(digits)
+    if value not in _INT64:
+        raise ValueError("integer outside int64")
+    return value
+
+
+def _finite_float(digits: str) -> float:
+    value = float(digits)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _too_deep(value: Any, text: str, extra: int) -> bool:
+    # Counting brackets is a cheap upper bound on depth; walk the value only when it could matter.
+    if text.count("{") + text.count("[") + extra <= MAX_DETAIL_DEPTH:
+        return False
+    return _depth(value) + extra > MAX_DETAIL_DEPTH
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _dump(value: dict) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _override(path: ParsedResult | None, value: dict | None, default: str, max_chars: int | None) -> str:
+    """A per-record Source or DetailType from the body, when the expression yields a usable string."""
+    if path is None or value is None:
+        return default
+    found = path.search(value)
+    if isinstance(found, str) and found.strip() and (max_chars is None or len(found) <= max_chars):
+        return found
+    return default

@@ -1,0 +1,123 @@
+"""The Lambda entry point: the only module that knows Lambda.
+
+Cold start reads the settings (a wrong one fails here, naming the variable) and builds the one
+EventBridge client; each invocation is then a straight pipeline:
+
+    event -> records -> entries -> publish (batches, concurrency, retries) -> partial batch response
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import botocore.session
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.config import Config
+
+from forwarder.entries import build_entry
+from forwarder.publisher import Outcome, Publication, Publisher, PublishOptions
+from forwarder.records import EventError, SourceRecord, parse_event
+from forwarder.report import Summary, batch_response, summarize
+from forwarder.settings import Settings
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "event-forwarder"
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "EventForwarder"
+# PutEvents answers in tens of milliseconds; a socket that says nothing for this long is stuck.
+CONNECT_TIMEOUT_SECONDS = 2
+READ_TIMEOUT_SECONDS = 5
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def create_client(settings: Settings) -> Any:
+    """One client per cold start, its connection pool as large as the requests we keep in flight.
+
+    The endpoint comes from botocore's own AWS_ENDPOINT_URL(_EVENTBRIDGE) variables.
+    """
+    config = Config(
+        max_pool_connections=settings.max_concurrency,
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        tcp_keepalive=True,
+        user_agent_appid="eventbridge-forwarder",
+    )
+    return botocore.session.get_session().create_client("events", config=config)
+
+
+def create_publisher(settings: Settings, client: Any) -> Publisher:
+    def send(entries: list[dict]) -> dict:
+        return client.put_events(Entries=entries)
+
+    options = PublishOptions(
+        max_request_bytes=settings.max_request_bytes,
+        max_concurrency=settings.max_concurrency,
+        max_attempts=settings.max_attempts,
+    )
+    return Publisher(send, options)
+
+
+settings = Settings.from_env(os.environ)
+publisher = create_publisher(settings, create_client(settings))
+
+
+@metrics.log_metrics(capture_cold_start_metric=True)
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: Any) -> dict:
+    try:
+        source, records = parse_event(event)
+    except EventError as error:
+        logger.error("event rejected; Lambda will retry the whole batch", extra={"reason": str(error)})
+        raise
+    trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
+    items = [build_entry(record, settings, trace) for record in records]
+    publication = publisher.publish(items, deadline=_deadline(context, settings.deadline_margin_ms))
+    _log_failures(records, publication.outcomes)
+    summary = summarize(publication.outcomes)
+    _emit(source, summary, publication)
+    return batch_response(records, publication.outcomes)
+
+
+def _deadline(context: Any, margin_ms: int) -> float | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return time.monotonic() + (remaining() - margin_ms) / 1000
+
+
+def _log_failures(records: list[SourceRecord], outcomes: list[Outcome]) -> None:
+    for record, outcome in zip(records, outcomes, strict=True):
+        if not outcome.confirmed:
+            logger.warning(
+                "record not forwarded; reported for redelivery",
+                extra={
+                    "item_id": record.item_id,
+                    "error_code": outcome.error_code,
+                    "error_message": outcome.error_message,
+                    "attempts": outcome.attempts,
+                },
+            )
+
+
+def _emit(source: str, summary: Summary, publication: Publication) -> None:
+    logger.info(
+        "batch done",
+        extra={
+            "event_source": source,
+            "received": summary.received,
+            "forwarded": summary.forwarded,
+            "failed": summary.failed,
+            "retried": publication.retries,
+            "requests": publication.requests,
+            "failures_by_code": summary.failures_by_code,
+        },
+    )
+    metrics.add_metric("RecordsReceived", MetricUnit.Count, summary.received)
+    metrics.add_metric("RecordsForwarded", MetricUnit.Count, summary.forwarded)
+    metrics.add_metric("RecordsFailed", MetricUnit.Count, summary.failed)
+    metrics.add_metric("EntriesRetried", MetricUnit.Count, publication.retries)
+    metrics.add_metric("PutEventsRequests", MetricUnit.Count, publication.requests)

@@ -1,0 +1,270 @@
+"""Entries -> outcomes: the only module that talks to EventBridge.
+
+Requests go out concurrently from a per-call thread pool through one shared boto3 client.
+Only entries that EventBridge answered with a retryable code (or whose request failed in a way
+worth retrying) are sent again, alone, after a jittered backoff; a confirmed entry is never
+sent twice. Entries of one group (an SQS FIFO message group) are sent one after another, and
+when one fails for good the rest of its group is not sent at all, so order is never broken.
+All waiting ends at the deadline: what is unconfirmed by then is reported, even when the
+endpoint hangs, because the caller stops waiting instead of trusting socket timeouts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from forwarder.batching import fits_alone, pack
+from forwarder.entries import Entry, Rejected
+
+RETRYABLE_ENTRY_CODES = frozenset({"InternalFailure", "ThrottlingException"})
+# Request-level failures worth another try once botocore's own retries are spent.
+RETRYABLE_REQUEST_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "InternalException", "InternalFailure", "ServiceUnavailable"}
+)
+BACKOFF_BASE_SECONDS = 0.05
+BACKOFF_CAP_SECONDS = 2.0
+
+# Codes of our own, for records that never got an answer from EventBridge.
+ENTRY_TOO_LARGE = "EntryTooLarge"
+DEADLINE_EXCEEDED = "DeadlineExceeded"
+GROUP_BLOCKED = "GroupBlocked"
+
+Send = Callable[[list[dict]], dict]
+
+
+@dataclass(slots=True)
+class Outcome:
+    event_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    attempts: int = 0
+
+    @property
+    def confirmed(self) -> bool:
+        return self.event_id is not None
+
+
+@dataclass(slots=True)
+class Publication:
+    outcomes: list[Outcome]
+    requests: int = 0  # requests actually sent
+    retries: int = 0  # entry sends beyond the first
+
+
+@dataclass(slots=True)
+class PublishOptions:
+    max_request_bytes: int
+    max_concurrency: int
+    max_attempts: int
+    rng: random.Random = field(default_factory=random.Random)
+
+
+class Publisher:
+    """Sends entries through `send` (normally `client.put_events` with Entries=...)."""
+
+    def __init__(self, send: Send, options: PublishOptions, clock: Callable[[], float] = time.monotonic):
+        self._send = send
+        self._options = options
+        self._clock = clock
+
+    def publish(self, items: Sequence[Entry | Rejected], deadline: float | None = None) -> Publication:
+        """Return one outcome per item, in order; `deadline` is on the `clock`'s time line."""
+        run = _Run(self, list(items), float("inf") if deadline is None else deadline)
+        return run.execute()
+
+
+class _Run:
+    """The state of one publish call; nothing of it outlives the call."""
+
+    def __init__(self, publisher: Publisher, items: list[Entry | Rejected], deadline: float):
+        self.send, self.options, self.clock = publisher._send, publisher._options, publisher._clock
+        self.items = items
+        self.deadline = deadline
+        self.outcomes = [Outcome() for _ in items]
+        self.done = [False] * len(items)
+        self.ready: list[int] = []
+        self.delayed: list[tuple[float, int]] = []  # heap of (not before, index)
+        self.lanes: dict[str, deque[int]] = {}
+        self.in_flight: dict[Future, list[int]] = {}
+        self.requests = 0
+        self.retries = 0
+
+    def execute(self) -> Publication:
+        self._admit_all()
+        pool = ThreadPoolExecutor(max_workers=self.options.max_concurrency, thread_name_prefix="put-events")
+        try:
+            self._loop(pool)
+        finally:
+            # Do not wait for a hung request: its entries are reported as unconfirmed below.
+            pool.shutdown(wait=False, cancel_futures=True)
+        for index, finished in enumerate(self.done):
+            if not finished:
+                last = self.outcomes[index].error_code
+                note = f" (last error: {last})" if last else ""
+                self._fail(index, DEADLINE_EXCEEDED, f"not confirmed before the invocation's deadline{note}")
+        return Publication(self.outcomes, self.requests, self.retries)
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def _admit_all(self) -> None:
+        for index, item in enumerate(self.items):
+            if item.group is None:
+                self._admit(index)
+            else:
+                self.lanes.setdefault(item.group, deque()).append(index)
+        for lane in self.lanes.values():
+            self._admit(lane.popleft())
+
+    def _admit(self, index: int) -> None:
+        """Make an item eligible to be sent, or settle it at once if it can never be."""
+        item = self.items[index]
+        if isinstance(item, Rejected):
+            self._fail(index, item.code, item.message)
+        elif not fits_alone(item.size, self.options.max_request_bytes):
+            limit = self.options.max_request_bytes
+            self._fail(index, ENTRY_TOO_LARGE, f"entry is {item.size} bytes; requests must stay below {limit}")
+        else:
+            self.ready.append(index)
+
+    def _loop(self, pool: ThreadPoolExecutor) -> None:
+        while True:
+            now = self.clock()
+            if now >= self.deadline:
+                return
+            self._release_delayed(now)
+            self._dispatch(pool)
+            if not (self.in_flight or self.delayed):
+                return
+            wake = min(self.deadline, self.delayed[0][0]) if self.delayed else self.deadline
+            timeout = None if wake == float("inf") else max(0.0, wake - now)
+            if not self.in_flight:
+                time.sleep(timeout or 0.0)  # only backoffs are pending
+                continue
+            finished, _ = wait(list(self.in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+            for future in finished:
+                self._settle(self.in_flight.pop(future), future)
+
+    def _release_delayed(self, now: float) -> None:
+        while self.delayed and self.delayed[0][0] <= now:
+            self.ready.append(heapq.heappop(self.delayed)[1])
+
+    def _dispatch(self, pool: ThreadPoolExecutor) -> None:
+        if not self.ready:
+            return
+        sizes = [(index, self.items[index].size) for index in self.ready]
+        self.ready = []
+        for indices in pack(sizes, self.options.max_request_bytes):
+            for index in indices:
+                self.outcomes[index].attempts += 1
+                self.retries += self.outcomes[index].attempts > 1
+            fields = [self.items[index].fields for index in indices]
+            self.in_flight[pool.submit(self._call, fields)] = indices
+
+    def _call(self, fields: list[dict]) -> dict | None:
+        """Runs on a pool thread. None means the deadline passed before the request could start."""
+        if self.clock() >= self.deadline:
+            return None
+        return self.send(fields)
+
+    # -- results ------------------------------------------------------------------------------
+
+    def _settle(self, indices: list[int], future: Future) -> None:
+        try:
+            response = future.result()
+        except ClientError as error:
+            self.requests += 1
+            self._request_failed(indices, error)
+            return
+        except BotoCoreError as error:  # connection reset, timeout: the request may or may not have landed
+            self.requests += 1
+            for index in indices:
+                self._retry_or_fail(index, "RequestFailed", f"{type(error).__name__}: {error}")
+            return
+        if response is None:
+            for index in indices:
+                self._fail(index, DEADLINE_EXCEEDED, "not sent: the invocation's deadline came first")
+            return
+        self.requests += 1
+        results = response.get("Entries") or []
+        for position, index in enumerate(indices):
+            result = results[position] if position < len(results) else {}
+            self._entry_answered(index, result)
+
+    def _entry_answered(self, index: int, result: dict[str, Any]) -> None:
+        code = result.get("ErrorCode")
+        if result.get("EventId") and not code:
+            self.outcomes[index].event_id = result["EventId"]
+            self._finish(index)
+            self._advance_lane(index)
+        elif code in RETRYABLE_ENTRY_CODES or not code:
+            # No code and no EventId breaks the API's contract: treat it as worth another try.
+            self._retry_or_fail(index, code or "MissingResult", result.get("ErrorMessage") or "no result")
+        else:
+            self._fail(index, code, result.get("ErrorMessage") or "")
+
+    def _request_failed(self, indices: list[int], error: ClientError) -> None:
+        code = error.response.get("Error", {}).get("Code", "ClientError")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        message = error.response.get("Error", {}).get("Message", str(error))
+        if status == 413 and len(indices) > 1:
+            # The service counted more bytes than we did: halve the request and try again.
+            self._split(indices)
+            return
+        retryable = code in RETRYABLE_REQUEST_CODES or status >= 500
+        for index in indices:
+            if retryable:
+                self._retry_or_fail(index, code, message)
+            else:
+                self._fail(index, code, message)
+
+    def _split(self, indices: list[int]) -> None:
+        for index in indices:
+            self.retries -= self.outcomes[index].attempts > 1
+            self.outcomes[index].attempts -= 1
+        middle = len(indices) // 2
+        for half in (indices[:middle], indices[middle:]):
+            self.ready.extend(half)
+
+    def _retry_or_fail(self, index: int, code: str, message: str) -> None:
+        outcome = self.outcomes[index]
+        outcome.error_code, outcome.error_message = code, message
+        if outcome.attempts >= self.options.max_attempts:
+            self._fail(index, code, f"{message} (gave up after {outcome.attempts} attempts)")
+            return
+        cap = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (outcome.attempts - 1))
+        not_before = self.clock() + self.options.rng.uniform(0, cap)  # full jitter
+        if not_before >= self.deadline:
+            self._fail(index, code, f"{message} (no time left to retry)")
+            return
+        heapq.heappush(self.delayed, (not_before, index))
+
+    def _fail(self, index: int, code: str, message: str) -> None:
+        outcome = self.outcomes[index]
+        outcome.event_id, outcome.error_code, outcome.error_message = None, code, message
+        self._finish(index)
+        group = self.items[index].group
+        lane = self.lanes.get(group) if group is not None else None
+        while lane:
+            later = lane.popleft()
+            self.outcomes[later] = Outcome(None, GROUP_BLOCKED, "an earlier record of its message group failed")
+            self._finish(later)
+
+    def _finish(self, index: int) -> None:
+        self.done[index] = True
+        if self.outcomes[index].confirmed:
+            self.outcomes[index].error_code = self.outcomes[index].error_message = None
+
+    def _advance_lane(self, index: int) -> None:
+        group = self.items[index].group
+        lane = self.lanes.get(group) if group is not None else None
+        if lane:
+            self._admit(lane.popleft())

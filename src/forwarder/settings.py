@@ -1,0 +1,107 @@
+"""Environment variables -> one frozen Settings object, read once per cold start.
+
+Every problem is reported as a ConfigurationError that names the variable, so a wrong
+deployment fails at init with a message that says what to fix, before any record is touched.
+The endpoint is deliberately not a setting of ours: botocore reads AWS_ENDPOINT_URL and
+AWS_ENDPOINT_URL_EVENTBRIDGE itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+
+MIB = 1024 * 1024
+# The PutEvents request limit is 1 MiB since January 2026; 256 KiB is the old one.
+DEFAULT_MAX_BYTES = MIB
+MIN_MAX_BYTES = 1024
+# Enough requests in flight to hide network latency for a 10,000-record batch, few enough to
+# stay far below the smallest regional PutEvents quota for a handful of concurrent invocations.
+DEFAULT_MAX_CONCURRENCY = 16
+MAX_CONCURRENCY_LIMIT = 256
+# Time kept back from the invocation's deadline to report and return.
+DEFAULT_DEADLINE_MARGIN_MS = 1000
+# How many times one entry is sent at most when EventBridge answers with a retryable code.
+DEFAULT_MAX_ATTEMPTS = 6
+
+# Same shape botocore enforces for EventBusName (name or ARN of a classic event bus).
+_BUS_PATTERN = re.compile(r"(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[.\-_A-Za-z0-9]+")
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    event_bus_name: str
+    source: str
+    detail_type: str
+    detail_type_path: ParsedResult | None = None
+    source_path: ParsedResult | None = None
+    max_request_bytes: int = DEFAULT_MAX_BYTES
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    deadline_margin_ms: int = DEFAULT_DEADLINE_MARGIN_MS
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        return cls(
+            event_bus_name=_bus_name(env),
+            source=_required(env, "EVENT_SOURCE", max_len=256),
+            detail_type=_required(env, "EVENT_DETAIL_TYPE", max_len=128),
+            detail_type_path=_jmespath(env, "EVENT_DETAIL_TYPE_PATH"),
+            source_path=_jmespath(env, "EVENT_SOURCE_PATH"),
+            max_request_bytes=_integer(env, "PUT_EVENTS_MAX_BYTES", DEFAULT_MAX_BYTES, MIN_MAX_BYTES, MIB),
+            max_concurrency=_integer(env, "MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY_LIMIT),
+            deadline_margin_ms=_integer(env, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, 0, 60_000),
+            max_attempts=_integer(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 20),
+        )
+
+
+def _value(env: Mapping[str, str], name: str) -> str:
+    return env.get(name, "").strip()
+
+
+def _required(env: Mapping[str, str], name: str, max_len: int) -> str:
+    value = _value(env, name)
+    if not value:
+        raise ConfigurationError(f"{name} is required and must not be empty")
+    if len(value) > max_len:
+        raise ConfigurationError(f"{name} must be at most {max_len} characters, got {len(value)}")
+    return value
+
+
+def _bus_name(env: Mapping[str, str]) -> str:
+    value = _value(env, "EVENT_BUS_NAME") or "default"
+    if not _BUS_PATTERN.fullmatch(value) or len(value) > 1600:
+        raise ConfigurationError(f"EVENT_BUS_NAME must be an event bus name or ARN, got {value!r}")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _value(env, name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _jmespath(env: Mapping[str, str], name: str) -> ParsedResult | None:
+    raw = _value(env, name)
+    if not raw:
+        return None
+    try:
+        return jmespath.compile(raw)
+    except JMESPathError as error:
+        raise ConfigurationError(f"{name} is not a valid JMESPath expression: {error}") from None

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.support.lambda_context import LambdaContext
+from tools.local_aws import moto_server, reset
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+
+# Tests never reach AWS: dummy credentials, a fixed region, and no host but 127.0.0.1.
+BASE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - not a secret
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "EVENT_SOURCE": "test.forwarder",
+    "EVENT_DETAIL_TYPE": "TestEvent",
+    "POWERTOOLS_METRICS_NAMESPACE": "EventForwarderTests",
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # a closed port until a test names its endpoint
+}
+for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_EVENTBRIDGE", "EVENT_BUS_NAME"):
+    os.environ.pop(_name, None)
+os.environ.update(BASE_ENV)
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def aws(moto_url: str) -> Iterator[str]:
+    """A clean moto for one test."""
+    reset(moto_url)
+    yield moto_url
+
+
+@pytest.fixture
+def clients(aws: str) -> Callable[[str], object]:
+    def make(service: str):
+        return boto3.client(service, endpoint_url=aws, region_name="us-east-1")
+
+    return make
+
+
+@pytest.fixture
+def load_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
+    """A cold start with the given environment: reloads forwarder.handler, as Lambda's init would."""
+
+    def load(**env: str):
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        import forwarder.handler
+
+        return importlib.reload(forwarder.handler)
+
+    yield load
+    import forwarder.handler
+
+    monkeypatch.undo()
+    importlib.reload(forwarder.handler)
+
+
+@pytest.fixture
+def context() -> LambdaContext:
+    return LambdaContext()
+
+
+def load_event(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())

@@ -1,0 +1,90 @@
+"""moto in server mode, as a child process on 127.0.0.1: a real HTTP endpoint for boto3."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def moto_server(port: int | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+    """Start moto, wait until it answers, yield its URL, stop it."""
+    port = port or free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://{host}:{port}"
+    try:
+        _wait_until_up(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def reset(url: str) -> None:
+    """Forget every resource, so tests do not see each other's."""
+    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310 - loopback
+    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback URL we built
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto server exited with code {process.returncode}")
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()  # noqa: S310 - loopback
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"moto server did not answer on {url} within {timeout} s")
+
+
+def tap_bus(clients, bus_name: str, source: str) -> str:
+    """Create the bus (unless it is `default`), a rule for `source` and an SQS queue as its target.
+
+    Returns the queue URL: what the rule delivers there is what reached the bus.
+    """
+    events, sqs = clients("events"), clients("sqs")
+    if bus_name != "default":
+        events.create_event_bus(Name=bus_name)
+    queue_url = sqs.create_queue(QueueName=f"{bus_name}-tap")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="tap", EventBusName=bus_name, EventPattern=json.dumps({"source": [{"prefix": ""}]}))
+    events.put_targets(Rule="tap", EventBusName=bus_name, Targets=[{"Id": "tap", "Arn": queue_arn}])
+    return queue_url
+
+
+def drain(sqs, queue_url: str, wait_seconds: int = 0) -> list[dict]:
+    """Every message now in the queue, each deleted once read."""
+    found: list[dict] = []
+    while True:
+        response = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return found
+        found.extend(messages)
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
