@@ -72,6 +72,7 @@ def lambda_handler(event: dict, context: Any) -> dict:
         source, records = parse_event(event)
     except EventError as error:
         logger.error("event rejected; Lambda will retry the whole batch", extra={"reason": str(error)})
+        metrics.add_metric("BatchesRejected", MetricUnit.Count, 1)
         raise
     trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
     items = [build_entry(record, settings, trace) for record in records]

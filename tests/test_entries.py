@@ -1,0 +1,150 @@
+"""SourceRecord -> PutEvents entry: Detail wrapping, sizes by AWS's formula, overrides, trace headers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from forwarder.entries import Entry, Rejected, build_entry, entry_size, to_detail
+from forwarder.records import SourceRecord
+from forwarder.settings import Settings
+
+SETTINGS = Settings.from_env({"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_BUS_NAME": "bus"})
+
+
+def record(body, **kwargs) -> SourceRecord:
+    return SourceRecord(item_id="id-1", body=body, **kwargs)
+
+
+def test_an_object_body_is_passed_on_as_it_came():
+    body = '{"b": 1,  "a": [1, 2]}'  # spacing and key order kept: no parse-and-dump round trip
+    assert to_detail(body) == (body, {"b": 1, "a": [1, 2]})
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ("[1, 2]", {"data": [1, 2]}),
+        ("42", {"data": 42}),
+        ('"text"', {"data": "text"}),
+        ("null", {"data": None}),
+        ("true", {"data": True}),
+        ("plain text", {"data": "plain text"}),
+        ("", {"data": ""}),
+        ("   ", {"data": "   "}),
+        ("<a>xml</a>", {"data": "<a>xml</a>"}),
+        ('{"a": 1', {"data": '{"a": 1'}),
+        ('{"n": NaN}', {"data": '{"n": NaN}'}),
+        ('{"n": Infinity}', {"data": '{"n": Infinity}'}),
+        ('{"n": 1e400}', {"data": '{"n": 1e400}'}),
+        ('{"n": 9223372036854775808}', {"data": '{"n": 9223372036854775808}'}),
+        ('{"s": "a\x01b"}', {"data": '{"s": "a\x01b"}'}),
+        (None, {"data": None}),
+    ],
+)
+def test_any_other_body_is_wrapped(body, detail):
+    text, value = to_detail(body)
+    assert json.loads(text) == detail
+    assert value is None
+
+
+def test_int64_bounds_are_accepted():
+    body = '{"min": -9223372036854775808, "max": 9223372036854775807}'
+    assert to_detail(body)[0] == body
+
+
+def test_bom_is_dropped_from_an_object_body():
+    assert to_detail('\ufeff{"a": 1}') == ('{"a": 1}', {"a": 1})
+
+
+def test_duplicate_keys_pass_through_untouched():
+    body = '{"a": 1, "a": 2}'
+    assert to_detail(body)[0] == body
+
+
+def test_binary_is_wrapped_as_base64():
+    assert json.loads(to_detail(b"\xff\x00")[0]) == {"dataBase64": "/wA="}
+
+
+def test_nesting_at_the_limit_passes_and_over_it_is_wrapped_as_text():
+    at_limit = "[" * 999 + "]" * 999  # wrapped in {"data": ...}: 1000 levels
+    assert json.loads(to_detail(at_limit)[0])["data"] is not None
+    assert isinstance(json.loads(to_detail("{}")[0]), dict)
+    object_at_limit = '{"a":' * 999 + "{}" + "}" * 999
+    assert to_detail(object_at_limit)[0] == object_at_limit
+    too_deep = '{"a":' * 1000 + "{}" + "}" * 1000
+    assert json.loads(to_detail(too_deep)[0]) == {"data": too_deep}
+    deep_array = "[" * 1500 + "]" * 1500
+    assert json.loads(to_detail(deep_array)[0]) == {"data": deep_array}
+
+
+def test_lone_surrogates_are_kept_and_sized():
+    body = "bad \ud800 text"
+    entry = build_entry(record(body), SETTINGS, None)
+    assert "\ud800" in entry.fields["Detail"]
+    assert entry.size == entry_size(entry.fields) > len("my.app") + len("Thing")
+
+
+def test_entry_fields():
+    entry = build_entry(record('{"a": 1}', time=1700000000.5, trace_header="Root=1-a-b"), SETTINGS, "Root=1-own")
+    assert isinstance(entry, Entry)
+    assert entry.fields == {
+        "Source": "my.app",
+        "DetailType": "Thing",
+        "Detail": '{"a": 1}',
+        "EventBusName": "bus",
+        "Time": 1700000000.5,
+        "TraceHeader": "Root=1-a-b",
+    }
+    assert entry.size == 14 + len("my.app") + len("Thing") + len('{"a": 1}')
+
+
+def test_trace_falls_back_to_the_invocations_header_and_drops_one_too_long():
+    assert build_entry(record("{}"), SETTINGS, "Root=1-own").fields["TraceHeader"] == "Root=1-own"
+    assert "TraceHeader" not in build_entry(record("{}"), SETTINGS, None).fields
+    assert "TraceHeader" not in build_entry(record("{}", trace_header="x" * 501), SETTINGS, None).fields
+
+
+def test_size_counts_utf8_bytes_and_resources():
+    fields = {"Source": "s", "DetailType": "é", "Detail": '{"k":"€"}', "Resources": ["arn:x"], "TraceHeader": "t"}
+    assert entry_size(fields) == 1 + 2 + len('{"k":"€"}'.encode()) + 5
+
+
+def test_paths_override_source_and_detail_type_when_they_yield_a_string():
+    settings = Settings.from_env(
+        {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "T", "EVENT_DETAIL_TYPE_PATH": "type", "EVENT_SOURCE_PATH": "src"}
+    )
+    found = build_entry(record('{"type": "OrderPlaced", "src": "shop"}'), settings, None).fields
+    assert (found["Source"], found["DetailType"]) == ("shop", "OrderPlaced")
+    for body in ['{"type": ""}', '{"type": 5}', '{"other": 1}', "[1]", "text", '{"type": "' + "x" * 129 + '"}']:
+        fields = build_entry(record(body), settings, None).fields
+        assert (fields["Source"], fields["DetailType"]) == ("s", "T"), body
+
+
+def test_a_record_with_a_problem_is_rejected_with_its_reason():
+    rejected = build_entry(record(None, problem="kinesis data is not valid base64", group="g"), SETTINGS, None)
+    assert rejected == Rejected("InvalidRecord", "kinesis data is not valid base64", "g")
+
+
+@given(st.text())
+def test_every_text_body_gives_a_json_object_detail(body):
+    detail, _ = to_detail(body)
+    assert isinstance(json.loads(detail), dict)
+
+
+INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | INT64 | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_json_values_survive_wrapping(value):
+    detail, _ = to_detail(json.dumps(value))
+    parsed = json.loads(detail)
+    assert parsed == value if isinstance(value, dict) else parsed == {"data": value}

@@ -1,0 +1,65 @@
+"""Settings come from the environment once; a wrong value names its variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from forwarder.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY, ConfigurationError, Settings
+
+REQUIRED = {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "OrderPlaced"}
+
+
+def test_defaults():
+    settings = Settings.from_env(REQUIRED)
+    assert settings.event_bus_name == "default"
+    assert settings.source == "my.app"
+    assert settings.detail_type == "OrderPlaced"
+    assert settings.max_request_bytes == DEFAULT_MAX_BYTES == 1024 * 1024
+    assert settings.max_concurrency == DEFAULT_MAX_CONCURRENCY
+    assert settings.detail_type_path is None and settings.source_path is None
+
+
+def test_every_setting_is_read():
+    env = REQUIRED | {
+        "EVENT_BUS_NAME": "arn:aws:events:eu-west-1:123456789012:event-bus/orders",
+        "EVENT_DETAIL_TYPE_PATH": "type",
+        "EVENT_SOURCE_PATH": "meta.source",
+        "PUT_EVENTS_MAX_BYTES": "262144",
+        "MAX_CONCURRENCY": "4",
+        "DEADLINE_MARGIN_MS": "250",
+        "MAX_ATTEMPTS": "3",
+    }
+    settings = Settings.from_env(env)
+    assert settings.event_bus_name.endswith("event-bus/orders")
+    assert settings.detail_type_path.search({"type": "T"}) == "T"
+    assert settings.source_path.search({"meta": {"source": "s"}}) == "s"
+    assert (settings.max_request_bytes, settings.max_concurrency) == (262144, 4)
+    assert (settings.deadline_margin_ms, settings.max_attempts) == (250, 3)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"EVENT_DETAIL_TYPE": "T"}, "EVENT_SOURCE"),
+        ({"EVENT_SOURCE": "s"}, "EVENT_DETAIL_TYPE"),
+        (REQUIRED | {"EVENT_SOURCE": "   "}, "EVENT_SOURCE"),
+        (REQUIRED | {"EVENT_DETAIL_TYPE": "x" * 129}, "EVENT_DETAIL_TYPE"),
+        (REQUIRED | {"EVENT_BUS_NAME": "bad bus!"}, "EVENT_BUS_NAME"),
+        (REQUIRED | {"PUT_EVENTS_MAX_BYTES": "1MB"}, "PUT_EVENTS_MAX_BYTES"),
+        (REQUIRED | {"PUT_EVENTS_MAX_BYTES": str(2 * 1024 * 1024)}, "PUT_EVENTS_MAX_BYTES"),
+        (REQUIRED | {"MAX_CONCURRENCY": "0"}, "MAX_CONCURRENCY"),
+        (REQUIRED | {"MAX_CONCURRENCY": "-3"}, "MAX_CONCURRENCY"),
+        (REQUIRED | {"EVENT_DETAIL_TYPE_PATH": "a[["}, "EVENT_DETAIL_TYPE_PATH"),
+        (REQUIRED | {"EVENT_SOURCE_PATH": "|"}, "EVENT_SOURCE_PATH"),
+        (REQUIRED | {"MAX_ATTEMPTS": "0"}, "MAX_ATTEMPTS"),
+    ],
+)
+def test_a_wrong_setting_names_its_variable(env, variable):
+    with pytest.raises(ConfigurationError, match=variable):
+        Settings.from_env(env)
+
+
+def test_cold_start_fails_naming_the_variable(load_handler, monkeypatch):
+    monkeypatch.delenv("EVENT_SOURCE")
+    with pytest.raises(ConfigurationError, match="EVENT_SOURCE is required"):
+        load_handler()
