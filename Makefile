@@ -29,7 +29,7 @@ $(VENV)/.installed: requirements-dev.txt src/requirements.txt | python
 
 venv: $(VENV)/.installed ## create .venv with Python 3.13 and the dependencies
 
-test: venv ## run the whole test suite
+test: lint ## run the linters and the whole test suite
 	$(PY) -m pytest
 
 demo: venv ## run the forwarder against a local AWS emulator and show what reached the bus

@@ -67,9 +67,9 @@ def tap_bus(clients, bus_name: str, source: str) -> str:
     if bus_name != "default":
         events.create_event_bus(Name=bus_name)
     queue_url = sqs.create_queue(QueueName=f"{bus_name}-tap")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    target_arn = queue_arn(sqs, queue_url)
     events.put_rule(Name="tap", EventBusName=bus_name, EventPattern=json.dumps({"source": [{"prefix": ""}]}))
-    events.put_targets(Rule="tap", EventBusName=bus_name, Targets=[{"Id": "tap", "Arn": queue_arn}])
+    events.put_targets(Rule="tap", EventBusName=bus_name, Targets=[{"Id": "tap", "Arn": target_arn}])
     return queue_url
 
 
@@ -88,3 +88,31 @@ def drain(sqs, queue_url: str, wait_seconds: int = 0) -> list[dict]:
             QueueUrl=queue_url,
             Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
         )
+
+
+def lambda_sqs_record(message: dict, queue_arn: str, region: str = "us-east-1") -> dict:
+    """An SQS ReceiveMessage message in the shape Lambda's SQS event source hands the function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def queue_arn(sqs, queue_url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
