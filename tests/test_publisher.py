@@ -154,3 +154,47 @@ def test_nothing_to_publish():
     service = ScriptedService(MAX_BYTES, {})
     assert publisher_for(service).publish([]).outcomes == []
     assert service.requests == []
+
+
+class QuarantineLog:
+    """Stands for the quarantine queue: remembers what it took, or refuses everything."""
+
+    def __init__(self, refuse: bool = False):
+        self.refuse = refuse
+        self.taken: list[tuple[int, str]] = []
+
+    def __call__(self, index: int, code: str, message: str) -> None:
+        if self.refuse:
+            raise ConnectionError("queue unreachable")
+        self.taken.append((index, code))
+
+
+def test_poison_is_quarantined_and_its_group_goes_on():
+    service = ScriptedService(MAX_BYTES, {0: ["MalformedDetail"], 3: ["InvalidArgument"]})
+    items = [make_entry(0, "g"), make_entry(1, "g"), Rejected("InvalidRecord", "bad base64", "h"), make_entry(3)]
+    quarantine = QuarantineLog()
+    publication = publisher_for(service).publish(items, quarantine=quarantine)
+    outcomes = publication.outcomes
+    assert sorted(quarantine.taken) == [(0, "MalformedDetail"), (2, "InvalidRecord"), (3, "InvalidArgument")]
+    assert [o.quarantined for o in outcomes] == [True, False, True, True]
+    assert all(o.settled for o in outcomes)
+    assert outcomes[1].confirmed  # the group went on after its poison record was moved aside
+    assert publication.quarantined == 3
+
+
+def test_setup_errors_are_not_quarantined():
+    # AccessDenied speaks of the deployment, not the record: quarantining would sweep healthy records aside.
+    service = ScriptedService(MAX_BYTES, {0: ["AccessDeniedException"]})
+    quarantine = QuarantineLog()
+    outcome = publisher_for(service).publish([make_entry(0)], quarantine=quarantine).outcomes[0]
+    assert quarantine.taken == [] and not outcome.settled
+
+
+def test_a_failed_quarantine_reports_the_record_and_blocks_its_group():
+    service = ScriptedService(MAX_BYTES, {0: ["MalformedDetail"]})
+    outcomes = publisher_for(service).publish(
+        [make_entry(0, "g"), make_entry(1, "g")], quarantine=QuarantineLog(refuse=True)
+    ).outcomes
+    assert not outcomes[0].settled and "quarantine failed: ConnectionError" in outcomes[0].error_message
+    assert outcomes[1].error_code == GROUP_BLOCKED
+    assert 1 not in service.sends

@@ -52,6 +52,7 @@ def test_every_setting_is_read():
         (REQUIRED | {"EVENT_DETAIL_TYPE_PATH": "a[["}, "EVENT_DETAIL_TYPE_PATH"),
         (REQUIRED | {"EVENT_SOURCE_PATH": "|"}, "EVENT_SOURCE_PATH"),
         (REQUIRED | {"MAX_ATTEMPTS": "0"}, "MAX_ATTEMPTS"),
+        (REQUIRED | {"POISON_QUEUE_URL": "arn:aws:sqs:us-east-1:123456789012:q"}, "POISON_QUEUE_URL"),
     ],
 )
 def test_a_wrong_setting_names_its_variable(env, variable):

@@ -40,7 +40,7 @@ def main() -> int:
     with moto_server() as url:
         os.environ.update(
             AWS_ACCESS_KEY_ID="demo",
-            AWS_SECRET_ACCESS_KEY="demo",  # noqa: S105 - the emulator takes any credentials
+            AWS_SECRET_ACCESS_KEY="demo",  # noqa: S106 - the emulator takes any credentials
             AWS_DEFAULT_REGION=REGION,
             AWS_ENDPOINT_URL=url,
             EVENT_BUS_NAME=BUS,

@@ -23,6 +23,7 @@ MAX_DETAIL_TYPE_CHARS = 128
 MAX_TRACE_HEADER_CHARS = 500  # botocore refuses the whole request over this, so it is dropped
 _INT64 = range(-(2**63), 2**63)
 _TIME_BYTES = 14  # AWS counts a set Time as 14 bytes
+INVALID_RECORD = "InvalidRecord"
 
 
 @dataclass(slots=True)
@@ -43,7 +44,7 @@ class Rejected:
 
 def build_entry(record: SourceRecord, settings: Settings, fallback_trace: str | None) -> Entry | Rejected:
     if record.problem:
-        return Rejected("InvalidRecord", record.problem, record.group)
+        return Rejected(INVALID_RECORD, record.problem, record.group)
     detail, value = to_detail(record.body)
     source = _override(settings.source_path, value, settings.source, max_chars=None)
     detail_type = _override(settings.detail_type_path, value, settings.detail_type, MAX_DETAIL_TYPE_CHARS)

@@ -18,7 +18,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
 from forwarder.entries import build_entry
-from forwarder.publisher import Outcome, Publication, Publisher, PublishOptions
+from forwarder.publisher import Outcome, Publication, Publisher, PublishOptions, Quarantine
+from forwarder.quarantine import QuarantineQueue
 from forwarder.records import EventError, SourceRecord, parse_event
 from forwarder.report import Summary, batch_response, summarize
 from forwarder.settings import Settings
@@ -33,10 +34,10 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
-def create_client(settings: Settings) -> Any:
-    """One client per cold start, its connection pool as large as the requests we keep in flight.
+def create_client(settings: Settings, service: str = "events") -> Any:
+    """One client per service and cold start, its connection pool as large as the requests in flight.
 
-    The endpoint comes from botocore's own AWS_ENDPOINT_URL(_EVENTBRIDGE) variables.
+    The endpoint comes from botocore's own AWS_ENDPOINT_URL(_EVENTBRIDGE, _SQS) variables.
     """
     config = Config(
         max_pool_connections=settings.max_concurrency,
@@ -46,7 +47,7 @@ def create_client(settings: Settings) -> Any:
         tcp_keepalive=True,
         user_agent_appid="eventbridge-forwarder",
     )
-    return botocore.session.get_session().create_client("events", config=config)
+    return botocore.session.get_session().create_client(service, config=config)
 
 
 def create_publisher(settings: Settings, client: Any) -> Publisher:
@@ -63,6 +64,9 @@ def create_publisher(settings: Settings, client: Any) -> Publisher:
 
 settings = Settings.from_env(os.environ)
 publisher = create_publisher(settings, create_client(settings))
+quarantine_queue = (
+    QuarantineQueue(create_client(settings, "sqs"), settings.poison_queue_url) if settings.poison_queue_url else None
+)
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)
@@ -76,11 +80,23 @@ def lambda_handler(event: dict, context: Any) -> dict:
         raise
     trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
     items = [build_entry(record, settings, trace) for record in records]
-    publication = publisher.publish(items, deadline=_deadline(context, settings.deadline_margin_ms))
+    publication = publisher.publish(
+        items, deadline=_deadline(context, settings.deadline_margin_ms), quarantine=_quarantine_for(records)
+    )
     _log_failures(records, publication.outcomes)
     summary = summarize(publication.outcomes)
     _emit(source, summary, publication)
     return batch_response(records, publication.outcomes)
+
+
+def _quarantine_for(records: list[SourceRecord]) -> Quarantine | None:
+    if quarantine_queue is None:
+        return None
+
+    def move_aside(index: int, code: str, message: str) -> None:
+        quarantine_queue.send(records[index], code, message)
+
+    return move_aside
 
 
 def _deadline(context: Any, margin_ms: int) -> float | None:
@@ -94,7 +110,7 @@ def _log_failures(records: list[SourceRecord], outcomes: list[Outcome]) -> None:
     for record, outcome in zip(records, outcomes, strict=True):
         if not outcome.confirmed:
             logger.warning(
-                "record not forwarded; reported for redelivery",
+                "record quarantined" if outcome.quarantined else "record not forwarded; reported for redelivery",
                 extra={
                     "item_id": record.item_id,
                     "error_code": outcome.error_code,
@@ -112,6 +128,7 @@ def _emit(source: str, summary: Summary, publication: Publication) -> None:
             "received": summary.received,
             "forwarded": summary.forwarded,
             "failed": summary.failed,
+            "quarantined": summary.quarantined,
             "retried": publication.retries,
             "requests": publication.requests,
             "failures_by_code": summary.failures_by_code,
@@ -120,5 +137,6 @@ def _emit(source: str, summary: Summary, publication: Publication) -> None:
     metrics.add_metric("RecordsReceived", MetricUnit.Count, summary.received)
     metrics.add_metric("RecordsForwarded", MetricUnit.Count, summary.forwarded)
     metrics.add_metric("RecordsFailed", MetricUnit.Count, summary.failed)
+    metrics.add_metric("RecordsQuarantined", MetricUnit.Count, summary.quarantined)
     metrics.add_metric("EntriesRetried", MetricUnit.Count, publication.retries)
     metrics.add_metric("PutEventsRequests", MetricUnit.Count, publication.requests)

@@ -23,7 +23,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from forwarder.batching import fits_alone, pack
-from forwarder.entries import Entry, Rejected
+from forwarder.entries import INVALID_RECORD, Entry, Rejected
 
 RETRYABLE_ENTRY_CODES = frozenset({"InternalFailure", "ThrottlingException"})
 # Request-level failures worth another try once botocore's own retries are spent.
@@ -38,7 +38,14 @@ ENTRY_TOO_LARGE = "EntryTooLarge"
 DEADLINE_EXCEEDED = "DeadlineExceeded"
 GROUP_BLOCKED = "GroupBlocked"
 
+# Failures that belong to the record itself and will recur on every delivery: such a record may be
+# quarantined. Codes that speak of the setup (AccessDeniedException, NotAuthorizedFor...,
+# InvalidAccountIdException) are left out on purpose: they would sweep healthy records aside.
+POISON_CODES = frozenset({"MalformedDetail", "InvalidArgument", "RedactionFailure", ENTRY_TOO_LARGE, INVALID_RECORD})
+
 Send = Callable[[list[dict]], dict]
+# Moves item `index` aside with its error code and message; raises if it could not.
+Quarantine = Callable[[int, str, str], None]
 
 
 @dataclass(slots=True)
@@ -47,10 +54,16 @@ class Outcome:
     error_code: str | None = None
     error_message: str | None = None
     attempts: int = 0
+    quarantined: bool = False  # failed for good, then moved to the quarantine queue
 
     @property
     def confirmed(self) -> bool:
         return self.event_id is not None
+
+    @property
+    def settled(self) -> bool:
+        """True when the source need not deliver this record again."""
+        return self.confirmed or self.quarantined
 
 
 @dataclass(slots=True)
@@ -58,6 +71,10 @@ class Publication:
     outcomes: list[Outcome]
     requests: int = 0  # requests actually sent
     retries: int = 0  # entry sends beyond the first
+
+    @property
+    def quarantined(self) -> int:
+        return sum(outcome.quarantined for outcome in self.outcomes)
 
 
 @dataclass(slots=True)
@@ -76,36 +93,50 @@ class Publisher:
         self._options = options
         self._clock = clock
 
-    def publish(self, items: Sequence[Entry | Rejected], deadline: float | None = None) -> Publication:
-        """Return one outcome per item, in order; `deadline` is on the `clock`'s time line."""
-        run = _Run(self, list(items), float("inf") if deadline is None else deadline)
+    def publish(
+        self,
+        items: Sequence[Entry | Rejected],
+        deadline: float | None = None,
+        quarantine: Quarantine | None = None,
+    ) -> Publication:
+        """Return one outcome per item, in order; `deadline` is on the `clock`'s time line.
+
+        With `quarantine`, an item that failed with a POISON_CODES code is handed to it, and
+        counts as settled (its group goes on) once that returns.
+        """
+        run = _Run(self, list(items), float("inf") if deadline is None else deadline, quarantine)
         return run.execute()
 
 
 class _Run:
     """The state of one publish call; nothing of it outlives the call."""
 
-    def __init__(self, publisher: Publisher, items: list[Entry | Rejected], deadline: float):
+    def __init__(
+        self, publisher: Publisher, items: list[Entry | Rejected], deadline: float, quarantine: Quarantine | None
+    ):
         self.send, self.options, self.clock = publisher._send, publisher._options, publisher._clock
         self.items = items
         self.deadline = deadline
+        self.quarantine = quarantine
         self.outcomes = [Outcome() for _ in items]
         self.done = [False] * len(items)
         self.ready: list[int] = []
         self.delayed: list[tuple[float, int]] = []  # heap of (not before, index)
         self.lanes: dict[str, deque[int]] = {}
-        self.in_flight: dict[Future, list[int]] = {}
+        self.in_flight: dict[Future, list[int]] = {}  # PutEvents requests
+        self.quarantining: dict[Future, int] = {}
         self.requests = 0
         self.retries = 0
+        self.pool = ThreadPoolExecutor(max_workers=self.options.max_concurrency, thread_name_prefix="put-events")
 
     def execute(self) -> Publication:
-        self._admit_all()
-        pool = ThreadPoolExecutor(max_workers=self.options.max_concurrency, thread_name_prefix="put-events")
         try:
-            self._loop(pool)
+            self._admit_all()
+            self._loop()
         finally:
             # Do not wait for a hung request: its entries are reported as unconfirmed below.
-            pool.shutdown(wait=False, cancel_futures=True)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.quarantine = None  # what is still open now is reported, not moved aside
         for index, finished in enumerate(self.done):
             if not finished:
                 last = self.outcomes[index].error_code
@@ -135,29 +166,33 @@ class _Run:
         else:
             self.ready.append(index)
 
-    def _loop(self, pool: ThreadPoolExecutor) -> None:
+    def _loop(self) -> None:
         while True:
             now = self.clock()
             if now >= self.deadline:
                 return
             self._release_delayed(now)
-            self._dispatch(pool)
-            if not (self.in_flight or self.delayed):
+            self._dispatch()
+            pending = [*self.in_flight, *self.quarantining]
+            if not (pending or self.delayed):
                 return
             wake = min(self.deadline, self.delayed[0][0]) if self.delayed else self.deadline
             timeout = None if wake == float("inf") else max(0.0, wake - now)
-            if not self.in_flight:
+            if not pending:
                 time.sleep(timeout or 0.0)  # only backoffs are pending
                 continue
-            finished, _ = wait(list(self.in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+            finished, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in finished:
-                self._settle(self.in_flight.pop(future), future)
+                if future in self.in_flight:
+                    self._settle(self.in_flight.pop(future), future)
+                else:
+                    self._quarantine_done(self.quarantining.pop(future), future)
 
     def _release_delayed(self, now: float) -> None:
         while self.delayed and self.delayed[0][0] <= now:
             self.ready.append(heapq.heappop(self.delayed)[1])
 
-    def _dispatch(self, pool: ThreadPoolExecutor) -> None:
+    def _dispatch(self) -> None:
         if not self.ready:
             return
         sizes = [(index, self.items[index].size) for index in self.ready]
@@ -167,7 +202,7 @@ class _Run:
                 self.outcomes[index].attempts += 1
                 self.retries += self.outcomes[index].attempts > 1
             fields = [self.items[index].fields for index in indices]
-            self.in_flight[pool.submit(self._call, fields)] = indices
+            self.in_flight[self.pool.submit(self._call, fields)] = indices
 
     def _call(self, fields: list[dict]) -> dict | None:
         """Runs on a pool thread. None means the deadline passed before the request could start."""
@@ -250,7 +285,26 @@ class _Run:
     def _fail(self, index: int, code: str, message: str) -> None:
         outcome = self.outcomes[index]
         outcome.event_id, outcome.error_code, outcome.error_message = None, code, message
+        if self.quarantine is not None and code in POISON_CODES:
+            self.quarantining[self.pool.submit(self.quarantine, index, code, message)] = index
+            return
         self._finish(index)
+        self._block_lane(index)
+
+    def _quarantine_done(self, index: int, future: Future) -> None:
+        outcome = self.outcomes[index]
+        try:
+            future.result()
+        except Exception as error:  # noqa: BLE001 - whatever went wrong, the record is reported instead
+            outcome.error_message = f"{outcome.error_message} (quarantine failed: {type(error).__name__}: {error})"
+            self._finish(index)
+            self._block_lane(index)
+            return
+        outcome.quarantined = True
+        self._finish(index)
+        self._advance_lane(index)
+
+    def _block_lane(self, index: int) -> None:
         group = self.items[index].group
         lane = self.lanes.get(group) if group is not None else None
         while lane:

@@ -18,17 +18,20 @@ from forwarder.records import SourceRecord
 class Summary:
     received: int
     forwarded: int
-    failed: int
+    failed: int  # handed back to the event source
+    quarantined: int
     failures_by_code: dict[str, int] = field(default_factory=dict)
 
 
 def batch_response(records: Sequence[SourceRecord], outcomes: Sequence[Outcome]) -> dict:
-    """Name every record that EventBridge did not confirm, once each, in batch order."""
-    failed = dict.fromkeys(r.item_id for r, o in zip(records, outcomes, strict=True) if not o.confirmed)
+    """Name every record neither confirmed nor quarantined, once each, in batch order."""
+    failed = dict.fromkeys(r.item_id for r, o in zip(records, outcomes, strict=True) if not o.settled)
     return {"batchItemFailures": [{"itemIdentifier": item_id} for item_id in failed]}
 
 
 def summarize(outcomes: Sequence[Outcome]) -> Summary:
+    """Counts per invocation; `failures_by_code` covers quarantined records too."""
     codes = Counter(o.error_code or "Unknown" for o in outcomes if not o.confirmed)
+    quarantined = sum(o.quarantined for o in outcomes)
     forwarded = len(outcomes) - sum(codes.values())
-    return Summary(len(outcomes), forwarded, sum(codes.values()), dict(codes))
+    return Summary(len(outcomes), forwarded, sum(codes.values()) - quarantined, quarantined, dict(codes))

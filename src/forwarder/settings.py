@@ -48,6 +48,7 @@ class Settings:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     deadline_margin_ms: int = DEFAULT_DEADLINE_MARGIN_MS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    poison_queue_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -61,6 +62,7 @@ class Settings:
             max_concurrency=_integer(env, "MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY_LIMIT),
             deadline_margin_ms=_integer(env, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, 0, 60_000),
             max_attempts=_integer(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 20),
+            poison_queue_url=_queue_url(env, "POISON_QUEUE_URL"),
         )
 
 
@@ -94,6 +96,15 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: in
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
     if not low <= value <= high:
         raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _queue_url(env: Mapping[str, str], name: str) -> str | None:
+    value = _value(env, name)
+    if not value:
+        return None
+    if not re.fullmatch(r"https?://[^\s/]+/[0-9]+/[A-Za-z0-9_-]{1,75}(\.fifo)?", value):
+        raise ConfigurationError(f"{name} must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
     return value
 
 
