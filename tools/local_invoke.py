@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import queue
@@ -54,6 +55,8 @@ EXIT_EMULATOR = 6
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"  # moto's default account
 API_PREFIX = "/2018-06-01/runtime"
+# Lambda's invocation payload limit, for the event and for the response.
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 
 # The forwarder's own settings, passed through from the caller's environment when set there.
 FORWARDER_SETTINGS = (
@@ -95,6 +98,11 @@ def free_port() -> int:
 
 # --------------------------------------------------------------------------------------------------
 # The Runtime API
+
+
+# The runtime sends the X-Ray cause of an invocation error as a header of up to 1 MiB; http.server's
+# header parser stops at 64 KiB lines and would answer 431, which makes the runtime crash.
+http.client._MAXLINE = max(http.client._MAXLINE, 2 * 1024 * 1024)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -509,6 +517,8 @@ def invoke(args: argparse.Namespace, endpoint_url: str, scratch: Path) -> int:
     except ValueError as error:
         log(f"{args.event} is not JSON: {error}")
         return 2
+    if len(event) > MAX_PAYLOAD_BYTES:
+        log(f"warning: the event is {len(event):,} bytes; Lambda refuses payloads over {MAX_PAYLOAD_BYTES:,}")
     invocation = Invocation(
         event=event,
         request_id=str(uuid.uuid4()),
@@ -548,6 +558,8 @@ def invoke(args: argparse.Namespace, endpoint_url: str, scratch: Path) -> int:
         log(f"the runtime exited with status {child.returncode} without reporting a result or an error")
         return EXIT_RUNTIME_EXITED
     assert isinstance(outcome, Report)  # noqa: S101 - the remaining case
+    if outcome.kind == "response" and len(outcome.body) > MAX_PAYLOAD_BYTES:
+        log(f"warning: the response is {len(outcome.body):,} bytes; Lambda would fail the invocation")
     if outcome.kind == "response":
         print_json_or_text(outcome.body)
         return EXIT_OK
