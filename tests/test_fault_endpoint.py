@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import http.client
 import json
 import socket
 import subprocess
@@ -175,6 +176,18 @@ def test_no_complete_entry_fails_the_whole_request(endpoint, client):
     with pytest.raises(ClientError) as raised:
         client.put_events(Entries=[{"Source": "s"}, {"DetailType": "t", "Detail": "{}"}])
     assert error_of(raised) == ("ValidationException", 400)
+
+
+@pytest.mark.parametrize("bad", [{**OK_ENTRY, "Detail": 5}, {**OK_ENTRY, "Resources": "arn"}, "entry"])
+def test_wrong_json_types_fail_the_request_like_the_service(endpoint, bad):
+    # botocore cannot even serialise these, so send the JSON by hand
+    connection = http.client.HTTPConnection(endpoint.url.removeprefix("http://"), timeout=2)
+    headers = {"X-Amz-Target": "AWSEvents.PutEvents", "Content-Type": "application/x-amz-json-1.1"}
+    connection.request("POST", "/", json.dumps({"Entries": [OK_ENTRY, bad]}), headers)
+    response = connection.getresponse()
+    assert (response.status, json.loads(response.read())["__type"]) == (400, "SerializationException")
+    connection.close()
+    assert endpoint.accepted() == []
 
 
 def nested(levels: int) -> str:

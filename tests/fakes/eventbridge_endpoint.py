@@ -103,6 +103,7 @@ ENTRY_MESSAGES = {
     "NotAuthorizedForDetailTypeException": "Not authorized for the detail type.",
 }
 REQUIRED_FIELDS = ("Source", "DetailType", "Detail")
+STRING_FIELDS = (*REQUIRED_FIELDS, "EventBusName", "TraceHeader")
 # Model maxima (botocore's service-2.json) are enforced by the service's request validation, so they
 # fail the whole request with ValidationException; botocore itself only checks minima client-side.
 MODEL_MAX_LENGTHS = (("TraceHeader", "traceHeader", 500), ("EventBusName", "eventBusName", 1600))
@@ -240,12 +241,24 @@ def check_request(body: dict[str, Any], max_entries_bytes: int) -> list[dict[str
         bound = "greater than or equal to 1" if not entries else "less than or equal to 10"
         raise validation_error("1 validation error detected: Value '[PutEventsRequestEntry]' at 'entries' "
                                f"failed to satisfy constraint: Member must have length {bound}")
+    check_shapes(entries)
     check_model_lengths(entries)
     if not any(isinstance(e, dict) and all(e.get(f) for f in REQUIRED_FIELDS) for e in entries):
         raise validation_error("None of the entries has all of Source, DetailType and Detail.")
     if sum(entry_size(e) for e in entries if isinstance(e, dict)) > max_entries_bytes:
         raise validation_error("Total size of the entries in the request is over the limit.")
     return entries
+
+
+def check_shapes(entries: list[Any]) -> None:
+    """Wrong JSON types fail deserialisation before any business rule, as in the real service."""
+    for entry in entries:
+        strings = [entry.get(field) for field in STRING_FIELDS] if isinstance(entry, dict) else [1]
+        resources = entry.get("Resources") if isinstance(entry, dict) else None
+        if any(value is not None and not isinstance(value, str) for value in strings) or not (
+            resources is None or (isinstance(resources, list) and all(isinstance(r, str) for r in resources))
+        ):
+            raise RequestError(400, "SerializationException", "An entry has a field of the wrong type.")
 
 
 def check_model_lengths(entries: list[Any]) -> None:
