@@ -1,0 +1,1 @@
+"""Fakes at the network boundary: local endpoints that stand in for AWS services."""
