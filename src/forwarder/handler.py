@@ -12,13 +12,12 @@ import os
 import time
 from typing import Any
 
-import botocore.session
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.config import Config
 
+from forwarder.clients import create_client
 from forwarder.entries import build_entry
-from forwarder.publisher import Outcome, Publication, Publisher, PublishOptions, Quarantine
+from forwarder.publisher import Outcome, Publication, Publisher, PublishOptions, Quarantine, put_events_sender
 from forwarder.quarantine import QuarantineQueue
 from forwarder.records import EventError, SourceRecord, parse_event
 from forwarder.report import Summary, batch_response, summarize
@@ -26,46 +25,19 @@ from forwarder.settings import Settings
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "event-forwarder"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "EventForwarder"
-# PutEvents answers in tens of milliseconds; a socket that says nothing for this long is stuck.
-CONNECT_TIMEOUT_SECONDS = 2
-READ_TIMEOUT_SECONDS = 5
-
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
-def create_client(settings: Settings, service: str = "events") -> Any:
-    """One client per service and cold start, its connection pool as large as the requests in flight.
-
-    The endpoint comes from botocore's own AWS_ENDPOINT_URL(_EVENTBRIDGE, _SQS) variables.
-    """
-    config = Config(
-        max_pool_connections=settings.max_concurrency,
-        retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
-        tcp_keepalive=True,
-        user_agent_appid="eventbridge-forwarder",
-    )
-    return botocore.session.get_session().create_client(service, config=config)
-
-
-def create_publisher(settings: Settings, client: Any) -> Publisher:
-    def send(entries: list[dict]) -> dict:
-        return client.put_events(Entries=entries)
-
-    options = PublishOptions(
-        max_request_bytes=settings.max_request_bytes,
-        max_concurrency=settings.max_concurrency,
-        max_attempts=settings.max_attempts,
-    )
-    return Publisher(send, options)
-
-
 settings = Settings.from_env(os.environ)
-publisher = create_publisher(settings, create_client(settings))
+publisher = Publisher(
+    put_events_sender(create_client("events", settings.max_concurrency), settings.endpoint_id),
+    PublishOptions(settings.max_request_bytes, settings.max_concurrency, settings.max_attempts),
+)
 quarantine_queue = (
-    QuarantineQueue(create_client(settings, "sqs"), settings.poison_queue_url) if settings.poison_queue_url else None
+    QuarantineQueue(create_client("sqs", settings.max_concurrency), settings.poison_queue_url)
+    if settings.poison_queue_url
+    else None
 )
 
 

@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from forwarder.batching import fits_alone, pack
 from forwarder.entries import INVALID_RECORD, Entry, Rejected
@@ -83,6 +83,13 @@ class PublishOptions:
     max_concurrency: int
     max_attempts: int
     rng: random.Random = field(default_factory=random.Random)
+
+
+def put_events_sender(client: Any, endpoint_id: str | None = None) -> Send:
+    """`send` for a botocore `events` client; with `endpoint_id`, through that global endpoint."""
+    if endpoint_id:
+        return lambda entries: client.put_events(Entries=entries, EndpointId=endpoint_id)
+    return lambda entries: client.put_events(Entries=entries)
 
 
 class Publisher:
@@ -218,6 +225,10 @@ class _Run:
         except ClientError as error:
             self.requests += 1
             self._request_failed(indices, error)
+            return
+        except ParamValidationError as error:  # refused before sending: no retry can help
+            for index in indices:
+                self._fail(index, "ParamValidationError", str(error))
             return
         except BotoCoreError as error:  # connection reset, timeout: the request may or may not have landed
             self.requests += 1

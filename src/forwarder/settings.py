@@ -33,6 +33,10 @@ DEFAULT_MAX_ATTEMPTS = 6
 _BUS_PATTERN = re.compile(r"(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[.\-_A-Za-z0-9]+")
 
 
+# botocore's pattern for a global endpoint's EndpointId.
+ENDPOINT_ID_PATTERN = re.compile(r"[A-Za-z0-9\-]+\.[A-Za-z0-9\-]+")
+
+
 class ConfigurationError(ValueError):
     """A setting is missing or malformed; the message names the environment variable."""
 
@@ -49,6 +53,7 @@ class Settings:
     deadline_margin_ms: int = DEFAULT_DEADLINE_MARGIN_MS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     poison_queue_url: str | None = None
+    endpoint_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -63,6 +68,7 @@ class Settings:
             deadline_margin_ms=_integer(env, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, 0, 60_000),
             max_attempts=_integer(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 20),
             poison_queue_url=_queue_url(env, "POISON_QUEUE_URL"),
+            endpoint_id=_endpoint_id(env, "EVENT_ENDPOINT_ID"),
         )
 
 
@@ -106,6 +112,13 @@ def _queue_url(env: Mapping[str, str], name: str) -> str | None:
     if not re.fullmatch(r"https?://[^\s/]+/[0-9]+/[A-Za-z0-9_-]{1,75}(\.fifo)?", value):
         raise ConfigurationError(f"{name} must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
     return value
+
+
+def _endpoint_id(env: Mapping[str, str], name: str) -> str | None:
+    value = _value(env, name)
+    if value and not ENDPOINT_ID_PATTERN.fullmatch(value):
+        raise ConfigurationError(f"{name} must be a global endpoint id like 'abcde.veo', got {value!r}")
+    return value or None
 
 
 def _jmespath(env: Mapping[str, str], name: str) -> ParsedResult | None:

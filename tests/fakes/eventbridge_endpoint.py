@@ -69,7 +69,7 @@ import struct
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -295,6 +295,7 @@ class FaultState:
         self.entries_received = 0
         self.faults: Counter[str] = Counter()
         self.rejections: Counter[str] = Counter()
+        self.signing: deque[dict[str, Any]] = deque(maxlen=256)  # how recent requests were signed
 
     def reset(self) -> None:
         """Back to the starting config, with no accepted entries, no stats and a reseeded RNG."""
@@ -335,6 +336,15 @@ class FaultState:
             self.faults[kind] += 1
             return kind
 
+    def note_signing(self, headers: Any, body: bytes) -> None:
+        """Remember the signature scheme, region set and EndpointId of a request (global endpoints)."""
+        endpoint_id = json.loads(body).get("EndpointId") if b'"EndpointId"' in body else None
+        scheme = (headers.get("Authorization") or "").split(" ", 1)[0]
+        with self.lock:
+            self.signing.append(
+                {"scheme": scheme, "region_set": headers.get("X-Amz-Region-Set"), "endpoint_id": endpoint_id}
+            )
+
     def reject(self, kind: str) -> None:
         with self.lock:
             self.rejections[kind] += 1
@@ -372,6 +382,10 @@ class FaultState:
     def accepted_since(self, start: int = 0) -> list[dict[str, Any]]:
         with self.lock:
             return [dict(entry) for entry in self.accepted[start:]]
+
+    def recent_signing(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.signing)
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
@@ -438,6 +452,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("X-Amz-Target") != TARGET:
             self.send_error_json(RequestError(400, "UnknownOperationException", "Only PutEvents is served."))
             return
+        self.state.note_signing(self.headers, body)
         if len(body) > self.state.config.max_body_bytes:
             self.state.reject("http413")
             self.send_raw(413, b"", close=True)  # what the real front end sends: no body, then close
@@ -574,6 +589,10 @@ class FaultEndpoint:
 
     def stats(self) -> dict[str, Any]:
         return self.state.stats()
+
+    def recent_signing(self) -> list[dict[str, Any]]:
+        """Signature scheme, X-Amz-Region-Set and EndpointId of the last 256 PutEvents requests."""
+        return self.state.recent_signing()
 
 
 def main(argv: list[str] | None = None) -> int:
