@@ -56,6 +56,8 @@ def build_entry(record: SourceRecord, settings: Settings, fallback_trace: str | 
     }
     if record.time is not None:
         fields["Time"] = record.time
+    if record.resources:
+        fields["Resources"] = list(record.resources)
     trace = record.trace_header or fallback_trace
     if trace and len(trace) <= MAX_TRACE_HEADER_CHARS:
         fields["TraceHeader"] = trace

@@ -15,6 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from forwarder.claim_check import ClaimCheck
 from forwarder.clients import create_client
 from forwarder.entries import build_entry
 from forwarder.publisher import Outcome, Publication, Publisher, PublishOptions, Quarantine, put_events_sender
@@ -34,6 +35,11 @@ publisher = Publisher(
     put_events_sender(create_client("events", settings.max_concurrency), settings.endpoint_id),
     PublishOptions(settings.max_request_bytes, settings.max_concurrency, settings.max_attempts),
 )
+claim_check = (
+    ClaimCheck(create_client("s3", settings.max_concurrency), settings.large_payload_bucket)
+    if settings.large_payload_bucket
+    else None
+)
 quarantine_queue = (
     QuarantineQueue(create_client("sqs", settings.max_concurrency), settings.poison_queue_url)
     if settings.poison_queue_url
@@ -52,9 +58,10 @@ def lambda_handler(event: dict, context: Any) -> dict:
         raise
     trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
     items = [build_entry(record, settings, trace) for record in records]
-    publication = publisher.publish(
-        items, deadline=_deadline(context, settings.deadline_margin_ms), quarantine=_quarantine_for(records)
-    )
+    deadline = _deadline(context, settings.deadline_margin_ms)
+    if claim_check is not None:
+        items = claim_check.offload(items, settings.max_request_bytes, deadline)
+    publication = publisher.publish(items, deadline=deadline, quarantine=_quarantine_for(records))
     _log_failures(records, publication.outcomes)
     summary = summarize(publication.outcomes)
     _emit(source, summary, publication)

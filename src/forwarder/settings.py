@@ -54,6 +54,7 @@ class Settings:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     poison_queue_url: str | None = None
     endpoint_id: str | None = None
+    large_payload_bucket: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -69,6 +70,7 @@ class Settings:
             max_attempts=_integer(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 20),
             poison_queue_url=_queue_url(env, "POISON_QUEUE_URL"),
             endpoint_id=_endpoint_id(env, "EVENT_ENDPOINT_ID"),
+            large_payload_bucket=_bucket(env, "LARGE_PAYLOAD_BUCKET"),
         )
 
 
@@ -112,6 +114,13 @@ def _queue_url(env: Mapping[str, str], name: str) -> str | None:
     if not re.fullmatch(r"https?://[^\s/]+/[0-9]+/[A-Za-z0-9_-]{1,75}(\.fifo)?", value):
         raise ConfigurationError(f"{name} must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
     return value
+
+
+def _bucket(env: Mapping[str, str], name: str) -> str | None:
+    value = _value(env, name)
+    if value and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+        raise ConfigurationError(f"{name} must be an S3 bucket name (not an ARN or URL), got {value!r}")
+    return value or None
 
 
 def _endpoint_id(env: Mapping[str, str], name: str) -> str | None:
