@@ -64,3 +64,13 @@ def test_cold_start_fails_naming_the_variable(load_handler, monkeypatch):
     monkeypatch.delenv("EVENT_SOURCE")
     with pytest.raises(ConfigurationError, match="EVENT_SOURCE is required"):
         load_handler()
+
+
+def test_a_custom_event_bus_arn_selects_the_custom_bus():
+    arn = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
+    assert Settings.from_env(REQUIRED | {"EVENT_BUS_NAME": arn}).custom_bus
+    assert not Settings.from_env(REQUIRED | {"EVENT_BUS_NAME": "orders"}).custom_bus
+    with pytest.raises(ConfigurationError, match="not a well-formed Custom Event Bus ARN"):
+        Settings.from_env(REQUIRED | {"EVENT_BUS_NAME": "arn:aws:events:us-east-1:123456789012:event-busv2/orders"})
+    with pytest.raises(ConfigurationError, match="EVENT_GROUPS"):
+        Settings.from_env(REQUIRED | {"EVENT_GROUPS": "maybe"})

@@ -22,10 +22,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from forwarder.batching import fits_alone, pack
+from forwarder.batching import MAX_ENTRIES_PER_REQUEST, fits_alone, pack
 from forwarder.entries import INVALID_RECORD, Entry, Rejected
 
-RETRYABLE_ENTRY_CODES = frozenset({"InternalFailure", "ThrottlingException"})
+# InternalFailure is the classic API's name, InternalException the Custom Event Bus's.
+RETRYABLE_ENTRY_CODES = frozenset({"InternalFailure", "InternalException", "ThrottlingException"})
 # Request-level failures worth another try once botocore's own retries are spent.
 RETRYABLE_REQUEST_CODES = frozenset(
     {"ThrottlingException", "Throttling", "InternalException", "InternalFailure", "ServiceUnavailable"}
@@ -51,6 +52,7 @@ Quarantine = Callable[[int, str, str], None]
 @dataclass(slots=True)
 class Outcome:
     event_id: str | None = None
+    success_code: str | None = None  # Custom Event Bus: PUBLISHED, or DEDUPLICATED (published before)
     error_code: str | None = None
     error_message: str | None = None
     attempts: int = 0
@@ -58,7 +60,7 @@ class Outcome:
 
     @property
     def confirmed(self) -> bool:
-        return self.event_id is not None
+        return self.event_id is not None or self.success_code is not None
 
     @property
     def settled(self) -> bool:
@@ -82,6 +84,7 @@ class PublishOptions:
     max_request_bytes: int
     max_concurrency: int
     max_attempts: int
+    max_entries: int = MAX_ENTRIES_PER_REQUEST
     rng: random.Random = field(default_factory=random.Random)
 
 
@@ -90,6 +93,11 @@ def put_events_sender(client: Any, endpoint_id: str | None = None) -> Send:
     if endpoint_id:
         return lambda entries: client.put_events(Entries=entries, EndpointId=endpoint_id)
     return lambda entries: client.put_events(Entries=entries)
+
+
+def custom_bus_sender(client: Any, bus_arn: str) -> Send:
+    """`send` for a botocore `eventbridgev2` client publishing to one Custom Event Bus."""
+    return lambda entries: client.put_events(EventBusArn=bus_arn, Entries=entries)
 
 
 class Publisher:
@@ -204,7 +212,7 @@ class _Run:
             return
         sizes = [(index, self.items[index].size) for index in self.ready]
         self.ready = []
-        for indices in pack(sizes, self.options.max_request_bytes):
+        for indices in pack(sizes, self.options.max_request_bytes, self.options.max_entries):
             for index in indices:
                 self.outcomes[index].attempts += 1
                 self.retries += self.outcomes[index].attempts > 1
@@ -247,8 +255,9 @@ class _Run:
 
     def _entry_answered(self, index: int, result: dict[str, Any]) -> None:
         code = result.get("ErrorCode")
-        if result.get("EventId") and not code:
-            self.outcomes[index].event_id = result["EventId"]
+        if (result.get("EventId") or result.get("SuccessCode")) and not code:
+            self.outcomes[index].event_id = result.get("EventId")
+            self.outcomes[index].success_code = result.get("SuccessCode")
             self._finish(index)
             self._advance_lane(index)
         elif code in RETRYABLE_ENTRY_CODES or not code:
@@ -295,7 +304,8 @@ class _Run:
 
     def _fail(self, index: int, code: str, message: str) -> None:
         outcome = self.outcomes[index]
-        outcome.event_id, outcome.error_code, outcome.error_message = None, code, message
+        outcome.event_id, outcome.success_code = None, None
+        outcome.error_code, outcome.error_message = code, message
         if self.quarantine is not None and code in POISON_CODES:
             self.quarantining[self.pool.submit(self.quarantine, index, code, message)] = index
             return
@@ -320,7 +330,8 @@ class _Run:
         lane = self.lanes.get(group) if group is not None else None
         while lane:
             later = lane.popleft()
-            self.outcomes[later] = Outcome(None, GROUP_BLOCKED, "an earlier record of its message group failed")
+            blocked = Outcome(error_code=GROUP_BLOCKED, error_message="an earlier record of its group failed")
+            self.outcomes[later] = blocked
             self._finish(later)
 
     def _finish(self, index: int) -> None:

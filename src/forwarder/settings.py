@@ -31,6 +31,10 @@ DEFAULT_MAX_ATTEMPTS = 6
 
 # Same shape botocore enforces for EventBusName (name or ARN of a classic event bus).
 _BUS_PATTERN = re.compile(r"(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[.\-_A-Za-z0-9]+")
+# A Custom Event Bus (eventsv2) is always named by its full ARN, ending in a generated id.
+CUSTOM_BUS_PATTERN = re.compile(
+    r"arn:aws(-[a-z0-9]+)*:events:[a-z][a-z0-9]*(-[a-z0-9]+)*:[0-9]{12}:event-busv2/[A-Za-z0-9][.\-_A-Za-z0-9]{0,255}/[a-z0-9]{25}"
+)
 
 
 # botocore's pattern for a global endpoint's EndpointId.
@@ -55,6 +59,12 @@ class Settings:
     poison_queue_url: str | None = None
     endpoint_id: str | None = None
     large_payload_bucket: str | None = None
+    event_groups: bool = True  # Custom Event Bus: EventGroupId from the FIFO group or partition key
+
+    @property
+    def custom_bus(self) -> bool:
+        """True when the target is a Custom Event Bus, published to through eventbridgev2."""
+        return CUSTOM_BUS_PATTERN.fullmatch(self.event_bus_name) is not None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -71,6 +81,7 @@ class Settings:
             poison_queue_url=_queue_url(env, "POISON_QUEUE_URL"),
             endpoint_id=_endpoint_id(env, "EVENT_ENDPOINT_ID"),
             large_payload_bucket=_bucket(env, "LARGE_PAYLOAD_BUCKET"),
+            event_groups=_boolean(env, "EVENT_GROUPS", default=True),
         )
 
 
@@ -89,9 +100,24 @@ def _required(env: Mapping[str, str], name: str, max_len: int) -> str:
 
 def _bus_name(env: Mapping[str, str]) -> str:
     value = _value(env, "EVENT_BUS_NAME") or "default"
+    if CUSTOM_BUS_PATTERN.fullmatch(value):
+        return value
+    if ":event-busv2/" in value:
+        raise ConfigurationError(f"EVENT_BUS_NAME is not a well-formed Custom Event Bus ARN: {value!r}")
     if not _BUS_PATTERN.fullmatch(value) or len(value) > 1600:
         raise ConfigurationError(f"EVENT_BUS_NAME must be an event bus name or ARN, got {value!r}")
     return value
+
+
+def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _value(env, name).lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
