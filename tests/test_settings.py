@@ -74,3 +74,14 @@ def test_a_custom_event_bus_arn_selects_the_custom_bus():
         Settings.from_env(REQUIRED | {"EVENT_BUS_NAME": "arn:aws:events:us-east-1:123456789012:event-busv2/orders"})
     with pytest.raises(ConfigurationError, match="EVENT_GROUPS"):
         Settings.from_env(REQUIRED | {"EVENT_GROUPS": "maybe"})
+
+
+def test_the_list_of_variables_is_what_from_env_reads():
+    # Tools pass ENVIRONMENT_VARIABLES through to the function: a variable missing there is lost.
+    import re
+    from pathlib import Path
+
+    from forwarder import settings
+
+    read = set(re.findall(r'env, "([A-Z_]+)"', Path(settings.__file__).read_text()))
+    assert read | {"EVENT_BUS_NAME"} == set(settings.ENVIRONMENT_VARIABLES)

@@ -41,6 +41,24 @@ CUSTOM_BUS_PATTERN = re.compile(
 ENDPOINT_ID_PATTERN = re.compile(r"[A-Za-z0-9\-]+\.[A-Za-z0-9\-]+")
 
 
+# Every variable Settings.from_env reads (tools that run the function pass these through).
+ENVIRONMENT_VARIABLES = (
+    "EVENT_BUS_NAME",
+    "EVENT_SOURCE",
+    "EVENT_DETAIL_TYPE",
+    "EVENT_DETAIL_TYPE_PATH",
+    "EVENT_SOURCE_PATH",
+    "PUT_EVENTS_MAX_BYTES",
+    "MAX_CONCURRENCY",
+    "DEADLINE_MARGIN_MS",
+    "MAX_ATTEMPTS",
+    "POISON_QUEUE_URL",
+    "EVENT_ENDPOINT_ID",
+    "LARGE_PAYLOAD_BUCKET",
+    "EVENT_GROUPS",
+)
+
+
 class ConfigurationError(ValueError):
     """A setting is missing or malformed; the message names the environment variable."""
 
