@@ -36,7 +36,8 @@ Control routes (JSON in and out; answered without latency or faults):
     GET  /_fault/stats             {"requests", "entries_received", "entries_accepted",
                                     "faults": {kind: n}, "rejections": {kind: n},
                                     "entries_deduplicated", "eventbridgev2": {"requests", "entries_received",
-                                    "entries_accepted", "entries_deduplicated"}}  (top level: both APIs)
+                                    "entries_accepted", "entries_deduplicated", "dedup_keys" (keys held in
+                                    the window)}}  (the top-level counts cover both APIs)
 
 Config keys (``FaultConfig``; probabilities are drawn from one RNG seeded with ``seed``):
 
@@ -317,8 +318,10 @@ class FaultState:
         self.faults: Counter[str] = Counter()
         self.rejections: Counter[str] = Counter()
         self.signing: deque[dict[str, Any]] = deque(maxlen=256)  # how recent requests were signed
-        # eventbridgev2 (eventbridge_v2.py): dedup key -> (expires, EventId, SequenceNumber), oldest first
+        # eventbridgev2 (eventbridge_v2.py): dedup key -> (expires, EventId, SequenceNumber), and a heap of
+        # (expires, key) to drop expired keys in expiry order
         self.dedup_window: dict[Any, tuple[float, str, str]] = {}
+        self.dedup_expiry: list[tuple[float, Any]] = []
         self.v2_counts: Counter[str] = Counter()
 
     def reset(self) -> None:
@@ -424,7 +427,7 @@ class FaultState:
                 "faults": dict(self.faults),
                 "rejections": dict(self.rejections),
                 "entries_deduplicated": self.v2_counts["entries_deduplicated"],
-                V2_API: {key: self.v2_counts[key] for key in V2_STATS},
+                V2_API: {**{key: self.v2_counts[key] for key in V2_STATS}, "dedup_keys": len(self.dedup_window)},
             }
 
 

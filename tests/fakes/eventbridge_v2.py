@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import heapq
 import json
 import re
 import time
@@ -227,20 +228,20 @@ def process(state: Any, body: dict[str, Any], max_entries_bytes: int) -> dict[st
         state.entries_received += len(entries)
         state.v2_counts["entries_received"] += len(entries)
         now = time.monotonic()
-        _expire(state.dedup_window, now)
+        _expire(state, now)
         results = [_result(state, entry, error, key, arn, dedup_config, now)
                    for entry, error, key in zip(entries, errors, keys, strict=True)]
     failed = sum(1 for result in results if "ErrorCode" in result)
     return {"FailedEntryCount": failed, "Entries": results}
 
 
-def _expire(window: dict[Any, tuple[float, str, str]], now: float) -> None:
-    """Drop expired keys from the front (insertion order is acceptance order)."""
-    while window:
-        key = next(iter(window))
-        if window[key][0] > now:
-            return
-        del window[key]
+def _expire(state: Any, now: float) -> None:
+    """Drop expired keys, soonest first (a heap, so a window changed mid-run keeps working)."""
+    heap, window = state.dedup_expiry, state.dedup_window
+    while heap and heap[0][0] <= now:
+        expires, key = heapq.heappop(heap)
+        if key in window and window[key][0] == expires:  # not since replaced by a later acceptance
+            del window[key]
 
 
 def _result(state: Any, entry: dict[str, Any], error: tuple[str, str] | None, key: Any, arn: str,
@@ -254,7 +255,7 @@ def _result(state: Any, entry: dict[str, Any], error: tuple[str, str] | None, ke
         state.faults[f"entry:{code}"] += 1
         return {"ErrorCode": code, "ErrorMessage": ENTRY_MESSAGES.get(code, "Injected failure.")}
     seen = state.dedup_window.get(key) if key is not None else None
-    if seen is not None and seen[0] > now:  # checked here too: the window may have been shortened
+    if seen is not None:  # expired keys were dropped by _expire just before
         state.v2_counts["entries_deduplicated"] += 1
         return {"EventId": seen[1], "SequenceNumber": seen[2], "SuccessCode": DEDUPLICATED}
     state.accepted_count += 1
@@ -262,8 +263,9 @@ def _result(state: Any, entry: dict[str, Any], error: tuple[str, str] | None, ke
     event_id = f"00000000-0000-4000-8000-{state.accepted_count:012x}"  # as the classic API numbers them
     sequence = f"{state.v2_counts['entries_accepted']:020d}"
     if key is not None:
-        state.dedup_window.pop(key, None)  # re-inserted at the end, so the front stays the oldest
-        state.dedup_window[key] = (now + state.config.dedup_window_seconds, event_id, sequence)
+        expires = now + state.config.dedup_window_seconds
+        state.dedup_window[key] = (expires, event_id, sequence)
+        heapq.heappush(state.dedup_expiry, (expires, key))
     if state.config.record_accepted:
         state.accepted.append(record(entry, arn, event_id, sequence, dedup_config))
     return {"EventId": event_id, "SequenceNumber": sequence, "SuccessCode": PUBLISHED}
