@@ -138,7 +138,8 @@ class _Run:
         self.ready: list[int] = []
         self.delayed: list[tuple[float, int]] = []  # heap of (not before, index)
         self.lanes: dict[str, deque[int]] = {}
-        self.in_flight: dict[Future, list[int]] = {}  # PutEvents requests
+        self.queued: deque[list[int]] = deque()  # packed requests waiting for a free slot
+        self.in_flight: dict[Future, list[int]] = {}  # PutEvents requests, at most max_concurrency
         self.quarantining: dict[Future, int] = {}
         self.requests = 0
         self.retries = 0
@@ -189,7 +190,7 @@ class _Run:
             self._release_delayed(now)
             self._dispatch()
             pending = [*self.in_flight, *self.quarantining]
-            if not (pending or self.delayed):
+            if not (pending or self.delayed or self.queued):
                 return
             wake = min(self.deadline, self.delayed[0][0]) if self.delayed else self.deadline
             timeout = None if wake == float("inf") else max(0.0, wake - now)
@@ -208,11 +209,14 @@ class _Run:
             self.ready.append(heapq.heappop(self.delayed)[1])
 
     def _dispatch(self) -> None:
-        if not self.ready:
-            return
-        sizes = [(index, self.items[index].size) for index in self.ready]
-        self.ready = []
-        for indices in pack(sizes, self.options.max_request_bytes, self.options.max_entries):
+        if self.ready:
+            sizes = [(index, self.items[index].size) for index in self.ready]
+            self.ready = []
+            self.queued.extend(pack(sizes, self.options.max_request_bytes, self.options.max_entries))
+        # Only as many requests in the pool as it has threads: waiting stays cheap, and what the
+        # deadline cuts off was never started, so it is reported without any doubt about it.
+        while self.queued and len(self.in_flight) < self.options.max_concurrency:
+            indices = self.queued.popleft()
             for index in indices:
                 self.outcomes[index].attempts += 1
                 self.retries += self.outcomes[index].attempts > 1
