@@ -27,6 +27,10 @@ Control routes (JSON in and out; answered without latency or faults):
     GET  /_fault/accepted?since=N  {"count": total, "entries": accepted entries from index N on}
     GET  /_fault/stats             {"requests", "entries_received", "entries_accepted",
                                     "faults": {kind: n}, "rejections": {kind: n}}
+    GET  /_fault/ambiguous?since=N {"count": total, "event_ids": EventIds from index N on} of the entries
+                                   accepted in a request whose answer the client may not have seen
+                                   (slow, accepted_hang, accepted_reset): the only honest source of
+                                   duplicates, so a soak can explain each one
 
 Config keys (``FaultConfig``; probabilities are drawn from one RNG seeded with ``seed``):
 
@@ -85,6 +89,8 @@ TIME_ENTRY_BYTES = 14  # AWS's size formula counts a set Time as 14 bytes
 REQUEST_FAULT_KINDS = frozenset(
     {"ok", "throttle", "http500", "http503", "reset", "slow", "accepted_hang", "accepted_reset"}
 )
+# Faults after which entries are accepted although the client may never see the answer.
+AMBIGUOUS_FAULT_KINDS = frozenset({"slow", "accepted_hang", "accepted_reset"})
 # (status, __type, message) for the request-level errors the faults imitate.
 REQUEST_ERRORS = {
     "throttle": (400, "ThrottlingException", "Rate exceeded"),
@@ -291,6 +297,7 @@ class FaultState:
         self.rng = random.Random(self.config.seed)
         self.accepted: list[dict[str, Any]] = []
         self.accepted_count = 0
+        self.ambiguous: list[str] = []  # EventIds accepted under an AMBIGUOUS_FAULT_KINDS fault
         self.requests = 0
         self.entries_received = 0
         self.faults: Counter[str] = Counter()
@@ -339,12 +346,14 @@ class FaultState:
         with self.lock:
             self.rejections[kind] += 1
 
-    def process(self, entries: list[Any]) -> dict[str, Any]:
+    def process(self, entries: list[Any], fault: str | None = None) -> dict[str, Any]:
         """Validate and fault each entry, record the accepted ones; returns the PutEvents response."""
         errors = [entry_error(entry) for entry in entries]  # outside the lock: the costly part
         with self.lock:
             self.entries_received += len(entries)
             results = [self._result(entry, error) for entry, error in zip(entries, errors, strict=True)]
+            if fault in AMBIGUOUS_FAULT_KINDS:
+                self.ambiguous.extend(result["EventId"] for result in results if "EventId" in result)
         failed = sum(1 for result in results if "ErrorCode" in result)
         return {"FailedEntryCount": failed, "Entries": results}
 
@@ -372,6 +381,10 @@ class FaultState:
     def accepted_since(self, start: int = 0) -> list[dict[str, Any]]:
         with self.lock:
             return [dict(entry) for entry in self.accepted[start:]]
+
+    def ambiguous_since(self, start: int = 0) -> list[str]:
+        with self.lock:
+            return self.ambiguous[start:]
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
@@ -412,6 +425,10 @@ class Handler(BaseHTTPRequestHandler):
             since = int(parse_qs(route.query).get("since", ["0"])[0])
             entries = self.state.accepted_since(since)
             self.send_json(200, {"count": since + len(entries), "entries": entries})
+        elif route.path == "/_fault/ambiguous":
+            since = int(parse_qs(route.query).get("since", ["0"])[0])
+            event_ids = self.state.ambiguous_since(since)
+            self.send_json(200, {"count": since + len(event_ids), "event_ids": event_ids})
         else:
             self.send_json(404, {"message": f"no route {route.path}"})
 
@@ -455,7 +472,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             self.state.stopping.wait(config.slow_ms / 1000)
         try:
-            response = self.state.process(check_request(self.parse_body(body), config.max_entries_bytes))
+            response = self.state.process(check_request(self.parse_body(body), config.max_entries_bytes), fault)
         except RequestError as error:
             self.state.reject(error.code)
             self.send_error_json(error)
@@ -571,6 +588,10 @@ class FaultEndpoint:
 
     def accepted(self, since: int = 0) -> list[dict[str, Any]]:
         return self.state.accepted_since(since)
+
+    def ambiguous(self, since: int = 0) -> list[str]:
+        """EventIds of entries accepted in requests whose answer the client may not have seen."""
+        return self.state.ambiguous_since(since)
 
     def stats(self) -> dict[str, Any]:
         return self.state.stats()
