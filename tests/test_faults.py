@@ -135,3 +135,14 @@ def test_with_the_old_256_kib_limit_no_request_exceeds_it(load_handler, endpoint
     stats = endpoint.stats()
     assert stats["rejections"] == {}
     assert stats["requests"] >= 5  # 30 x 40 KB in requests below 256 KiB
+
+
+def test_a_413_from_the_endpoint_halves_the_request_until_it_fits(endpoint, forwarder):
+    endpoint.configure(max_body_bytes=70_000)  # the service's byte count is larger than ours here
+    event = sqs_event(bodies(10, pad=20_000))  # 200 KB: one request by our count, far over 70 KB
+    assert forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000)) == {"batchItemFailures": []}
+    assert landed(endpoint) == Counter(bodies(10, pad=20_000))  # each once: a 413 accepts nothing
+    stats = endpoint.stats()
+    # 10 -> 5 + 5 -> 2 + 3 + 2 + 3: three rounds of halving, not the same request again and again
+    assert stats["rejections"]["http413"] <= 3
+    assert stats["requests"] <= 10

@@ -198,11 +198,14 @@ class _Run:
         sizes = [(index, self.items[index].size) for index in self.ready]
         self.ready = []
         for indices in pack(sizes, self.options.max_request_bytes):
-            for index in indices:
-                self.outcomes[index].attempts += 1
-                self.retries += self.outcomes[index].attempts > 1
-            fields = [self.items[index].fields for index in indices]
-            self.in_flight[self.pool.submit(self._call, fields)] = indices
+            self._submit(indices)
+
+    def _submit(self, indices: list[int]) -> None:
+        for index in indices:
+            self.outcomes[index].attempts += 1
+            self.retries += self.outcomes[index].attempts > 1
+        fields = [self.items[index].fields for index in indices]
+        self.in_flight[self.pool.submit(self._call, fields)] = indices
 
     def _call(self, fields: list[dict]) -> dict | None:
         """Runs on a pool thread. None means the deadline passed before the request could start."""
@@ -267,7 +270,7 @@ class _Run:
             self.outcomes[index].attempts -= 1
         middle = len(indices) // 2
         for half in (indices[:middle], indices[middle:]):
-            self.ready.extend(half)
+            self._submit(half)  # as they are: packing them again would rebuild the refused request
 
     def _retry_or_fail(self, index: int, code: str, message: str) -> None:
         outcome = self.outcomes[index]
