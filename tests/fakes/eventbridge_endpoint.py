@@ -177,10 +177,10 @@ def entry_size(entry: dict[str, Any]) -> int:
     for field in ("Source", "DetailType", "Detail"):
         value = entry.get(field)
         if isinstance(value, str):
-            size += len(value.encode())
+            size += len(value.encode("utf-8", "surrogatepass"))  # a \ud800 escape is valid JSON text
     for resource in entry.get("Resources") or ():
         if isinstance(resource, str):
-            size += len(resource.encode())
+            size += len(resource.encode("utf-8", "surrogatepass"))
     return size
 
 
