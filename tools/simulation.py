@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import sys
 import uuid
+import warnings
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -346,6 +347,7 @@ def _worker(env: dict[str, str], paths: list[str], timeout_ms: int, connection: 
     os.environ.update(env)
     sys.path[:0] = paths
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the handler's log and metric lines: not wanted here
+    warnings.filterwarnings("ignore", message="No application metrics")  # metrics are disabled on purpose
     import forwarder.handler as handler
 
     while (event := connection.recv()) is not None:
