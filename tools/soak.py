@@ -19,6 +19,7 @@ lost, a duplicate has no cause, a healthy message reached a dead-letter place it
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import subprocess
@@ -176,6 +177,8 @@ def account(
     stats = bus.stats()
     return {
         "scenario": scenario.name,
+        "source": scenario.source,
+        "quarantine": scenario.quarantine,
         **result,
         "faults_injected": dict(sorted(stats["faults"].items())),
         "rejections": dict(sorted(stats["rejections"].items())),
@@ -191,7 +194,7 @@ def problems(result: dict[str, Any]) -> list[str]:
                 "fifo_order_violations_in_responses"):
         if result[key]:
             found.append(f"{key}={result[key]}")
-    if result["scenario"] == "fifo" and result["healthy_parked"].get("dlq"):
+    if result["source"] == "fifo" and result["healthy_parked"].get("dlq"):
         found.append(f"healthy messages in the DLQ={result['healthy_parked']['dlq']}")
     return found
 
@@ -308,15 +311,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=1.0, help="the endpoint's answer latency")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default="soak-results.json")
+    parser.add_argument("--no-quarantine", action="store_true", help="FIFO without POISON_QUEUE_URL, for comparison")
+    parser.add_argument("--poison-rate", type=float, help="share of poison messages, instead of each scenario's")
     args = parser.parse_args(argv)
     from tools.local_aws import moto_server
 
     names = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    scenarios = {name: SCENARIOS[name] for name in names}
+    for name, scenario in scenarios.items():
+        if args.no_quarantine:
+            scenario = dataclasses.replace(scenario, quarantine=False)
+        if args.poison_rate is not None:
+            scenario = dataclasses.replace(scenario, poison_rate=args.poison_rate)
+        scenarios[name] = scenario
     results = []
     started = time.perf_counter()
     with moto_server() as moto_url:
         for name in names:
-            result = run_scenario(SCENARIOS[name], args.messages, lambda env: Workers(args.workers, env, TIMEOUT_MS),
+            result = run_scenario(scenarios[name], args.messages, lambda env: Workers(args.workers, env, TIMEOUT_MS),
                                   moto_url, args.latency_ms, args.seed, shards=args.workers)
             print(f"{name}: {result['messages']} messages in {result['seconds']} s, lost {result['lost']}", flush=True)
             results.append(result)
