@@ -63,6 +63,18 @@ def test_retryable_entry_codes_are_retried_until_confirmed(endpoint, forwarder, 
     assert (faults["entry:InternalFailure"], faults["entry:ThrottlingException"]) == (2, 1)
 
 
+def test_an_entry_still_failing_after_max_attempts_is_reported_with_its_last_code(load_handler, endpoint, caplog):
+    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url, MAX_ATTEMPTS="3")
+    endpoint.configure(detail_rules=[{"contains": "unlucky", "code": "ThrottlingException"}])
+    event = sqs_event(['{"unlucky": 1}', '{"a": 1}'])
+    response = forwarder.lambda_handler(event, LambdaContext())
+    assert reported(response) == [ids(event)[0]]
+    assert landed(endpoint) == Counter(['{"a": 1}'])
+    assert endpoint.stats()["faults"] == {"entry:ThrottlingException": 3}  # sent exactly MAX_ATTEMPTS times
+    warning = next(line for line in log_lines(caplog, forwarder) if line["level"] == "WARNING")
+    assert (warning["error_code"], warning["attempts"]) == ("ThrottlingException", 3)
+
+
 @pytest.mark.parametrize(
     "code", ["AccessDeniedException", "InvalidArgument", "MalformedDetail", "NotAuthorizedForSourceException"]
 )
