@@ -4,17 +4,27 @@ What is proven here, offline and on 127.0.0.1 only:
 
 1. ``sam validate --lint`` accepts template.yaml.
 2. The template, translated by the SAM translator, passes cfn-lint (which finds property errors that
-   linting the SAM file misses), and its IAM role is least privilege.
-3. ``sam build`` packages src/ and src/requirements.txt for python3.13 on arm64 without Docker.
+   linting the SAM file misses), and its IAM role is least privilege: every statement is asserted, including
+   the conditional ones for the DynamoDB stream, the large-payload bucket (s3:PutObject on its objects only)
+   and the replica bus of a global endpoint; the function is given every setting it reads, or the test says
+   why not (NOT_PASSED_ON).
+3. ``sam build`` packages src/ and src/requirements.txt for python3.13 on arm64 without Docker, and builds the
+   CRT layer (awscrt at the version botocore's [crt] extra pins) for arm64 too.
 4. checkov passes; every skip in the template carries its reason.
-5. A deployment rehearsal: the built code goes to moto's S3, the translated template (pointing at it) is
-   created as a stack in moto's CloudFormation, and what it made is inspected.
+5. A deployment rehearsal: the built code and layer go to moto's S3, the translated template (pointing at them)
+   is created as a stack in moto's CloudFormation, and what it made is inspected: once with every optional
+   stage on (Kinesis, DynamoDB Streams, global endpoint, created bucket), once FIFO on an existing bus and
+   bucket with the optional stages off.
 
 What this cannot prove, and says so rather than passing silently: moto's CloudFormation has no
-AWS::CloudWatch::Alarm, so the alarms are checked in the translated template, not deployed (the test fails
-if the template gains any other type moto would skip); moto's Lambda drops the function's Architectures,
-TracingConfig and LoggingConfig, checked in the translation instead; moto evaluates no template Rules and
-no IAM policy; nothing here runs the function in Lambda.
+AWS::CloudWatch::Alarm and no AWS::S3::BucketPolicy, so the alarms and the bucket's TLS-only policy are
+checked in the translated template, not deployed (the test fails if the template gains any other type moto
+would skip); moto's Lambda drops the function's Architectures, TracingConfig, LoggingConfig and Layers, and
+moto's S3 keeps only a created bucket's encryption (not its public access block, ownership controls or
+lifecycle rule): those are checked in the translation instead. moto evaluates no template Rules, no
+AllowedPattern and no IAM policy (so nothing here shows that AWS accepts the dynamodb:ListStreams scoping or
+that PutEvents through a real global endpoint is allowed); nothing here runs the function in Lambda or signs
+with SigV4a.
 
 The SAM CLI and checkov live in their own virtual environments (.venv-sam, .venv-checkov, built by
 ``make sam-venv checkov-venv``, which ``make test`` does first); they are called by path.
