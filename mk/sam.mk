@@ -47,7 +47,7 @@ validate: sam-venv checkov-venv ## lint template.yaml: sam validate --lint, cfn-
 	$(SAM_VENV)/bin/cfn-lint .aws-sam/translated.json
 	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
-build: sam-venv ## sam build: package src/ and src/requirements.txt for python3.13 on arm64, no Docker
+build: sam-venv ## sam build: package src/, src/requirements.txt and the CRT layer for python3.13 on arm64, no Docker
 	PATH="$(SAM_PATH)" $(SAM) build --region $(SAM_REGION) --template-file template.yaml --build-dir $(SAM_BUILD_DIR)
 
 deploy-test: venv sam-venv checkov-venv ## the deployment proof alone: lint, build, checkov, deploy rehearsal on moto

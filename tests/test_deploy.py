@@ -4,17 +4,27 @@ What is proven here, offline and on 127.0.0.1 only:
 
 1. ``sam validate --lint`` accepts template.yaml.
 2. The template, translated by the SAM translator, passes cfn-lint (which finds property errors that
-   linting the SAM file misses), and its IAM role is least privilege.
-3. ``sam build`` packages src/ and src/requirements.txt for python3.13 on arm64 without Docker.
+   linting the SAM file misses), and its IAM role is least privilege: every statement is asserted, including
+   the conditional ones for the DynamoDB stream, the large-payload bucket (s3:PutObject on its objects only)
+   and the replica bus of a global endpoint; the function is given every setting it reads, or the test says
+   why not (NOT_PASSED_ON).
+3. ``sam build`` packages src/ and src/requirements.txt for python3.13 on arm64 without Docker, and builds the
+   CRT layer (awscrt at the version botocore's [crt] extra pins) for arm64 too.
 4. checkov passes; every skip in the template carries its reason.
-5. A deployment rehearsal: the built code goes to moto's S3, the translated template (pointing at it) is
-   created as a stack in moto's CloudFormation, and what it made is inspected.
+5. A deployment rehearsal: the built code and layer go to moto's S3, the translated template (pointing at them)
+   is created as a stack in moto's CloudFormation, and what it made is inspected: once with every optional
+   stage on (Kinesis, DynamoDB Streams, global endpoint, created bucket), once FIFO on an existing bus and
+   bucket with the optional stages off.
 
 What this cannot prove, and says so rather than passing silently: moto's CloudFormation has no
-AWS::CloudWatch::Alarm, so the alarms are checked in the translated template, not deployed (the test fails
-if the template gains any other type moto would skip); moto's Lambda drops the function's Architectures,
-TracingConfig and LoggingConfig, checked in the translation instead; moto evaluates no template Rules and
-no IAM policy; nothing here runs the function in Lambda.
+AWS::CloudWatch::Alarm and no AWS::S3::BucketPolicy, so the alarms and the bucket's TLS-only policy are
+checked in the translated template, not deployed (the test fails if the template gains any other type moto
+would skip); moto's Lambda drops the function's Architectures, TracingConfig, LoggingConfig and Layers, and
+moto's S3 keeps only a created bucket's encryption (not its public access block, ownership controls or
+lifecycle rule): those are checked in the translation instead. moto evaluates no template Rules, no
+AllowedPattern and no IAM policy (so nothing here shows that AWS accepts the dynamodb:ListStreams scoping or
+that PutEvents through a real global endpoint is allowed); nothing here runs the function in Lambda or signs
+with SigV4a.
 
 The SAM CLI and checkov live in their own virtual environments (.venv-sam, .venv-checkov, built by
 ``make sam-venv checkov-venv``, which ``make test`` does first); they are called by path.
@@ -53,13 +63,26 @@ REGION = "us-east-1"
 MOTO_SKIPS = {
     "AWS::CloudWatch::Alarm": "moto's CloudFormation implements no CloudWatch alarm (only dashboards); "
     "the alarms are checked in the translated template instead",
+    "AWS::S3::BucketPolicy": "moto's CloudFormation implements no bucket policy; the TLS-only policy of the "
+    "large-payload bucket is checked in the translated template instead",
 }
 
 # moto's CloudFormation creates AWS::Lambda::Function from Code, Handler, Role, Runtime, Description,
 # MemorySize, Timeout, VpcConfig, Environment and ReservedConcurrentExecutions only; it drops these (the
 # deployed function reads x86_64, no tracing, default log group). They are asserted on the translated
 # template (test_translation_turns_the_function_into_plain_cloudformation), not on the moto function.
-MOTO_DROPS_FUNCTION_PROPERTIES = ("Architectures", "TracingConfig", "LoggingConfig")
+MOTO_DROPS_FUNCTION_PROPERTIES = ("Architectures", "TracingConfig", "LoggingConfig", "Layers")
+
+# moto's CloudFormation creates AWS::S3::Bucket from its name, BucketEncryption and Tags only; it drops these,
+# asserted on the translated template instead (test_large_payload_bucket_is_private_encrypted_and_expiring).
+MOTO_DROPS_BUCKET_PROPERTIES = ("PublicAccessBlockConfiguration", "OwnershipControls", "LifecycleConfiguration")
+
+# Environment variables the function reads (src/forwarder/settings.py) that the template leaves at the code's
+# default on purpose, each with its reason; every other one must be set by the template.
+NOT_PASSED_ON = {
+    "DEADLINE_MARGIN_MS": "time kept back from the invocation deadline to report; the default (1 s) suits "
+    "every allowed FunctionTimeout, and a parameter for it would be one more knob to get wrong",
+}
 
 
 def tool(venv_bin: Path, name: str) -> str:
@@ -141,6 +164,18 @@ def code_zip(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def layer_zip(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built CRT layer as the zip `sam package` would upload (its python/ folder at the root)."""
+    path = tmp_path_factory.mktemp("package") / "crt-layer.zip"
+    source = build_dir / "CrtLayer"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(source.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(source).as_posix())
+    return path
+
+
 @pytest.fixture(scope="module")
 def moto_localhost() -> Iterator[str]:
     """moto bound to 127.0.0.1, addressed as localhost: its CloudFormation accepts template URLs on localhost."""
@@ -180,11 +215,36 @@ def test_translation_turns_the_function_into_plain_cloudformation(translated: di
         "EVENT_SOURCE_PATH",
         "PUT_EVENTS_MAX_BYTES",
         "MAX_CONCURRENCY",
+        "MAX_ATTEMPTS",
+        "EVENT_ENDPOINT_ID",
+        "LARGE_PAYLOAD_BUCKET",
         "POISON_QUEUE_URL",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL",
     }
+    # The CRT layer, only with a global endpoint.
+    [layer] = [n for n, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::LayerVersion"]
+    assert function["Layers"] == {"Fn::If": ["HasEventEndpoint", [{"Ref": layer}], {"Ref": "AWS::NoValue"}]}
+    props = translated["Resources"][layer]["Properties"]
+    assert translated["Resources"][layer]["Condition"] == "HasEventEndpoint"
+    assert (props["CompatibleRuntimes"], props["CompatibleArchitectures"]) == (["python3.13"], ["arm64"])
+    assert translated["Resources"][layer]["DeletionPolicy"] == "Delete"
+
+
+def test_template_passes_on_every_setting_the_function_reads(translated: dict) -> None:
+    source = (ROOT / "src" / "forwarder" / "settings.py").read_text()
+    read = set(re.findall(r"\(env, \"([A-Z][A-Z0-9_]+)\"", source))
+    assert {"EVENT_BUS_NAME", "MAX_ATTEMPTS", "DEADLINE_MARGIN_MS", "EVENT_ENDPOINT_ID"} <= read  # the scan works
+    passed = set(translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"])
+    assert read - passed == set(NOT_PASSED_ON), "a setting the function reads is neither passed nor excused"
+    assert not set(NOT_PASSED_ON) & passed
+
+
+def test_every_parameter_is_in_one_console_group(translated: dict) -> None:
+    groups = translated["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [name for group in groups for name in group["Parameters"]]
+    assert sorted(grouped) == sorted(translated["Parameters"])  # each exactly once
 
 
 def test_visibility_timeout_is_six_times_every_allowed_function_timeout(translated: dict) -> None:
@@ -201,7 +261,13 @@ def test_visibility_timeout_is_six_times_every_allowed_function_timeout(translat
 
 def test_every_queue_is_encrypted_at_rest(translated: dict) -> None:
     queues = {n: r["Properties"] for n, r in translated["Resources"].items() if r["Type"] == "AWS::SQS::Queue"}
-    assert set(queues) == {"SourceQueue", "SourceDeadLetterQueue", "QuarantineQueue", "KinesisFailureQueue"}
+    assert set(queues) == {
+        "SourceQueue",
+        "SourceDeadLetterQueue",
+        "QuarantineQueue",
+        "KinesisFailureQueue",
+        "DynamoDBFailureQueue",
+    }
     for name, props in queues.items():
         # SSE-SQS unless a customer managed key is given, then that key.
         assert props["SqsManagedSseEnabled"] == {"Fn::If": ["UseQueueCmk", {"Ref": "AWS::NoValue"}, True]}, name
@@ -209,49 +275,212 @@ def test_every_queue_is_encrypted_at_rest(translated: dict) -> None:
         assert props["KmsMasterKeyId"] == {"Fn::If": ["UseQueueCmk", {"Ref": "QueueKmsKeyArn"}, no_value]}, name
 
 
+def role_statements(translated: dict) -> dict[str, tuple[str | None, dict]]:
+    """Every statement of the function's inline policy by Sid, with the condition it depends on (or None)."""
+    role = translated["Resources"]["ForwarderFunctionRole"]["Properties"]
+    statements = {}
+    for policy in role["Policies"]:
+        for item in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in item:  # conditional statements: [condition, statement, AWS::NoValue]
+                condition, statement, otherwise = item["Fn::If"]
+                assert otherwise == {"Ref": "AWS::NoValue"}
+            else:
+                condition, statement = None, item
+            statements[statement["Sid"]] = (condition, statement)
+    return statements
+
+
+def actions_of(statement: dict) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
 def test_role_is_least_privilege(translated: dict) -> None:
     role = translated["Resources"]["ForwarderFunctionRole"]["Properties"]
-    # Logs and X-Ray only; no managed policy that opens SQS or Kinesis on "*".
+    # Logs and X-Ray only; no managed policy that opens SQS, Kinesis, DynamoDB or S3 on "*".
     assert role["ManagedPolicyArns"] == [
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
         "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
     ]
-    statements = {}
-    for policy in role["Policies"]:
-        for item in policy["PolicyDocument"]["Statement"]:
-            statement = item["Fn::If"][1] if "Fn::If" in item else item  # conditional statements
-            statements[statement["Sid"]] = statement
-    assert "*" not in json.dumps([s["Resource"] for s in statements.values()])
+    statements = role_statements(translated)
+    assert all(s["Effect"] == "Allow" for _, s in statements.values())
+    # No "*" anywhere, except in three ARNs each pinned exactly by its own test below: the region of the replica
+    # bus, the labels of the one table's streams, the objects of the one large-payload bucket.
+    wildcards = {"PutEventsOnReplicaBusThroughGlobalEndpoint", "ListDynamoDBTableStreams", "StoreLargePayloads"}
+    others = [s["Resource"] for sid, (_, s) in statements.items() if sid not in wildcards]
+    assert "*" not in json.dumps(others)
     by_action: dict[str, list[str]] = {}
-    for sid, statement in statements.items():
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        for action in actions:
+    for sid, (_, statement) in statements.items():
+        for action in actions_of(statement):
             by_action.setdefault(action, []).append(sid)
-    assert by_action["events:PutEvents"] == ["PutEventsOnTargetBusOnly"]
-    assert statements["PutEventsOnTargetBusOnly"]["Resource"]["Fn::If"][1] == {"Fn::GetAtt": ["EventBus", "Arn"]}
-    assert sorted(by_action["sqs:SendMessage"]) == ["KinesisOnFailureDestination", "QuarantineRejectedRecords"]
-    assert statements["QuarantineRejectedRecords"]["Resource"] == {"Fn::GetAtt": ["QuarantineQueue", "Arn"]}
+    assert statements["PutEventsOnTargetBusOnly"][1]["Resource"]["Fn::If"][1] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    assert sorted(by_action["sqs:SendMessage"]) == [
+        "DynamoDBOnFailureDestination",
+        "KinesisOnFailureDestination",
+        "QuarantineRejectedRecords",
+    ]
+    assert statements["QuarantineRejectedRecords"][1]["Resource"] == {"Fn::GetAtt": ["QuarantineQueue", "Arn"]}
     assert by_action["sqs:ReceiveMessage"] == ["ReadSourceQueue"]
     assert by_action["kinesis:GetRecords"] == ["ReadKinesisStream"]
 
 
-def test_event_sources_report_partial_failures_and_kinesis_is_bounded(translated: dict) -> None:
+def test_global_endpoint_adds_only_the_same_bus_name_in_other_regions(translated: dict) -> None:
+    statements = role_statements(translated)
+    putters = {sid: cs for sid, cs in statements.items() if "events:PutEvents" in actions_of(cs[1])}
+    assert set(putters) == {"PutEventsOnTargetBusOnly", "PutEventsOnReplicaBusThroughGlobalEndpoint"}
+    # Always: the one bus, in this region.
+    condition, bus = putters["PutEventsOnTargetBusOnly"]
+    assert condition is None
+    assert bus["Resource"]["Fn::If"][0] == "CreateBus"
+    named = bus["Resource"]["Fn::If"][2]["Fn::Sub"]
+    assert named == "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
+    # With an endpoint id only: the bus of the same name in the account, region left open (the endpoint's
+    # secondary region is set on the endpoint, not in this stack), and nothing but PutEvents.
+    condition, replica = putters["PutEventsOnReplicaBusThroughGlobalEndpoint"]
+    assert condition == "HasEventEndpoint"
+    assert actions_of(replica) == ["events:PutEvents"]
+    pattern, names = replica["Resource"]["Fn::Sub"]
+    assert pattern == "arn:${AWS::Partition}:events:*:${AWS::AccountId}:event-bus/${BusName}"
+    bus_name = {"Fn::If": ["CreateBus", {"Fn::GetAtt": ["EventBus", "Name"]}, {"Ref": "EventBusName"}]}
+    assert names == {"BusName": bus_name}
+    env = translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["EVENT_ENDPOINT_ID"] == {"Ref": "EventEndpointId"}
+    parameter = translated["Parameters"]["EventEndpointId"]
+    assert parameter["Default"] == ""
+    for value, ok in [("", True), ("abcde.veo", True), ("ab-c1.x-y", True), ("abcde", False), ("a.b.c", False)]:
+        assert bool(re.fullmatch(parameter["AllowedPattern"], value)) is ok, value
+
+
+def test_dynamodb_stream_read_is_scoped_to_the_one_stream(translated: dict) -> None:
+    statements = role_statements(translated)
+    dynamodb = {sid for sid, (_, s) in statements.items() for a in actions_of(s) if a.startswith("dynamodb:")}
+    assert dynamodb == {"ReadDynamoDBStream", "ListDynamoDBTableStreams"}
+    condition, read = statements["ReadDynamoDBStream"]
+    assert condition == "HasDynamoDB"
+    assert sorted(actions_of(read)) == ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+    assert read["Resource"] == {"Ref": "DynamoDBStreamArn"}
+    # ListStreams is asked with a table name, not a stream: the one table's streams, derived from the stream ARN.
+    condition, listing = statements["ListDynamoDBTableStreams"]
+    assert condition == "HasDynamoDB"
+    assert actions_of(listing) == ["dynamodb:ListStreams"]
+    assert listing["Resource"] == {
+        "Fn::Sub": [
+            "${TableArn}/stream/*",
+            {"TableArn": {"Fn::Select": [0, {"Fn::Split": ["/stream/", {"Ref": "DynamoDBStreamArn"}]}]}},
+        ]
+    }
+    condition, failure = statements["DynamoDBOnFailureDestination"]
+    assert condition == "HasDynamoDB"
+    assert (actions_of(failure), failure["Resource"]) == (
+        ["sqs:SendMessage"],
+        {"Fn::GetAtt": ["DynamoDBFailureQueue", "Arn"]},
+    )
+    pattern = translated["Parameters"]["DynamoDBStreamArn"]["AllowedPattern"]
+    good = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-11-22T12:00:00.000"
+    for value, ok in [("", True), (good, True), ("arn:aws:dynamodb:eu-west-1:123456789012:table/orders", False)]:
+        assert bool(re.fullmatch(pattern, value)) is ok, value
+
+
+def test_claim_check_may_only_put_objects_into_its_bucket(translated: dict) -> None:
+    statements = role_statements(translated)
+    s3 = {(sid, a) for sid, (_, s) in statements.items() for a in actions_of(s) if a.startswith("s3:")}
+    assert s3 == {("StoreLargePayloads", "s3:PutObject")}  # no read, list or delete
+    condition, store = statements["StoreLargePayloads"]
+    assert condition == "HasLargePayloadBucket"
+    # Objects of the created bucket, or of the named one; never the bucket itself or another.
+    assert store["Resource"] == {
+        "Fn::If": [
+            "CreateLargePayloadBucket",
+            {"Fn::Sub": "${LargePayloadStore.Arn}/*"},
+            {"Fn::Sub": "arn:${AWS::Partition}:s3:::${LargePayloadBucket}/*"},
+        ]
+    }
+    conditions = translated["Conditions"]
+    assert conditions["CreateLargePayloadBucket"] == {"Fn::Equals": [{"Ref": "LargePayloadBucket"}, "Create"]}
+    assert conditions["HasLargePayloadBucket"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "LargePayloadBucket"}, "None"]}]}
+    env = translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["LARGE_PAYLOAD_BUCKET"] == {
+        "Fn::If": [
+            "CreateLargePayloadBucket",
+            {"Ref": "LargePayloadStore"},
+            {"Fn::If": ["HasLargePayloadBucket", {"Ref": "LargePayloadBucket"}, ""]},
+        ]
+    }
+    parameter = translated["Parameters"]["LargePayloadBucket"]
+    assert parameter["Default"] == "Create"
+    values = [("Create", True), ("None", True), ("my-bucket.data", True), ("", False), ("arn:aws:s3:::b", False)]
+    for value, ok in values:
+        assert bool(re.fullmatch(parameter["AllowedPattern"], value)) is ok, value
+
+
+def test_large_payload_bucket_is_private_encrypted_and_expiring(translated: dict) -> None:
+    resources = translated["Resources"]
+    buckets = {n: r for n, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}
+    assert set(buckets) == {"LargePayloadStore"}
+    bucket = buckets["LargePayloadStore"]
+    assert bucket["Condition"] == "CreateLargePayloadBucket"
+    props = bucket["Properties"]
+    # SSE-S3, or SSE-KMS with the stack's queue key when one is given (the role may use that key). One whole
+    # rule per branch: checkov cannot judge an SSEAlgorithm that is itself an Fn::If.
+    [rule] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    with_key = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Ref": "QueueKmsKeyArn"}}
+    assert rule == {
+        "Fn::If": [
+            "UseQueueCmk",
+            {"ServerSideEncryptionByDefault": with_key, "BucketKeyEnabled": True},
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}},
+        ]
+    }
+    assert role_statements(translated)["UseQueueKey"][1]["Resource"] == {"Ref": "QueueKmsKeyArn"}
+    assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert "VersioningConfiguration" not in props  # versioning off: objects are content-addressed
+    [expiry] = props["LifecycleConfiguration"]["Rules"]
+    assert expiry["Status"] == "Enabled"
+    assert expiry["ExpirationInDays"] == {"Ref": "LargePayloadExpirationInDays"}
+    assert expiry["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert translated["Parameters"]["LargePayloadExpirationInDays"]["MinValue"] >= 1
+    # TLS only, for everyone, on the bucket and its objects.
+    policy = resources["LargePayloadStorePolicy"]
+    assert policy["Condition"] == "CreateLargePayloadBucket"
+    assert policy["Properties"]["Bucket"] == {"Ref": "LargePayloadStore"}
+    [deny] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "s3:*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [{"Fn::GetAtt": ["LargePayloadStore", "Arn"]}, {"Fn::Sub": "${LargePayloadStore.Arn}/*"}]
+
+
+def test_event_sources_report_partial_failures_and_streams_are_bounded(translated: dict) -> None:
     resources = translated["Resources"]
     sqs = resources["SqsEventSourceMapping"]["Properties"]
     assert sqs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert sqs["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "SqsMaximumConcurrency"}}
-    kinesis = resources["KinesisEventSourceMapping"]
-    assert kinesis["Condition"] == "HasKinesis"
-    props = kinesis["Properties"]
-    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert props["BisectBatchOnFunctionError"] is True
-    assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": ["KinesisFailureQueue", "Arn"]}}}
     parameters = translated["Parameters"]
-    assert parameters["KinesisMaximumRetryAttempts"]["MinValue"] >= 0  # -1 (forever) is not allowed
-    assert parameters["KinesisMaximumRecordAgeInSeconds"]["MinValue"] >= 60
+    for stage, condition in (("Kinesis", "HasKinesis"), ("DynamoDB", "HasDynamoDB")):
+        mapping = resources[f"{stage}EventSourceMapping"]
+        assert mapping["Condition"] == condition
+        props = mapping["Properties"]
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"], stage
+        assert props["BisectBatchOnFunctionError"] is True, stage
+        assert props["DestinationConfig"] == {
+            "OnFailure": {"Destination": {"Fn::GetAtt": [f"{stage}FailureQueue", "Arn"]}}
+        }, stage
+        settings = ("StartingPosition", "ParallelizationFactor", "MaximumRetryAttempts", "MaximumRecordAgeInSeconds")
+        for setting in settings:
+            assert props[setting] == {"Ref": f"{stage}{setting}"}, (stage, setting)
+        assert parameters[f"{stage}MaximumRetryAttempts"]["MinValue"] >= 0  # -1 (forever) is not allowed
+        assert parameters[f"{stage}MaximumRecordAgeInSeconds"]["MinValue"] >= 60
+        assert parameters[f"{stage}StartingPosition"]["AllowedValues"] == ["LATEST", "TRIM_HORIZON"]
+    # The two stream stages have the same shape.
+    assert set(resources["KinesisEventSourceMapping"]["Properties"]) == set(
+        resources["DynamoDBEventSourceMapping"]["Properties"]
+    )
+    # A DynamoDB stream keeps 24 hours of records.
+    assert parameters["DynamoDBMaximumRecordAgeInSeconds"]["MaxValue"] == 86400
 
 
-def test_alarms_cover_dlq_errors_and_kinesis_lag(translated: dict) -> None:
+def test_alarms_cover_dlq_errors_and_stream_lag(translated: dict) -> None:
     alarms = {n: r for n, r in translated["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     by_metric = {
         (a["Properties"]["Namespace"], a["Properties"]["MetricName"], n): a.get("Condition") for n, a in alarms.items()
@@ -260,6 +489,10 @@ def test_alarms_cover_dlq_errors_and_kinesis_lag(translated: dict) -> None:
     assert by_metric[dlq_key] == "CreateSourceQueue"
     assert by_metric[("AWS/Lambda", "Errors", "FunctionErrorsAlarm")] is None
     assert by_metric[("AWS/Lambda", "IteratorAge", "KinesisIteratorAgeAlarm")] == "HasKinesis"
+    assert by_metric[("AWS/Lambda", "IteratorAge", "DynamoDBIteratorAgeAlarm")] == "HasDynamoDB"
+    assert by_metric[("AWS/SQS", "ApproximateNumberOfMessagesVisible", "DynamoDBFailureQueueAlarm")] == "HasDynamoDB"
+    lag = alarms["DynamoDBIteratorAgeAlarm"]["Properties"]
+    assert lag["Threshold"] == {"Ref": "DynamoDBIteratorAgeAlarmMilliseconds"}
     dlq = alarms["SourceDeadLetterQueueAlarm"]["Properties"]
     assert (dlq["Threshold"], dlq["ComparisonOperator"]) == (0, "GreaterThanThreshold")
 
@@ -285,6 +518,33 @@ def test_sam_build_packages_code_and_pinned_dependencies_for_arm64(build_dir: Pa
         assert int.from_bytes(header[18:20], "little") == 183, f"{shared} is not an arm64 binary"
     built = (build_dir / "template.yaml").read_text()
     assert "CodeUri: ForwarderFunction" in built
+    # awscrt is the CRT layer's, never the function's: botocore would import it on every cold start.
+    assert not list(artifact.glob("awscrt*")) and not list(artifact.glob("_awscrt*"))
+
+
+def requirement_pins(path: Path) -> dict[str, str]:
+    lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    return dict(line.split("==") for line in lines if "==" in line)
+
+
+def test_sam_build_builds_the_crt_layer_for_arm64_at_botocores_pin(build_dir: Path) -> None:
+    # `sam build` builds every layer, whatever its Condition; the stack publishes it only with EventEndpointId.
+    layer = build_dir / "CrtLayer" / "python"  # Lambda puts /opt/python on sys.path
+    assert "ContentUri: CrtLayer" in (build_dir / "template.yaml").read_text()
+    [pinned] = requirement_pins(ROOT / "layers" / "crt" / "requirements.txt").items()
+    # The pin is the one the function's own botocore asks for in its [crt] extra.
+    [botocore] = (build_dir / "ForwarderFunction").glob("botocore-*.dist-info")
+    metadata = (botocore / "METADATA").read_text()
+    extra = re.search(r"^Requires-Dist: awscrt ?\(?==([\w.]+)\)? ?; extra == .crt.", metadata, re.M)
+    assert extra, f"{botocore.name} has no [crt] extra pinning awscrt"
+    assert pinned == ("awscrt", extra.group(1))
+    version = pinned[1]
+    wheel = (layer / f"awscrt-{version}.dist-info" / "WHEEL").read_text()
+    assert re.search(r"^Tag: cp3\d+-abi3-manylinux\S*_aarch64$", wheel, re.M), wheel
+    [extension] = layer.glob("_awscrt*.so")
+    header = extension.read_bytes()[:20]
+    assert int.from_bytes(header[18:20], "little") == 183, f"{extension.name} is not an arm64 binary"
+    assert (layer / "awscrt" / "auth.py").is_file()
 
 
 # ---------------------------------------------------------------------------------------------- 4. checkov
@@ -329,6 +589,9 @@ def test_checkov_passes_and_every_skip_is_justified() -> None:
     assert not failed, [(f["check_id"], f["resource"]) for f in failed]
     assert report["summary"]["passed"] > 0
     assert {s["check_id"] for s in report["results"]["skipped_checks"]} == set(skips)
+    # The bucket's checks ran: encryption (19), no public ACL (20, 57), public access block (53 to 56).
+    bucket_checks = {p["check_id"] for p in report["results"]["passed_checks"] if "LargePayloadStore" in p["resource"]}
+    assert {"CKV_AWS_19", "CKV_AWS_20", "CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"} <= bucket_checks
 
 
 def test_checkov_passes_on_the_translated_template_with_the_same_skips(translated_file: Path) -> None:
@@ -345,20 +608,29 @@ def test_checkov_passes_on_the_translated_template_with_the_same_skips(translate
 
 
 def active_resources(template: dict, conditions: dict[str, bool]) -> dict[str, str]:
-    return {
-        name: r["Type"] for name, r in template["Resources"].items() if conditions.get(r.get("Condition", ""), True)
-    }
+    """The resources a stack with these condition values has; every condition a resource uses must be given."""
+    active = {}
+    for name, resource in template["Resources"].items():
+        condition = resource.get("Condition")
+        assert condition is None or condition in conditions, f"{name}: say whether {condition} holds"
+        if condition is None or conditions[condition]:
+            active[name] = resource["Type"]
+    return active
 
 
-def deploy(url: str, template: dict, code_zip: Path, stack: str, parameters: dict[str, str]) -> dict:
-    """What `sam deploy` does, against moto: upload code and template to S3, create the stack, wait."""
+def deploy(url: str, template: dict, artifacts: dict[str, Path], stack: str, parameters: dict[str, str]) -> dict:
+    """What `sam deploy` does, against moto: upload code, layer and template to S3, create the stack, wait."""
     s3 = boto3.client("s3", endpoint_url=url, region_name=REGION)
     cfn = boto3.client("cloudformation", endpoint_url=url, region_name=REGION)
     bucket = f"{stack}-artifacts"
     s3.create_bucket(Bucket=bucket)
-    s3.upload_file(str(code_zip), bucket, "forwarder.zip")
+    for key, path in artifacts.items():
+        s3.upload_file(str(path), bucket, key)
     template = copy.deepcopy(template)
     template["Resources"]["ForwarderFunction"]["Properties"]["Code"] = {"S3Bucket": bucket, "S3Key": "forwarder.zip"}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::LayerVersion":
+            resource["Properties"]["Content"] = {"S3Bucket": bucket, "S3Key": "crt-layer.zip"}
     s3.put_object(Bucket=bucket, Key="template.json", Body=json.dumps(template).encode())
     cfn.create_stack(
         StackName=stack,
@@ -394,16 +666,36 @@ def assert_deployed_exactly(stack: dict, template: dict, conditions: dict[str, b
     assert all(r["ResourceStatus"] == "CREATE_COMPLETE" for r in stack["resources"].values())
 
 
-def test_default_stack_with_kinesis_stage_deploys_on_moto(
-    moto_localhost: str, translated: dict, code_zip: Path
+def queue_arn(sqs, url: str) -> str:  # noqa: ANN001 - a boto3 client
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def test_default_stack_with_every_optional_stage_deploys_on_moto(
+    moto_localhost: str, translated: dict, code_zip: Path, layer_zip: Path
 ) -> None:
     url = moto_localhost
     kinesis = boto3.client("kinesis", endpoint_url=url, region_name=REGION)
     kinesis.create_stream(StreamName="orders", ShardCount=1)
     stream_arn = kinesis.describe_stream_summary(StreamName="orders")["StreamDescriptionSummary"]["StreamARN"]
+    dynamodb = boto3.client("dynamodb", endpoint_url=url, region_name=REGION)
+    table = dynamodb.create_table(
+        TableName="customers",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    table_stream_arn = table["TableDescription"]["LatestStreamArn"]
 
-    # Every parameter at its default, except the Kinesis stage switched on.
-    stack = deploy(url, translated, code_zip, "forwarder", {"KinesisStreamArn": stream_arn})
+    # Every parameter at its default (so the large-payload bucket is created), except the optional stages
+    # switched on: Kinesis, DynamoDB Streams and a global endpoint.
+    stack = deploy(
+        url,
+        translated,
+        {"forwarder.zip": code_zip, "crt-layer.zip": layer_zip},
+        "forwarder",
+        {"KinesisStreamArn": stream_arn, "DynamoDBStreamArn": table_stream_arn, "EventEndpointId": "abcde.veo"},
+    )
 
     assert_deployed_exactly(
         stack,
@@ -413,6 +705,9 @@ def test_default_stack_with_kinesis_stage_deploys_on_moto(
             "CreateSourceQueue": True,
             "CreateQuarantineQueue": True,
             "HasKinesis": True,
+            "HasDynamoDB": True,
+            "CreateLargePayloadBucket": True,
+            "HasEventEndpoint": True,
             "CreateAlarmTopic": False,
         },
     )
@@ -423,6 +718,8 @@ def test_default_stack_with_kinesis_stage_deploys_on_moto(
         "DeadLetterQueueUrl",
         "QuarantineQueueUrl",
         "KinesisFailureQueueUrl",
+        "DynamoDBFailureQueueUrl",
+        "LargePayloadBucketName",
         "EventBusName",
         "EventBusArn",
         "FunctionName",
@@ -430,6 +727,7 @@ def test_default_stack_with_kinesis_stage_deploys_on_moto(
     }
     lam = boto3.client("lambda", endpoint_url=url, region_name=REGION)
     sqs = boto3.client("sqs", endpoint_url=url, region_name=REGION)
+    s3 = boto3.client("s3", endpoint_url=url, region_name=REGION)
     events = boto3.client("events", endpoint_url=url, region_name=REGION)
     logs = boto3.client("logs", endpoint_url=url, region_name=REGION)
 
@@ -440,7 +738,7 @@ def test_default_stack_with_kinesis_stage_deploys_on_moto(
     # The function, as configured.
     config = lam.get_function(FunctionName=out["FunctionName"])["Configuration"]
     assert (config["Runtime"], config["Handler"]) == ("python3.13", "forwarder.handler.lambda_handler")
-    # Architectures, TracingConfig and LoggingConfig: see MOTO_DROPS_FUNCTION_PROPERTIES.
+    # Architectures, TracingConfig, LoggingConfig and Layers: see MOTO_DROPS_FUNCTION_PROPERTIES.
     for dropped in MOTO_DROPS_FUNCTION_PROPERTIES:
         assert dropped in translated["Resources"]["ForwarderFunction"]["Properties"]
     assert (config["MemorySize"], config["Timeout"]) == (256, 60)
@@ -448,54 +746,80 @@ def test_default_stack_with_kinesis_stage_deploys_on_moto(
     assert env["EVENT_BUS_NAME"] == out["EventBusName"]
     assert env["POISON_QUEUE_URL"] == out["QuarantineQueueUrl"]
     assert (env["EVENT_SOURCE"], env["EVENT_DETAIL_TYPE"]) == ("custom.forwarder", "ForwardedRecord")
+    assert (env["EVENT_ENDPOINT_ID"], env["LARGE_PAYLOAD_BUCKET"]) == ("abcde.veo", out["LargePayloadBucketName"])
     # str(): moto hands Number parameters on as integers, where Lambda stores strings.
-    assert (str(env["PUT_EVENTS_MAX_BYTES"]), str(env["MAX_CONCURRENCY"])) == ("1048576", "16")
+    assert (str(env["PUT_EVENTS_MAX_BYTES"]), str(env["MAX_CONCURRENCY"]), str(env["MAX_ATTEMPTS"])) == (
+        "1048576",
+        "16",
+        "6",
+    )
     assert logs.describe_log_groups(logGroupNamePrefix=out["LogGroupName"])["logGroups"][0]["retentionInDays"] == 30
+
+    # The CRT layer, published from the built arm64 package (moto does not attach it to the function).
+    [layer_id] = [n for n, r in stack["resources"].items() if r["ResourceType"] == "AWS::Lambda::LayerVersion"]
+    [layer] = lam.list_layers()["Layers"]
+    assert layer["LayerName"].startswith(f"forwarder-{layer_id}")
+    [listed_version] = lam.list_layer_versions(LayerName=layer["LayerName"])["LayerVersions"]
+    version = lam.get_layer_version(LayerName=layer["LayerName"], VersionNumber=listed_version["Version"])
+    assert version["CompatibleRuntimes"] == ["python3.13"]
+    assert version["Content"]["CodeSize"] == layer_zip.stat().st_size
+
+    # The large-payload bucket, encrypted with SSE-S3 (see MOTO_DROPS_BUCKET_PROPERTIES for what moto skips).
+    encryption = s3.get_bucket_encryption(Bucket=out["LargePayloadBucketName"])["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    for dropped in MOTO_DROPS_BUCKET_PROPERTIES:
+        assert dropped in translated["Resources"]["LargePayloadStore"]["Properties"]
 
     # The queues: visibility 6 x 60 s, redrive to the DLQ after 5 receives.
     attributes = sqs.get_queue_attributes(QueueUrl=out["SourceQueueUrl"], AttributeNames=["All"])["Attributes"]
     assert attributes["VisibilityTimeout"] == "360"
     assert attributes["QueueArn"] == out["SourceQueueArn"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=out["DeadLetterQueueUrl"], AttributeNames=["QueueArn"])
     assert json.loads(attributes["RedrivePolicy"]) == {
-        "deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"],
+        "deadLetterTargetArn": queue_arn(sqs, out["DeadLetterQueueUrl"]),
         "maxReceiveCount": 5,
     }
-    for queue in ("QuarantineQueueUrl", "KinesisFailureQueueUrl"):
-        assert sqs.get_queue_attributes(QueueUrl=out[queue], AttributeNames=["QueueArn"])["Attributes"]
+    queue_arn(sqs, out["QuarantineQueueUrl"])
 
-    # Both event source mappings, with partial batch responses.
+    # The three event source mappings, with partial batch responses; both streams bounded, with their own
+    # on-failure queue.
     listed = lam.list_event_source_mappings(FunctionName=out["FunctionName"])["EventSourceMappings"]
     mappings = {m["EventSourceArn"]: m for m in listed}
-    assert set(mappings) == {out["SourceQueueArn"], stream_arn}
-    sqs_mapping, kinesis_mapping = mappings[out["SourceQueueArn"]], mappings[stream_arn]
+    assert set(mappings) == {out["SourceQueueArn"], stream_arn, table_stream_arn}
+    sqs_mapping = mappings[out["SourceQueueArn"]]
     assert sqs_mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert sqs_mapping["BatchSize"] == 10
-    assert kinesis_mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert kinesis_mapping["BisectBatchOnFunctionError"] is True
-    assert kinesis_mapping["MaximumRetryAttempts"] == 3
-    assert kinesis_mapping["MaximumRecordAgeInSeconds"] == 3600
-    assert kinesis_mapping["StartingPosition"] == "LATEST"
-    failure_arn = sqs.get_queue_attributes(QueueUrl=out["KinesisFailureQueueUrl"], AttributeNames=["QueueArn"])
-    assert kinesis_mapping["DestinationConfig"]["OnFailure"]["Destination"] == failure_arn["Attributes"]["QueueArn"]
+    for arn, failure_queue in ((stream_arn, "KinesisFailureQueueUrl"), (table_stream_arn, "DynamoDBFailureQueueUrl")):
+        mapping = mappings[arn]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"], arn
+        assert mapping["BisectBatchOnFunctionError"] is True, arn
+        assert (mapping["MaximumRetryAttempts"], mapping["MaximumRecordAgeInSeconds"]) == (3, 3600), arn
+        assert (mapping["StartingPosition"], mapping["ParallelizationFactor"], mapping["BatchSize"]) == (
+            "LATEST",
+            1,
+            100,
+        ), arn
+        assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn(sqs, out[failure_queue]), arn
 
 
-def test_fifo_stack_on_an_existing_bus_without_quarantine_deploys_on_moto(
+def test_fifo_stack_on_an_existing_bus_and_bucket_without_quarantine_deploys_on_moto(
     moto_localhost: str, translated: dict, code_zip: Path
 ) -> None:
     url = moto_localhost
     events = boto3.client("events", endpoint_url=url, region_name=REGION)
     events.create_event_bus(Name="shared-bus")
+    s3 = boto3.client("s3", endpoint_url=url, region_name=REGION)
+    s3.create_bucket(Bucket="shared-claim-checks")
 
     stack = deploy(
         url,
         translated,
-        code_zip,
+        {"forwarder.zip": code_zip},
         "forwarder-fifo",
         {
             "SourceQueueType": "fifo",
             "EventBusName": "shared-bus",
             "EnableQuarantineQueue": "false",
+            "LargePayloadBucket": "shared-claim-checks",
         },
     )
 
@@ -507,11 +831,15 @@ def test_fifo_stack_on_an_existing_bus_without_quarantine_deploys_on_moto(
             "CreateSourceQueue": True,
             "CreateQuarantineQueue": False,
             "HasKinesis": False,
+            "HasDynamoDB": False,
+            "CreateLargePayloadBucket": False,
+            "HasEventEndpoint": False,
             "CreateAlarmTopic": False,
         },
     )
     out = stack["outputs"]
     assert out["EventBusName"] == "shared-bus"
+    assert out["LargePayloadBucketName"] == "shared-claim-checks"
     assert out["SourceQueueUrl"].endswith("forwarder-fifo-source.fifo")
     sqs = boto3.client("sqs", endpoint_url=url, region_name=REGION)
     attributes = sqs.get_queue_attributes(QueueUrl=out["SourceQueueUrl"], AttributeNames=["All"])["Attributes"]
@@ -520,6 +848,7 @@ def test_fifo_stack_on_an_existing_bus_without_quarantine_deploys_on_moto(
     lam = boto3.client("lambda", endpoint_url=url, region_name=REGION)
     env = lam.get_function(FunctionName=out["FunctionName"])["Configuration"]["Environment"]["Variables"]
     assert (env["EVENT_BUS_NAME"], env["POISON_QUEUE_URL"]) == ("shared-bus", "")
+    assert (env["LARGE_PAYLOAD_BUCKET"], env["EVENT_ENDPOINT_ID"]) == ("shared-claim-checks", "")
     [mapping] = lam.list_event_source_mappings(FunctionName=out["FunctionName"])["EventSourceMappings"]
     assert mapping["EventSourceArn"] == out["SourceQueueArn"]
     assert "MaximumBatchingWindowInSeconds" not in mapping or not mapping["MaximumBatchingWindowInSeconds"]

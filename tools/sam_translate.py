@@ -8,6 +8,7 @@ The translator needs a region (taken from AWS_DEFAULT_REGION, default us-east-1)
 makes no network call as long as the template names no AWS managed policy by its short name. Local
 CodeUri values (``src/``) are replaced with an S3 URI first, as ``sam package`` would do: by default a
 placeholder, or the URI given with --code-uri (used by the deployment rehearsal to point at uploaded code).
+A layer's local ContentUri (``layers/crt/``) becomes a placeholder the same way.
 """
 
 from __future__ import annotations
@@ -24,16 +25,21 @@ from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
 PLACEHOLDER_CODE_URI = "s3://placeholder-bucket/placeholder-key.zip"
+PLACEHOLDER_CONTENT_URI = "s3://placeholder-bucket/placeholder-layer.zip"
+# The property of each SAM resource type that may name a local directory `sam package` would upload.
+LOCAL_URI_PROPERTY = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
 
 
 def translate(template_text: str, code_uri: str = PLACEHOLDER_CODE_URI) -> dict:
     template = yaml_parse(template_text)
     for resource in template.get("Resources", {}).values():
-        if resource.get("Type") == "AWS::Serverless::Function":
+        kind = resource.get("Type")
+        if kind in LOCAL_URI_PROPERTY:
             props = resource.setdefault("Properties", {})
-            uri = props.get("CodeUri")
+            name = LOCAL_URI_PROPERTY[kind]
+            uri = props.get(name)
             if isinstance(uri, str) and not uri.startswith("s3://"):
-                props["CodeUri"] = code_uri
+                props[name] = code_uri if kind == "AWS::Serverless::Function" else PLACEHOLDER_CONTENT_URI
     region = os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     session = boto3.session.Session(
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
