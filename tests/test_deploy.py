@@ -217,6 +217,7 @@ def test_translation_turns_the_function_into_plain_cloudformation(translated: di
         "MAX_CONCURRENCY",
         "MAX_ATTEMPTS",
         "EVENT_ENDPOINT_ID",
+        "EVENT_GROUPS",
         "LARGE_PAYLOAD_BUCKET",
         "POISON_QUEUE_URL",
         "POWERTOOLS_SERVICE_NAME",
@@ -312,7 +313,9 @@ def test_role_is_least_privilege(translated: dict) -> None:
     for sid, (_, statement) in statements.items():
         for action in actions_of(statement):
             by_action.setdefault(action, []).append(sid)
-    assert statements["PutEventsOnTargetBusOnly"][1]["Resource"]["Fn::If"][1] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    target = statements["PutEventsOnTargetBusOnly"][1]["Resource"]["Fn::If"]
+    assert target[:2] == ["UseCustomBus", {"Ref": "CustomEventBusArn"}]
+    assert target[2]["Fn::If"][1] == {"Fn::GetAtt": ["EventBus", "Arn"]}
     assert sorted(by_action["sqs:SendMessage"]) == [
         "DynamoDBOnFailureDestination",
         "KinesisOnFailureDestination",
@@ -330,8 +333,9 @@ def test_global_endpoint_adds_only_the_same_bus_name_in_other_regions(translated
     # Always: the one bus, in this region.
     condition, bus = putters["PutEventsOnTargetBusOnly"]
     assert condition is None
-    assert bus["Resource"]["Fn::If"][0] == "CreateBus"
-    named = bus["Resource"]["Fn::If"][2]["Fn::Sub"]
+    classic = bus["Resource"]["Fn::If"][2]["Fn::If"]
+    assert classic[0] == "CreateBus"
+    named = classic[2]["Fn::Sub"]
     assert named == "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
     # With an endpoint id only: the bus of the same name in the account, region left open (the endpoint's
     # secondary region is set on the endpoint, not in this stack), and nothing but PutEvents.
@@ -876,3 +880,24 @@ def test_samconfig_environments_name_only_real_parameters(translated: dict) -> N
             assert name in parameters, f"{environment}: {name} is not a template parameter"
             allowed = parameters[name].get("AllowedValues")
             assert allowed is None or value in [str(v) for v in allowed], f"{environment}: {override}"
+
+
+def test_a_custom_event_bus_arn_is_the_only_bus_the_function_may_publish_to(translated: dict) -> None:
+    # GIVEN CustomEventBusArn: the function is told the ARN and may publish to it alone
+    env = translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["EVENT_BUS_NAME"]["Fn::If"][:2] == ["UseCustomBus", {"Ref": "CustomEventBusArn"}]
+    resource = role_statements(translated)["PutEventsOnTargetBusOnly"][1]["Resource"]["Fn::If"]
+    assert resource[:2] == ["UseCustomBus", {"Ref": "CustomEventBusArn"}]
+    # AND no classic bus is created for nothing
+    assert translated["Conditions"]["CreateBus"] == {
+        "Fn::And": [{"Fn::Equals": [{"Ref": "EventBusName"}, ""]}, {"Fn::Not": [{"Condition": "UseCustomBus"}]}]
+    }
+    assert translated["Resources"]["EventBus"]["Condition"] == "CreateBus"
+    pattern = translated["Parameters"]["CustomEventBusArn"]["AllowedPattern"]
+    good = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
+    for value, ok in [("", True), (good, True), (good[:-1], False), (good.replace("busv2", "bus"), False)]:
+        assert bool(re.fullmatch(pattern, value)) is ok, value
+    # AND the settings pattern agrees with the function's own
+    from forwarder.settings import CUSTOM_BUS_PATTERN
+
+    assert CUSTOM_BUS_PATTERN.fullmatch(good)
