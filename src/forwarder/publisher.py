@@ -152,7 +152,6 @@ class _Run:
         finally:
             # Do not wait for a hung request: its entries are reported as unconfirmed below.
             self.pool.shutdown(wait=False, cancel_futures=True)
-        self.quarantine = None  # what is still open now is reported, not moved aside
         for index, finished in enumerate(self.done):
             if not finished:
                 last = self.outcomes[index].error_code
