@@ -245,8 +245,19 @@ def test_botocore_retry_after_an_unanswered_acceptance_comes_back_deduplicated(e
     assert response["ResponseMetadata"]["RetryAttempts"] == 1
     # the entry with an id is not published twice; the one without is (the ambiguous duplicate)
     assert codes(response) == ["DEDUPLICATED", "PUBLISHED"]
-    assert len(endpoint.accepted_v2()) == 3
+    accepted = endpoint.accepted_v2()
+    assert len(accepted) == 3
     assert endpoint.stats()["eventbridgev2"]["entries_deduplicated"] == 1
+    # the first attempt's entries are listed as ambiguous, which explains the duplicate; the retry's are not
+    assert endpoint.ambiguous() == [entry["EventId"] for entry in accepted[:2]]
+
+
+def test_only_entries_published_under_an_ambiguous_fault_are_ambiguous(endpoint, client):
+    client.put_events(EventBusArn=BUS, Entries=[with_id("seen")])
+    endpoint.configure(request_schedule=["slow"], slow_ms=10)
+    response = client.put_events(EventBusArn=BUS, Entries=[with_id("seen"), with_id("new")])
+    assert codes(response) == ["DEDUPLICATED", "PUBLISHED"]
+    assert endpoint.ambiguous() == [response["Entries"][1]["EventId"]]
 
 
 # --- entry faults ------------------------------------------------------------------------------------------

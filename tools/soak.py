@@ -2,9 +2,12 @@
 
 For each scenario (standard SQS; FIFO SQS with a POISON_QUEUE_URL quarantine; Kinesis with an
 on-failure destination) it sends N messages through `tools.simulation`, with the fault-injecting
-PutEvents endpoint as the bus, then accounts for every message and every duplicate:
+PutEvents endpoint as the bus, then accounts for every message and every duplicate. Each source runs
+twice: onto the classic bus (PutEvents), and onto a Custom Event Bus (`-v2`: EVENT_BUS_NAME is a
+Custom Event Bus ARN, so the forwarder publishes through eventbridgev2 with deduplication ids), where
+every redelivery must come back DEDUPLICATED and the bus must hold each message once:
 
-    .venv/bin/python -m tools.soak --messages 100000 [--scenarios standard,fifo,kinesis] [--workers 4]
+    .venv/bin/python -m tools.soak --messages 100000 [--scenarios standard,fifo,kinesis,standard-v2,...]
 
 The endpoint runs as its own process (one per scenario, so its stats are the scenario's): the handler's
 threads and the endpoint's then do not share one GIL, which roughly halves the run on two cores. moto
@@ -12,8 +15,9 @@ server (also its own process) holds the quarantine queue. Each function instance
 too (`simulation.Workers`), as Lambda's execution environments are.
 
 It prints a table and writes the figures to soak-results.json; the exit code is 1 when a message was
-lost, a duplicate has no cause, a healthy message reached a dead-letter place it should not have
-(FIFO with quarantine), a poison message reached the bus, or a FIFO group's order broke.
+lost, a duplicate has no cause (on a Custom Event Bus: any duplicate at all), a healthy message reached
+a dead-letter place it should not have (FIFO with quarantine), a poison message reached the bus, or a
+FIFO group's order broke.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +62,8 @@ ENTRY_FAULTS = {
     "AccessDeniedException": 0.005,
     "InvalidAccountIdException": 0.005,
 }
-# 5 % request faults, 2 % resets, 1 % ambiguous (entries accepted, answer lost).
+# 5 % request faults, 2 % resets, 1 % ambiguous (entries accepted, answer lost), 0.5 % slow answers
+# (SLOW_MS, under the read timeout: answered late, entries accepted; listed as ambiguous all the same).
 REQUEST_FAULTS = {
     "http500": 0.02,
     "http503": 0.02,
@@ -64,10 +71,19 @@ REQUEST_FAULTS = {
     "reset": 0.02,
     "accepted_reset": 0.005,
     "accepted_hang": 0.005,
+    "slow": 0.005,
 }
 DETAIL_RULES = [{"contains": POISON, "code": "MalformedDetail"}]
 SLOW_MS = 300  # accepted_hang: the answer never comes; the connection closes after this long
 TIMEOUT_MS = 30_000  # the function's timeout; the queue's visibility timeout is 6 x this (virtual)
+CUSTOM_BUS = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
+# The endpoint's deduplication window counts real seconds, while the event sources' clock is virtual
+# (one tick per invocation; a visibility timeout is 180 virtual seconds but passes in a moment). A
+# redelivery in the soak therefore comes at most one scenario's run time (a few real minutes) after the
+# first acceptance; a day covers every one of them, so what the soak checks is the forwarder's side:
+# the same DeduplicationId on every redelivery, and DEDUPLICATED taken as a success. (AWS's window is
+# 5 minutes; see the README for the redeliveries that may come later than that.)
+DEDUP_WINDOW_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -78,12 +94,18 @@ class Scenario:
     poison_rate: float
     quarantine: bool = False
     groups: int = 0  # FIFO message groups
+    custom_bus: bool = False  # publish to CUSTOM_BUS through eventbridgev2
 
 
-SCENARIOS = {
+CLASSIC = {
     "standard": Scenario("standard", "sqs", batch_size=500, poison_rate=0.002),
     "fifo": Scenario("fifo", "fifo", batch_size=10, poison_rate=0.002, quarantine=True, groups=400),
     "kinesis": Scenario("kinesis", "kinesis", batch_size=100, poison_rate=0.0005),
+}
+# The same sources, messages and faults onto a Custom Event Bus.
+SCENARIOS = {
+    **CLASSIC,
+    **{f"{name}-v2": dataclasses.replace(s, name=f"{name}-v2", custom_bus=True) for name, s in CLASSIC.items()},
 }
 
 
@@ -112,10 +134,16 @@ def endpoint_config(seed: int = 7) -> dict[str, Any]:
         "request_faults": REQUEST_FAULTS,
         "detail_rules": DETAIL_RULES,
         "slow_ms": SLOW_MS,
+        "dedup_window_seconds": DEDUP_WINDOW_SECONDS,
     }
 
 
-def handler_env(endpoint_url: str, sqs_url: str | None = None, poison_queue_url: str | None = None) -> dict[str, str]:
+def handler_env(
+    endpoint_url: str,
+    sqs_url: str | None = None,
+    poison_queue_url: str | None = None,
+    custom_bus: bool = False,
+) -> dict[str, str]:
     env = {
         "AWS_ACCESS_KEY_ID": "soak",
         "AWS_SECRET_ACCESS_KEY": "soak",  # noqa: S105 - local fakes take any credentials
@@ -128,6 +156,9 @@ def handler_env(endpoint_url: str, sqs_url: str | None = None, poison_queue_url:
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
     }
+    if custom_bus:
+        env["EVENT_BUS_NAME"] = CUSTOM_BUS
+        env["AWS_ENDPOINT_URL_EVENTBRIDGEV2"] = endpoint_url
     if sqs_url:
         env["AWS_ENDPOINT_URL_SQS"] = sqs_url
     if poison_queue_url:
@@ -172,14 +203,33 @@ def account(
     quarantine: list[str],
     seconds: float,
 ) -> dict[str, Any]:
-    """`bus` is a FaultEndpoint or a RemoteEndpoint: accepted(), ambiguous(), stats()."""
-    result = reconcile(messages, bus.accepted(), bus.ambiguous(), tally, quarantine, is_poison)
+    """`bus` is a FaultEndpoint or a RemoteEndpoint: accepted(), accepted_v2(), ambiguous(), stats().
+
+    On a Custom Event Bus the bus is what eventbridgev2 accepted; duplicates are counted by message
+    key (as on the classic bus) and by DeduplicationId, and the entries answered DEDUPLICATED are what
+    would have been duplicates without the bus's deduplication.
+    """
+    accepted = bus.accepted()
+    on_bus = bus.accepted_v2() if scenario.custom_bus else accepted
+    result = reconcile(messages, on_bus, bus.ambiguous(), tally, quarantine, is_poison)
     stats = bus.stats()
+    v2 = stats.get("eventbridgev2", {})
+    custom: dict[str, Any] = {}
+    if scenario.custom_bus:
+        ids = Counter((entry.get("SystemMetadata") or {}).get("DeduplicationId") for entry in on_bus)
+        custom = {
+            "duplicates_by_deduplication_id": sum(count - 1 for count in ids.values()),
+            "entries_without_deduplication_id": ids.get(None, 0),
+            "classic_entries_on_bus": len(accepted) - len(on_bus),
+            "entries_deduplicated": v2.get("entries_deduplicated", 0),
+        }
     return {
         "scenario": scenario.name,
         "source": scenario.source,
         "quarantine": scenario.quarantine,
+        "bus": "custom" if scenario.custom_bus else "classic",
         **result,
+        **custom,
         "faults_injected": dict(sorted(stats["faults"].items())),
         "rejections": dict(sorted(stats["rejections"].items())),
         "put_events_requests": stats["requests"],
@@ -196,6 +246,11 @@ def problems(result: dict[str, Any]) -> list[str]:
             found.append(f"{key}={result[key]}")
     if result["source"] == "fifo" and result["healthy_parked"].get("dlq"):
         found.append(f"healthy messages in the DLQ={result['healthy_parked']['dlq']}")
+    if result.get("bus") == "custom":  # deduplicated by the bus: no duplicate at all, whatever its cause
+        for key in ("duplicates", "duplicates_by_deduplication_id", "entries_without_deduplication_id",
+                    "classic_entries_on_bus"):
+            if result[key]:
+                found.append(f"{key}={result[key]}")
     return found
 
 
@@ -215,6 +270,14 @@ class RemoteEndpoint:
         entries: list[dict] = []
         while True:
             page = self._get(f"/_fault/accepted?since={len(entries)}")["entries"]
+            if not page:
+                return entries
+            entries.extend(page)
+
+    def accepted_v2(self) -> list[dict]:
+        entries: list[dict] = []
+        while True:
+            page = self._get(f"/_fault/accepted_v2?since={len(entries)}")["entries"]
             if not page:
                 return entries
             entries.extend(page)
@@ -257,7 +320,7 @@ def run_scenario(
             sqs = boto3.client("sqs", endpoint_url=moto_url, region_name="us-east-1",
                                aws_access_key_id="soak", aws_secret_access_key="soak")  # noqa: S106
             poison_url = sqs.create_queue(QueueName=f"{scenario.name}-poison")["QueueUrl"]
-        env = handler_env(endpoint.url, moto_url, poison_url)
+        env = handler_env(endpoint.url, moto_url, poison_url, scenario.custom_bus)
         source = make_source(scenario, messages, shards)
         started = time.perf_counter()
         pool = instances(env)
@@ -288,6 +351,8 @@ def table(results: list[dict[str, Any]]) -> str:
         ("  from an ambiguous fault", lambda r: r["duplicates_ambiguous"]),
         ("  from the source redelivering", lambda r: r["duplicates_source_redelivery"]),
         ("  UNEXPLAINED", lambda r: r["duplicates_unexplained"]),
+        ("duplicates by DeduplicationId", lambda r: r.get("duplicates_by_deduplication_id", "-")),
+        ("answered DEDUPLICATED", lambda r: r.get("entries_deduplicated", "-")),
         ("FIFO order violations", lambda r: r["fifo_order_violations_on_bus"]),
         ("invocations", lambda r: r["invocations"]),
         ("PutEvents requests", lambda r: r["put_events_requests"]),
@@ -305,11 +370,14 @@ def table(results: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000, help="per scenario")
-    parser.add_argument("--scenarios", default="standard,fifo,kinesis")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help=f"comma-separated, of {', '.join(SCENARIOS)}")
     parser.add_argument("--workers", type=int, default=12,
                         help="function instances (processes) per scenario; Kinesis gets as many shards")
     parser.add_argument("--latency-ms", type=float, default=1.0, help="the endpoint's answer latency")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--parallel", type=int, default=2,
+                        help="scenarios run at the same time (each has its own endpoint and function processes)")
     parser.add_argument("--out", default="soak-results.json")
     parser.add_argument("--no-quarantine", action="store_true", help="FIFO without POISON_QUEUE_URL, for comparison")
     parser.add_argument("--poison-rate", type=float, help="share of poison messages, instead of each scenario's")
@@ -324,21 +392,27 @@ def main(argv: list[str] | None = None) -> int:
         if args.poison_rate is not None:
             scenario = dataclasses.replace(scenario, poison_rate=args.poison_rate)
         scenarios[name] = scenario
-    results = []
     started = time.perf_counter()
     with moto_server() as moto_url:
-        for name in names:
+
+        def run(name: str) -> dict[str, Any]:
             result = run_scenario(scenarios[name], args.messages, lambda env: Workers(args.workers, env, TIMEOUT_MS),
                                   moto_url, args.latency_ms, args.seed, shards=args.workers)
             print(f"{name}: {result['messages']} messages in {result['seconds']} s, lost {result['lost']}", flush=True)
-            results.append(result)
+            return result
+
+        # Each scenario has its own endpoint process and function processes; the driving thread is light.
+        with ThreadPoolExecutor(max_workers=max(1, args.parallel)) as pool:
+            results = list(pool.map(run, names))
     summary = {
         "command": "make soak",
         "messages_per_scenario": args.messages,
         "workers": args.workers,
+        "parallel": args.parallel,
         "endpoint_latency_ms": args.latency_ms,
         "entry_faults": ENTRY_FAULTS,
         "request_faults": REQUEST_FAULTS,
+        "dedup_window_seconds": DEDUP_WINDOW_SECONDS,
         "total_seconds": round(time.perf_counter() - started, 1),
         "results": results,
     }

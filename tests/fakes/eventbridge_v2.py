@@ -51,6 +51,7 @@ from typing import Any
 import cbor2
 
 from .eventbridge_endpoint import (
+    AMBIGUOUS_FAULT_KINDS,
     ENTRY_MESSAGES,
     MAX_RESOURCE_CHARS,
     V2_API,
@@ -218,8 +219,12 @@ def record(entry: dict[str, Any], arn: str, event_id: str, sequence: str,
     return recorded
 
 
-def process(state: Any, body: dict[str, Any], max_entries_bytes: int) -> dict[str, Any]:
-    """Validate, fault, deduplicate and record; returns the PutEvents response (state: FaultState)."""
+def process(state: Any, body: dict[str, Any], max_entries_bytes: int, fault: str | None = None) -> dict[str, Any]:
+    """Validate, fault, deduplicate and record; returns the PutEvents response (state: FaultState).
+
+    Under an ambiguous fault (slow, accepted_hang, accepted_reset) the EventIds of the entries published
+    go to the same ambiguous list as the classic API's, so a duplicate on the bus can be explained.
+    """
     arn, content_based, entries = check_request(body, max_entries_bytes)
     errors = [entry_error(entry) for entry in entries]  # outside the lock: the costly part
     keys = [dedup_key(arn, entry, content_based) for entry in entries]
@@ -231,6 +236,8 @@ def process(state: Any, body: dict[str, Any], max_entries_bytes: int) -> dict[st
         _expire(state, now)
         results = [_result(state, entry, error, key, arn, dedup_config, now)
                    for entry, error, key in zip(entries, errors, keys, strict=True)]
+        if fault in AMBIGUOUS_FAULT_KINDS:
+            state.ambiguous.extend(r["EventId"] for r in results if r.get("SuccessCode") == PUBLISHED)
     failed = sum(1 for result in results if "ErrorCode" in result)
     return {"FailedEntryCount": failed, "Entries": results}
 
@@ -329,7 +336,7 @@ def put_events_v2(handler: Any, body: bytes) -> None:
     if fault == "slow":
         state.stopping.wait(config.slow_ms / 1000)
     try:
-        response = process(state, decode_request(body), config.max_entries_bytes)
+        response = process(state, decode_request(body), config.max_entries_bytes, fault)
     except RequestError as error:
         state.reject(error.code)
         send_error(handler, error)
