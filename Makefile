@@ -21,10 +21,11 @@ python:
 	  echo "Python 3.13 not found. Install it (e.g. 'pyenv install 3.13' or your OS package python3.13) and retry." >&2; \
 	  exit 1; fi
 
-$(VENV)/.installed: requirements-dev.txt src/requirements.txt | python
+$(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml | python
 	test -x $(PY) || "$(PY313)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 venv: $(VENV)/.installed ## create .venv with Python 3.13 and the dependencies

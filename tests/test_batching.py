@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forwarder.batching import MAX_ENTRIES_PER_REQUEST, lower_bound, pack
+from forwarder.batching import MAX_ENTRIES_PER_REQUEST, _next_fit, lower_bound, pack
 
 LIMIT = 1000
 
@@ -24,11 +24,14 @@ def test_every_entry_once_and_no_request_over_a_limit(sizes):
 
 
 @given(st.lists(st.integers(min_value=1, max_value=LIMIT - 1), max_size=300))
-def test_near_the_lower_bound(sizes):
+def test_never_more_requests_than_packing_in_arrival_order(sizes):
     requests = pack(list(enumerate(sizes)), LIMIT)
-    bound = lower_bound(sizes, LIMIT)
-    # First-fit decreasing is within 11/9 OPT + 1 for bytes; the count limit only helps it.
-    assert bound <= len(requests) <= bound * 11 // 9 + 1
+    assert lower_bound(sizes, LIMIT) <= len(requests) <= len(_next_fit(list(enumerate(sizes)), LIMIT, 10))
+
+
+@given(st.lists(st.integers(min_value=1, max_value=LIMIT // MAX_ENTRIES_PER_REQUEST - 1), max_size=300))
+def test_small_entries_need_exactly_one_request_per_ten(sizes):
+    assert len(pack(list(enumerate(sizes)), LIMIT)) == -(-len(sizes) // MAX_ENTRIES_PER_REQUEST)
 
 
 def test_small_entries_fill_requests_of_ten_in_order():

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forwarder.entries import Entry, Rejected, build_entry, entry_size, to_detail
-from forwarder.records import SourceRecord
+from forwarder.entries import Entry, Rejected, build_entry, deduplication_id, entry_size, to_detail
+from forwarder.records import SourceRecord, parse_event
 from forwarder.settings import Settings
 
 SETTINGS = Settings.from_env({"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_BUS_NAME": "bus"})
@@ -148,3 +148,53 @@ def test_json_values_survive_wrapping(value):
     detail, _ = to_detail(json.dumps(value))
     parsed = json.loads(detail)
     assert parsed == value if isinstance(value, dict) else parsed == {"data": value}
+
+
+CUSTOM_BUS = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
+
+
+def custom_settings(**env) -> Settings:
+    return Settings.from_env(
+        {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_BUS_NAME": CUSTOM_BUS, **env}
+    )
+
+
+def test_custom_bus_entries_carry_system_metadata_instead_of_bus_and_trace():
+    from tests.support.events import fifo_event
+
+    _, (first, second) = parse_event(fifo_event([("g1", "{}"), ("g1", "{}")]))
+    first.trace_header = "Root=1-a-b"
+    entry = build_entry(first, custom_settings(), "Root=1-own")
+    assert set(entry.fields) == {"Source", "DetailType", "Detail", "Time", "SystemMetadata"}
+    metadata = entry.fields["SystemMetadata"]
+    assert metadata["EventGroupId"] == "g1" and entry.group == "g1"
+    assert len(metadata["DeduplicationId"]) <= 128
+    # stable across redeliveries, unique per record
+    assert build_entry(first, custom_settings(), None).fields["SystemMetadata"] == metadata
+    assert (
+        build_entry(second, custom_settings(), None).fields["SystemMetadata"]["DeduplicationId"]
+        != (metadata["DeduplicationId"])
+    )
+
+
+def test_custom_bus_deduplication_ids_tell_queues_and_sub_sequences_apart():
+    base = SourceRecord(item_id="m-1", body="{}", raw={"eventSourceARN": "arn:aws:sqs:us-east-1:1:a"})
+    other_queue = SourceRecord(item_id="m-1", body="{}", raw={"eventSourceARN": "arn:aws:sqs:us-east-1:1:b"})
+    sub_0 = SourceRecord(item_id="m-1", body="{}", raw=base.raw, sub_sequence=0)
+    sub_1 = SourceRecord(item_id="m-1", body="{}", raw=base.raw, sub_sequence=1)
+    ids = {deduplication_id(r) for r in (base, other_queue, sub_0, sub_1)}
+    assert len(ids) == 4
+
+
+def test_kinesis_partition_keys_are_event_groups_unless_turned_off():
+    record = SourceRecord(item_id="1", body="{}", raw={}, partition_key="k" * 200)
+    entry = build_entry(record, custom_settings(), None)
+    assert len(entry.fields["SystemMetadata"]["EventGroupId"]) == 64  # hashed: over the API's 128
+    assert entry.group == "k" * 200
+    off = build_entry(record, custom_settings(EVENT_GROUPS="false"), None)
+    assert "EventGroupId" not in off.fields["SystemMetadata"] and off.group is None
+
+
+def test_classic_entries_have_no_system_metadata():
+    entry = build_entry(record("{}", partition_key="k"), SETTINGS, None)
+    assert "SystemMetadata" not in entry.fields and entry.group is None

@@ -183,6 +183,11 @@ def reached_bus(stderr: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
+# Where the bus sees another number of events than Lambda hands records: a KPL aggregate of
+# three user records, plus one plain record.
+EVENTS_ON_BUS = {"kinesis-kpl": 4}
+
+
 def assert_partial_batch_response(stdout: str, event: dict[str, Any]) -> list[str]:
     response = json.loads(stdout)
     assert isinstance(response, dict) and set(response) == {"batchItemFailures"}, response
@@ -209,7 +214,7 @@ def test_every_sample_event_gives_a_partial_batch_response(
     assert result.returncode == 0, result.stderr
     failed = assert_partial_batch_response(result.stdout, event)
     reached = reached_bus(result.stderr)
-    assert len(reached) + len(failed) == len(event["Records"]), result.stderr
+    assert len(reached) + len(failed) == EVENTS_ON_BUS.get(event_file.stem, len(event["Records"])), result.stderr
     assert {item["source"] for item in reached} <= {"local.invoke"}
     assert {item["detail-type"] for item in reached} <= {"LocalInvoke"}
 

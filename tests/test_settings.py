@@ -64,3 +64,24 @@ def test_cold_start_fails_naming_the_variable(load_handler, monkeypatch):
     monkeypatch.delenv("EVENT_SOURCE")
     with pytest.raises(ConfigurationError, match="EVENT_SOURCE is required"):
         load_handler()
+
+
+def test_a_custom_event_bus_arn_selects_the_custom_bus():
+    arn = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
+    assert Settings.from_env(REQUIRED | {"EVENT_BUS_NAME": arn}).custom_bus
+    assert not Settings.from_env(REQUIRED | {"EVENT_BUS_NAME": "orders"}).custom_bus
+    with pytest.raises(ConfigurationError, match="not a well-formed Custom Event Bus ARN"):
+        Settings.from_env(REQUIRED | {"EVENT_BUS_NAME": "arn:aws:events:us-east-1:123456789012:event-busv2/orders"})
+    with pytest.raises(ConfigurationError, match="EVENT_GROUPS"):
+        Settings.from_env(REQUIRED | {"EVENT_GROUPS": "maybe"})
+
+
+def test_the_list_of_variables_is_what_from_env_reads():
+    # Tools pass ENVIRONMENT_VARIABLES through to the function: a variable missing there is lost.
+    import re
+    from pathlib import Path
+
+    from forwarder import settings
+
+    read = set(re.findall(r'env, "([A-Z_]+)"', Path(settings.__file__).read_text()))
+    assert read | {"EVENT_BUS_NAME"} == set(settings.ENVIRONMENT_VARIABLES)

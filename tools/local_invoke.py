@@ -45,6 +45,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from forwarder.settings import ENVIRONMENT_VARIABLES
+
 EXIT_OK = 0
 EXIT_INVOKE_ERROR = 1
 EXIT_INIT_ERROR = 3
@@ -59,18 +61,7 @@ API_PREFIX = "/2018-06-01/runtime"
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 
 # The forwarder's own settings, passed through from the caller's environment when set there.
-FORWARDER_SETTINGS = (
-    "EVENT_BUS_NAME",
-    "EVENT_SOURCE",
-    "EVENT_DETAIL_TYPE",
-    "EVENT_SOURCE_PATH",
-    "EVENT_DETAIL_TYPE_PATH",
-    "PUT_EVENTS_MAX_BYTES",
-    "MAX_CONCURRENCY",
-    "DEADLINE_MARGIN_MS",
-    "MAX_ATTEMPTS",
-    "LOG_LEVEL",
-)
+FORWARDER_SETTINGS = (*ENVIRONMENT_VARIABLES, "LOG_LEVEL")
 # Families passed through as well: Powertools switches, Lambda's log controls, per-service endpoints
 # (e.g. AWS_ENDPOINT_URL_EVENTBRIDGE pointing at a fault-injecting endpoint).
 PASSTHROUGH_PREFIXES = ("POWERTOOLS_", "AWS_LAMBDA_LOG_", "AWS_ENDPOINT_URL_")

@@ -1,1 +1,16 @@
-"""Forward SQS and Kinesis batches onto Amazon EventBridge, reporting every record not confirmed."""
+"""Forward SQS and Kinesis batches onto Amazon EventBridge, reporting every record not confirmed.
+
+`forwarder.put_events` is the same engine for your own code: any number of entries, packed,
+sent concurrently, retried where retrying helps, one result per entry (see forwarder.bulk).
+"""
+
+__all__ = ["put_events"]
+
+
+def __getattr__(name: str):
+    # Imported on first use, so that importing a submodule (as Lambda does) pulls in nothing more.
+    if name == "put_events":
+        from forwarder.bulk import put_events
+
+        return put_events
+    raise AttributeError(f"module 'forwarder' has no attribute {name!r}")

@@ -7,6 +7,7 @@ dropped: `{"data": <JSON value or text>}`, or `{"dataBase64": ...}` for bytes th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from base64 import b64encode
@@ -21,6 +22,7 @@ from forwarder.settings import Settings
 MAX_DETAIL_DEPTH = 1000  # EventBridge rejects a Detail nested deeper (MalformedDetail)
 MAX_DETAIL_TYPE_CHARS = 128
 MAX_TRACE_HEADER_CHARS = 500  # botocore refuses the whole request over this, so it is dropped
+MAX_ID_CHARS = 128  # Custom Event Bus EventGroupId and DeduplicationId
 _INT64 = range(-(2**63), 2**63)
 _TIME_BYTES = 14  # AWS counts a set Time as 14 bytes
 INVALID_RECORD = "InvalidRecord"
@@ -46,20 +48,55 @@ def build_entry(record: SourceRecord, settings: Settings, fallback_trace: str | 
     if record.problem:
         return Rejected(INVALID_RECORD, record.problem, record.group)
     detail, value = to_detail(record.body)
-    source = _override(settings.source_path, value, settings.source, max_chars=None)
-    detail_type = _override(settings.detail_type_path, value, settings.detail_type, MAX_DETAIL_TYPE_CHARS)
     fields: dict[str, Any] = {
-        "Source": source,
-        "DetailType": detail_type,
+        "Source": _override(settings.source_path, value, settings.source, max_chars=None),
+        "DetailType": _override(settings.detail_type_path, value, settings.detail_type, MAX_DETAIL_TYPE_CHARS),
         "Detail": detail,
-        "EventBusName": settings.event_bus_name,
     }
     if record.time is not None:
         fields["Time"] = record.time
-    trace = record.trace_header or fallback_trace
-    if trace and len(trace) <= MAX_TRACE_HEADER_CHARS:
-        fields["TraceHeader"] = trace
-    return Entry(fields, entry_size(fields), record.group)
+    if record.resources:
+        fields["Resources"] = list(record.resources)
+    if settings.custom_bus:
+        group = _custom_bus_fields(fields, record, settings.event_groups)
+    else:
+        group = record.group
+        fields["EventBusName"] = settings.event_bus_name
+        trace = record.trace_header or fallback_trace
+        if trace and len(trace) <= MAX_TRACE_HEADER_CHARS:
+            fields["TraceHeader"] = trace
+    return Entry(fields, entry_size(fields), group)
+
+
+def _custom_bus_fields(fields: dict[str, Any], record: SourceRecord, event_groups: bool) -> str | None:
+    """SystemMetadata for a Custom Event Bus; returns the group whose order must be kept.
+
+    The bus has no TraceHeader field and takes the bus ARN per request, not per entry.
+    """
+    metadata = {"DeduplicationId": deduplication_id(record)}
+    group = record.group or (record.partition_key if event_groups else None)
+    if group and event_groups:
+        metadata["EventGroupId"] = group if len(group) <= MAX_ID_CHARS else _digest(group)
+    fields["SystemMetadata"] = metadata
+    return group
+
+
+def deduplication_id(record: SourceRecord) -> str:
+    """The record's identity at its source, the same on every redelivery, unique per record.
+
+    SQS: queue ARN and messageId; Kinesis: stream ARN, sequence number and, inside a KPL
+    aggregate, the sub-sequence; DynamoDB Streams: stream ARN and sequence number. Hashed to
+    stay within the API's 128 characters whatever the ARN's length.
+    """
+    source_arn = (record.raw or {}).get("eventSourceARN", "")
+    parts = [source_arn, record.item_id]
+    if record.sub_sequence is not None:
+        parts.append(str(record.sub_sequence))
+    return _digest("/".join(parts))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def entry_size(fields: dict) -> int:
@@ -71,6 +108,9 @@ def entry_size(fields: dict) -> int:
             size += utf8_length(text)
     for resource in fields.get("Resources") or ():
         size += utf8_length(resource)
+    # A Custom Event Bus's system metadata is counted too: AWS documents no formula for it, so be safe.
+    for value in (fields.get("SystemMetadata") or {}).values():
+        size += utf8_length(value)
     return size
 
 

@@ -20,12 +20,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from forwarder.batching import fits_alone, pack
+from forwarder.batching import MAX_ENTRIES_PER_REQUEST, fits_alone, pack
 from forwarder.entries import INVALID_RECORD, Entry, Rejected
 
-RETRYABLE_ENTRY_CODES = frozenset({"InternalFailure", "ThrottlingException"})
+# InternalFailure is the classic API's name, InternalException the Custom Event Bus's.
+RETRYABLE_ENTRY_CODES = frozenset({"InternalFailure", "InternalException", "ThrottlingException"})
 # Request-level failures worth another try once botocore's own retries are spent.
 RETRYABLE_REQUEST_CODES = frozenset(
     {"ThrottlingException", "Throttling", "InternalException", "InternalFailure", "ServiceUnavailable"}
@@ -51,6 +52,7 @@ Quarantine = Callable[[int, str, str], None]
 @dataclass(slots=True)
 class Outcome:
     event_id: str | None = None
+    success_code: str | None = None  # Custom Event Bus: PUBLISHED, or DEDUPLICATED (published before)
     error_code: str | None = None
     error_message: str | None = None
     attempts: int = 0
@@ -58,7 +60,7 @@ class Outcome:
 
     @property
     def confirmed(self) -> bool:
-        return self.event_id is not None
+        return self.event_id is not None or self.success_code is not None
 
     @property
     def settled(self) -> bool:
@@ -82,7 +84,20 @@ class PublishOptions:
     max_request_bytes: int
     max_concurrency: int
     max_attempts: int
+    max_entries: int = MAX_ENTRIES_PER_REQUEST
     rng: random.Random = field(default_factory=random.Random)
+
+
+def put_events_sender(client: Any, endpoint_id: str | None = None) -> Send:
+    """`send` for a botocore `events` client; with `endpoint_id`, through that global endpoint."""
+    if endpoint_id:
+        return lambda entries: client.put_events(Entries=entries, EndpointId=endpoint_id)
+    return lambda entries: client.put_events(Entries=entries)
+
+
+def custom_bus_sender(client: Any, bus_arn: str) -> Send:
+    """`send` for a botocore `eventbridgev2` client publishing to one Custom Event Bus."""
+    return lambda entries: client.put_events(EventBusArn=bus_arn, Entries=entries)
 
 
 class Publisher:
@@ -123,7 +138,8 @@ class _Run:
         self.ready: list[int] = []
         self.delayed: list[tuple[float, int]] = []  # heap of (not before, index)
         self.lanes: dict[str, deque[int]] = {}
-        self.in_flight: dict[Future, list[int]] = {}  # PutEvents requests
+        self.queued: deque[list[int]] = deque()  # packed requests waiting for a free slot
+        self.in_flight: dict[Future, list[int]] = {}  # PutEvents requests, at most max_concurrency
         self.quarantining: dict[Future, int] = {}
         self.requests = 0
         self.retries = 0
@@ -174,7 +190,7 @@ class _Run:
             self._release_delayed(now)
             self._dispatch()
             pending = [*self.in_flight, *self.quarantining]
-            if not (pending or self.delayed):
+            if not (pending or self.delayed or self.queued):
                 return
             wake = min(self.deadline, self.delayed[0][0]) if self.delayed else self.deadline
             timeout = None if wake == float("inf") else max(0.0, wake - now)
@@ -193,11 +209,14 @@ class _Run:
             self.ready.append(heapq.heappop(self.delayed)[1])
 
     def _dispatch(self) -> None:
-        if not self.ready:
-            return
-        sizes = [(index, self.items[index].size) for index in self.ready]
-        self.ready = []
-        for indices in pack(sizes, self.options.max_request_bytes):
+        if self.ready:
+            sizes = [(index, self.items[index].size) for index in self.ready]
+            self.ready = []
+            self.queued.extend(pack(sizes, self.options.max_request_bytes, self.options.max_entries))
+        # Only as many requests in the pool as it has threads: waiting stays cheap, and what the
+        # deadline cuts off was never started, so it is reported without any doubt about it.
+        while self.queued and len(self.in_flight) < self.options.max_concurrency:
+            indices = self.queued.popleft()
             for index in indices:
                 self.outcomes[index].attempts += 1
                 self.retries += self.outcomes[index].attempts > 1
@@ -219,6 +238,10 @@ class _Run:
             self.requests += 1
             self._request_failed(indices, error)
             return
+        except ParamValidationError as error:  # refused before sending: no retry can help
+            for index in indices:
+                self._fail(index, "ParamValidationError", str(error))
+            return
         except BotoCoreError as error:  # connection reset, timeout: the request may or may not have landed
             self.requests += 1
             for index in indices:
@@ -236,8 +259,9 @@ class _Run:
 
     def _entry_answered(self, index: int, result: dict[str, Any]) -> None:
         code = result.get("ErrorCode")
-        if result.get("EventId") and not code:
-            self.outcomes[index].event_id = result["EventId"]
+        if (result.get("EventId") or result.get("SuccessCode")) and not code:
+            self.outcomes[index].event_id = result.get("EventId")
+            self.outcomes[index].success_code = result.get("SuccessCode")
             self._finish(index)
             self._advance_lane(index)
         elif code in RETRYABLE_ENTRY_CODES or not code:
@@ -284,7 +308,8 @@ class _Run:
 
     def _fail(self, index: int, code: str, message: str) -> None:
         outcome = self.outcomes[index]
-        outcome.event_id, outcome.error_code, outcome.error_message = None, code, message
+        outcome.event_id, outcome.success_code = None, None
+        outcome.error_code, outcome.error_message = code, message
         if self.quarantine is not None and code in POISON_CODES:
             self.quarantining[self.pool.submit(self.quarantine, index, code, message)] = index
             return
@@ -309,7 +334,8 @@ class _Run:
         lane = self.lanes.get(group) if group is not None else None
         while lane:
             later = lane.popleft()
-            self.outcomes[later] = Outcome(None, GROUP_BLOCKED, "an earlier record of its message group failed")
+            blocked = Outcome(error_code=GROUP_BLOCKED, error_message="an earlier record of its group failed")
+            self.outcomes[later] = blocked
             self._finish(later)
 
     def _finish(self, index: int) -> None:

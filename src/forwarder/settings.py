@@ -31,6 +31,32 @@ DEFAULT_MAX_ATTEMPTS = 6
 
 # Same shape botocore enforces for EventBusName (name or ARN of a classic event bus).
 _BUS_PATTERN = re.compile(r"(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[.\-_A-Za-z0-9]+")
+# A Custom Event Bus (eventsv2) is always named by its full ARN, ending in a generated id.
+CUSTOM_BUS_PATTERN = re.compile(
+    r"arn:aws(-[a-z0-9]+)*:events:[a-z][a-z0-9]*(-[a-z0-9]+)*:[0-9]{12}:event-busv2/[A-Za-z0-9][.\-_A-Za-z0-9]{0,255}/[a-z0-9]{25}"
+)
+
+
+# botocore's pattern for a global endpoint's EndpointId.
+ENDPOINT_ID_PATTERN = re.compile(r"[A-Za-z0-9\-]+\.[A-Za-z0-9\-]+")
+
+
+# Every variable Settings.from_env reads (tools that run the function pass these through).
+ENVIRONMENT_VARIABLES = (
+    "EVENT_BUS_NAME",
+    "EVENT_SOURCE",
+    "EVENT_DETAIL_TYPE",
+    "EVENT_DETAIL_TYPE_PATH",
+    "EVENT_SOURCE_PATH",
+    "PUT_EVENTS_MAX_BYTES",
+    "MAX_CONCURRENCY",
+    "DEADLINE_MARGIN_MS",
+    "MAX_ATTEMPTS",
+    "POISON_QUEUE_URL",
+    "EVENT_ENDPOINT_ID",
+    "LARGE_PAYLOAD_BUCKET",
+    "EVENT_GROUPS",
+)
 
 
 class ConfigurationError(ValueError):
@@ -49,6 +75,14 @@ class Settings:
     deadline_margin_ms: int = DEFAULT_DEADLINE_MARGIN_MS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     poison_queue_url: str | None = None
+    endpoint_id: str | None = None
+    large_payload_bucket: str | None = None
+    event_groups: bool = True  # Custom Event Bus: EventGroupId from the FIFO group or partition key
+
+    @property
+    def custom_bus(self) -> bool:
+        """True when the target is a Custom Event Bus, published to through eventbridgev2."""
+        return CUSTOM_BUS_PATTERN.fullmatch(self.event_bus_name) is not None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -63,6 +97,9 @@ class Settings:
             deadline_margin_ms=_integer(env, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, 0, 60_000),
             max_attempts=_integer(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 20),
             poison_queue_url=_queue_url(env, "POISON_QUEUE_URL"),
+            endpoint_id=_endpoint_id(env, "EVENT_ENDPOINT_ID"),
+            large_payload_bucket=_bucket(env, "LARGE_PAYLOAD_BUCKET"),
+            event_groups=_boolean(env, "EVENT_GROUPS", default=True),
         )
 
 
@@ -81,9 +118,24 @@ def _required(env: Mapping[str, str], name: str, max_len: int) -> str:
 
 def _bus_name(env: Mapping[str, str]) -> str:
     value = _value(env, "EVENT_BUS_NAME") or "default"
+    if CUSTOM_BUS_PATTERN.fullmatch(value):
+        return value
+    if ":event-busv2/" in value:
+        raise ConfigurationError(f"EVENT_BUS_NAME is not a well-formed Custom Event Bus ARN: {value!r}")
     if not _BUS_PATTERN.fullmatch(value) or len(value) > 1600:
         raise ConfigurationError(f"EVENT_BUS_NAME must be an event bus name or ARN, got {value!r}")
     return value
+
+
+def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _value(env, name).lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -106,6 +158,20 @@ def _queue_url(env: Mapping[str, str], name: str) -> str | None:
     if not re.fullmatch(r"https?://[^\s/]+/[0-9]+/[A-Za-z0-9_-]{1,75}(\.fifo)?", value):
         raise ConfigurationError(f"{name} must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
     return value
+
+
+def _bucket(env: Mapping[str, str], name: str) -> str | None:
+    value = _value(env, name)
+    if value and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+        raise ConfigurationError(f"{name} must be an S3 bucket name (not an ARN or URL), got {value!r}")
+    return value or None
+
+
+def _endpoint_id(env: Mapping[str, str], name: str) -> str | None:
+    value = _value(env, name)
+    if value and not ENDPOINT_ID_PATTERN.fullmatch(value):
+        raise ConfigurationError(f"{name} must be a global endpoint id like 'abcde.veo', got {value!r}")
+    return value or None
 
 
 def _jmespath(env: Mapping[str, str], name: str) -> ParsedResult | None:

@@ -6,6 +6,11 @@ against it. It validates like the real service, records every entry it accepted,
 demand. Errors carry ``__type`` (what botocore's JSON parser reads) and ``x-amzn-ErrorType``, so boto3
 raises proper ``ClientError`` codes and botocore's retry modes see throttling and 5xx as retryable.
 
+The same server also speaks the eventbridgev2 API (Custom Event Bus: ``POST
+/service/AWSEventsV2/operation/PutEvents``, Smithy RPC v2 CBOR), so a boto3 ``eventbridgev2`` client with
+the same ``endpoint_url`` works too: same config, faults, detail rules and stats, plus a deduplication
+window. Its wire format, validation, dedup rules and accepted-entry shape are in ``eventbridge_v2.py``.
+
 In a test (same process)::
 
     with FaultEndpoint(latency_ms=0) as ep:
@@ -14,6 +19,7 @@ In a test (same process)::
         ...  # boto3.client("events", endpoint_url=ep.url, ...)
         ep.accepted()   # list of accepted entries, in order, each with its "EventId"
         ep.stats()      # counts of requests, entries, faults injected and rejections, by kind
+        ep.accepted_v2()  # only the eventbridgev2 entries (each has "Api": "eventbridgev2")
 
 As its own process (the first stdout line is the URL; SIGTERM or SIGINT stops it)::
 
@@ -25,8 +31,13 @@ Control routes (JSON in and out; answered without latency or faults):
     POST /_fault/config            merge the given keys into the config (unknown key -> 400); returns it
     POST /_fault/reset             forget accepted entries and stats, restore the starting config, reseed
     GET  /_fault/accepted?since=N  {"count": total, "entries": accepted entries from index N on}
+                                   (both APIs, in order; eventbridgev2 entries carry "Api": "eventbridgev2")
+    GET  /_fault/accepted_v2?since=N   the same over the eventbridgev2 entries only
     GET  /_fault/stats             {"requests", "entries_received", "entries_accepted",
-                                    "faults": {kind: n}, "rejections": {kind: n}}
+                                    "faults": {kind: n}, "rejections": {kind: n},
+                                    "entries_deduplicated", "eventbridgev2": {"requests", "entries_received",
+                                    "entries_accepted", "entries_deduplicated", "dedup_keys" (keys held in
+                                    the window)}}  (the top-level counts cover both APIs)
 
 Config keys (``FaultConfig``; probabilities are drawn from one RNG seeded with ``seed``):
 
@@ -42,6 +53,8 @@ Config keys (``FaultConfig``; probabilities are drawn from one RNG seeded with `
     max_body_bytes     HTTP body limit, over it -> 413 with an empty body (default 1 MiB)
     max_entries_bytes  sum of entry sizes (AWS formula) over it -> ValidationException (default 1 MiB)
     record_accepted    false keeps only counts (long benchmarks would otherwise hold every entry)
+    dedup_window_seconds  eventbridgev2: how long an accepted DeduplicationId (or content hash) answers
+                       DEDUPLICATED (default 300, as the service; tests shorten it)
 
 Request fault kinds:
 
@@ -53,6 +66,9 @@ Request fault kinds:
     accepted_hang   process and record the entries, then hold the answer slow_ms and close: the client
                     times out although the entries were accepted (the source of ambiguous duplicates)
     accepted_reset  process and record the entries, then reset the connection instead of answering
+
+On eventbridgev2, throttle answers 429 (its modeled ThrottlingException), and accepted_hang / accepted_reset
+also put the entries in the dedup window, so the client's retry comes back DEDUPLICATED.
 """
 
 from __future__ import annotations
@@ -69,7 +85,7 @@ import struct
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -108,6 +124,9 @@ STRING_FIELDS = (*REQUIRED_FIELDS, "EventBusName", "TraceHeader")
 # fail the whole request with ValidationException; botocore itself only checks minima client-side.
 MODEL_MAX_LENGTHS = (("TraceHeader", "traceHeader", 500), ("EventBusName", "eventBusName", 1600))
 MAX_RESOURCE_CHARS = 2048
+V2_API = "eventbridgev2"  # the "Api" of accepted eventbridgev2 entries and the key of their stats
+V2_PATH_PREFIX = "/service/"  # Smithy RPC v2: POST /service/{ServiceName}/operation/{OperationName}
+V2_STATS = ("requests", "entries_received", "entries_accepted", "entries_deduplicated")
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(r"[\[\]{}]")
 
@@ -139,6 +158,7 @@ class FaultConfig:
     max_body_bytes: int = 1024 * 1024
     max_entries_bytes: int = 1024 * 1024
     record_accepted: bool = True
+    dedup_window_seconds: float = 300.0  # eventbridgev2 only (see eventbridge_v2.py)
 
     def update(self, changes: dict[str, Any]) -> None:
         """Merge changes, rejecting unknown keys and unknown fault kinds before touching anything."""
@@ -160,6 +180,8 @@ class FaultConfig:
                 raise ValueError("fault probabilities add up to more than 1")
         if any(not {"contains", "code"} <= set(rule) for rule in self.detail_rules):
             raise ValueError('each detail rule needs "contains" and "code"')
+        if self.dedup_window_seconds < 0:
+            raise ValueError("dedup_window_seconds must not be negative")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -295,6 +317,12 @@ class FaultState:
         self.entries_received = 0
         self.faults: Counter[str] = Counter()
         self.rejections: Counter[str] = Counter()
+        self.signing: deque[dict[str, Any]] = deque(maxlen=256)  # how recent requests were signed
+        # eventbridgev2 (eventbridge_v2.py): dedup key -> (expires, EventId, SequenceNumber), and a heap of
+        # (expires, key) to drop expired keys in expiry order
+        self.dedup_window: dict[Any, tuple[float, str, str]] = {}
+        self.dedup_expiry: list[tuple[float, Any]] = []
+        self.v2_counts: Counter[str] = Counter()
 
     def reset(self) -> None:
         """Back to the starting config, with no accepted entries, no stats and a reseeded RNG."""
@@ -335,6 +363,15 @@ class FaultState:
             self.faults[kind] += 1
             return kind
 
+    def note_signing(self, headers: Any, body: bytes) -> None:
+        """Remember the signature scheme, region set and EndpointId of a request (global endpoints)."""
+        endpoint_id = json.loads(body).get("EndpointId") if b'"EndpointId"' in body else None
+        scheme = (headers.get("Authorization") or "").split(" ", 1)[0]
+        with self.lock:
+            self.signing.append(
+                {"scheme": scheme, "region_set": headers.get("X-Amz-Region-Set"), "endpoint_id": endpoint_id}
+            )
+
     def reject(self, kind: str) -> None:
         with self.lock:
             self.rejections[kind] += 1
@@ -373,6 +410,14 @@ class FaultState:
         with self.lock:
             return [dict(entry) for entry in self.accepted[start:]]
 
+    def accepted_v2_since(self, start: int = 0) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(entry) for entry in self.accepted if entry.get("Api") == V2_API][start:]
+
+    def recent_signing(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.signing)
+
     def stats(self) -> dict[str, Any]:
         with self.lock:
             return {
@@ -381,6 +426,8 @@ class FaultState:
                 "entries_accepted": self.accepted_count,
                 "faults": dict(self.faults),
                 "rejections": dict(self.rejections),
+                "entries_deduplicated": self.v2_counts["entries_deduplicated"],
+                V2_API: {**{key: self.v2_counts[key] for key in V2_STATS}, "dedup_keys": len(self.dedup_window)},
             }
 
 
@@ -412,6 +459,10 @@ class Handler(BaseHTTPRequestHandler):
             since = int(parse_qs(route.query).get("since", ["0"])[0])
             entries = self.state.accepted_since(since)
             self.send_json(200, {"count": since + len(entries), "entries": entries})
+        elif route.path == "/_fault/accepted_v2":
+            since = int(parse_qs(route.query).get("since", ["0"])[0])
+            entries = self.state.accepted_v2_since(since)
+            self.send_json(200, {"count": since + len(entries), "entries": entries})
         else:
             self.send_json(404, {"message": f"no route {route.path}"})
 
@@ -420,6 +471,10 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)  # read it all, even to refuse it, so the connection stays usable
         if self.path == "/":
             self.put_events(body)
+        elif self.path.startswith(V2_PATH_PREFIX):
+            from .eventbridge_v2 import put_events_v2  # the eventbridgev2 API (rpc-v2-cbor)
+
+            put_events_v2(self, body)
         elif self.path == "/_fault/config":
             self.control_config(body)
         elif self.path == "/_fault/reset":
@@ -438,6 +493,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("X-Amz-Target") != TARGET:
             self.send_error_json(RequestError(400, "UnknownOperationException", "Only PutEvents is served."))
             return
+        self.state.note_signing(self.headers, body)
         if len(body) > self.state.config.max_body_bytes:
             self.state.reject("http413")
             self.send_raw(413, b"", close=True)  # what the real front end sends: no body, then close
@@ -485,12 +541,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send_raw(status, json.dumps(payload).encode(), headers=headers)
 
     def send_raw(self, status: int, body: bytes, headers: dict[str, str] | None = None,
-                 close: bool = False) -> None:
+                 close: bool = False, content_type: str = CONTENT_TYPE) -> None:
         latency = self.state.config.latency_ms
-        if latency and self.path == "/":
+        if latency and not self.path.startswith("/_fault/"):
             time.sleep(latency / 1000)
         self.send_response(status)
-        self.send_header("Content-Type", CONTENT_TYPE)
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-amzn-RequestId", f"fake-{threading.get_ident():x}-{time.monotonic_ns():x}")
         for name, value in (headers or {}).items():
@@ -574,6 +630,14 @@ class FaultEndpoint:
 
     def stats(self) -> dict[str, Any]:
         return self.state.stats()
+
+    def accepted_v2(self, since: int = 0) -> list[dict[str, Any]]:
+        """Only the eventbridgev2 entries of accepted() (those with "Api": "eventbridgev2")."""
+        return self.state.accepted_v2_since(since)
+
+    def recent_signing(self) -> list[dict[str, Any]]:
+        """Signature scheme, X-Amz-Region-Set and EndpointId of the last 256 PutEvents requests."""
+        return self.state.recent_signing()
 
 
 def main(argv: list[str] | None = None) -> int:

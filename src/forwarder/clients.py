@@ -1,0 +1,31 @@
+"""botocore clients, configured once for the way the forwarder uses them.
+
+The endpoint is never ours to set: botocore reads AWS_ENDPOINT_URL and the per-service
+AWS_ENDPOINT_URL_EVENTBRIDGE / AWS_ENDPOINT_URL_SQS itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import botocore.session
+from botocore.config import Config
+
+# PutEvents answers in tens of milliseconds; a socket that says nothing for this long is stuck.
+CONNECT_TIMEOUT_SECONDS = 2
+READ_TIMEOUT_SECONDS = 5
+# botocore's standard mode: retries throttling, 5xx and connection errors with jittered backoff.
+REQUEST_ATTEMPTS = 3
+
+
+def create_client(service: str, max_concurrency: int, **overrides: Any) -> Any:
+    """A client whose connection pool is as large as the requests kept in flight through it."""
+    config = Config(
+        max_pool_connections=max_concurrency,
+        retries={"mode": "standard", "max_attempts": REQUEST_ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        tcp_keepalive=True,
+        user_agent_appid="eventbridge-forwarder",
+    )
+    return botocore.session.get_session().create_client(service, config=config, **overrides)
