@@ -139,7 +139,7 @@ def to_detail(body: str | bytes | None) -> tuple[str, dict | None]:
 
 def _strict_loads(text: str) -> Any:
     """json.loads that refuses what EventBridge refuses: NaN/Infinity, non-finite floats, big ints."""
-    return json.loads(text, parse_constant=_refuse_constant, parse_int=_int64, parse_float=_finite_float)
+    return _STRICT_DECODER.decode(text)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -158,6 +158,10 @@ def _finite_float(digits: str) -> float:
     if not math.isfinite(value):
         raise ValueError("number out of range")
     return value
+
+
+# Built once: json.loads with hooks builds a new decoder (and scanner) on every call.
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_int64, parse_float=_finite_float)
 
 
 def _too_deep(value: Any, text: str, extra: int) -> bool:
