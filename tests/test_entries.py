@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
+import botocore.session
 import pytest
+from botocore.serialize import create_serializer
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.entries import Entry, Rejected, build_entry, deduplication_id, entry_size, to_detail
+from forwarder.entries import (
+    Entry,
+    Rejected,
+    build_entry,
+    deduplication_id,
+    entry_size,
+    event_time,
+    to_detail,
+)
 from forwarder.records import SourceRecord, parse_event
 from forwarder.settings import Settings
 
@@ -96,7 +108,7 @@ def test_entry_fields():
         "DetailType": "Thing",
         "Detail": '{"a": 1}',
         "EventBusName": "bus",
-        "Time": 1700000000.5,
+        "Time": datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC),  # 1700000000.5, as botocore sends it
         "TraceHeader": "Root=1-a-b",
     }
     assert entry.size == 14 + len("my.app") + len("Thing") + len('{"a": 1}')
@@ -198,3 +210,25 @@ def test_kinesis_partition_keys_are_event_groups_unless_turned_off():
 def test_classic_entries_have_no_system_metadata():
     entry = build_entry(record("{}", partition_key="k"), SETTINGS, None)
     assert "SystemMetadata" not in entry.fields and entry.group is None
+
+
+PUT_EVENTS = botocore.session.get_session().get_service_model("events").operation_model("PutEvents")
+
+
+def _wire_time(value) -> float:
+    entry = {"Source": "s", "DetailType": "t", "Detail": "{}", "Time": value}
+    request = create_serializer("json").serialize_to_request({"Entries": [entry]}, PUT_EVENTS)
+    return json.loads(request["body"])["Entries"][0]["Time"]
+
+
+@hypothesis_settings(deadline=None)  # botocore's serializer: slow on a busy machine
+@given(st.integers(min_value=1, max_value=4_102_444_800_000))  # SentTimestamp-like milliseconds, up to 2100
+def test_time_goes_on_the_wire_as_the_same_epoch_seconds_it_came_as(millis):
+    # GIVEN a record time in epoch seconds, WHEN the entry holds it as a datetime, THEN botocore sends the same
+    assert _wire_time(event_time(millis / 1000)) == _wire_time(millis / 1000)
+
+
+def test_a_time_past_year_9999_is_left_to_eventbridge():
+    # botocore cannot send it; EventBridge stamps its own time instead
+    assert event_time(9e12) is None
+    assert "Time" not in build_entry(record("{}", time=9e12), SETTINGS, None).fields

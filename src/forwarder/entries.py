@@ -12,6 +12,7 @@ import json
 import math
 from base64 import b64encode
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from jmespath.parser import ParsedResult
@@ -53,8 +54,9 @@ def build_entry(record: SourceRecord, settings: Settings, fallback_trace: str | 
         "DetailType": _override(settings.detail_type_path, value, settings.detail_type, MAX_DETAIL_TYPE_CHARS),
         "Detail": detail,
     }
-    if record.time is not None:
-        fields["Time"] = record.time
+    moment = None if record.time is None else event_time(record.time)
+    if moment is not None:
+        fields["Time"] = moment
     if record.resources:
         fields["Resources"] = list(record.resources)
     if settings.custom_bus:
@@ -97,6 +99,17 @@ def deduplication_id(record: SourceRecord) -> str:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def event_time(seconds: float) -> datetime | None:
+    """Epoch seconds as an aware UTC datetime, which botocore sends as it is (the same epoch seconds on
+    the wire); a float would be converted through dateutil's local time zone twice per entry, once to
+    validate it and once to serialize it. None past what a datetime holds (year 9999, which no AWS
+    source stamps): botocore could not send it either, and EventBridge then stamps its own time."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def entry_size(fields: dict) -> int:
