@@ -23,6 +23,8 @@ def med(values: list[float]) -> float:
 
 
 def cells(results: dict) -> dict[tuple[str, int, int], dict[str, Any]]:
+    """Medians per (contender, latency, size); a capped cell is extrapolated from the largest measured one
+    (the contender sends one record after another, so its time grows linearly) and marked `from`."""
     grouped: dict[tuple[str, int, int], list[dict]] = defaultdict(list)
     for s in results["samples"]:
         grouped[(s["contender"], s["latency_ms"], s["size"])].append(s)
@@ -31,6 +33,13 @@ def cells(results: dict) -> dict[tuple[str, int, int], dict[str, Any]]:
         wall = med([s["wall"] for s in samples])
         cpu = med([s["cpu"] for s in samples])
         out[(key, latency, size)] = {"wall": wall, "rate": size / wall, "cpu_us": cpu * 1e6 / size, "n": len(samples)}
+    for name, cap in (results["profile"].get("caps") or {}).items():
+        key, latency = name.split("@")
+        measured = out.get((key, int(latency), cap))
+        for size in results["profile"]["sizes"]:
+            if size > cap and measured:
+                wall = measured["wall"] * size / cap
+                out[(key, int(latency), size)] = {**measured, "wall": wall, "rate": size / wall, "from": cap}
     return out
 
 
@@ -132,8 +141,9 @@ def markdown(results: dict, chart: str | None) -> str:
                     continue
                 fw = c.get(("forwarder", latency, size))
                 faster = "" if key == "forwarder" or not fw else _ratio(cell["wall"], fw["wall"])
+                n = f"extrapolated from {cell['from']:,}" if "from" in cell else cell["n"]
                 out.append(f"| {SHORT[key]} | {size:,} | {cell['wall']:.3f} | {_fmt_rate(cell['rate'])} | "
-                           f"{cell['cpu_us']:.0f} | {cell['n']} | {faster} |")
+                           f"{cell['cpu_us']:.0f} | {n} | {faster} |")
         out.append("")
     out += ["### CPU per record against the SDK floor (c)", "",
             "| latency | records | forwarder us | (c) floor us | ratio |", "| ---: | ---: | ---: | ---: | ---: |"]

@@ -39,7 +39,7 @@ class Profile:
     latencies_ms: list[int] = field(default_factory=lambda: [0, 10, 25])
     sizes: list[int] = field(default_factory=lambda: [100, 1_000, 10_000])
     max_reps: int = 5
-    cell_budget_s: float = 20.0
+    cell_budget_s: float = 15.0
     sweep_latencies_ms: list[int] = field(default_factory=lambda: [10, 25])
     sweep_concurrency: list[int] = field(default_factory=lambda: [4, 8, 16, 32, 64])
     sweep_size: int = 10_000
@@ -48,6 +48,9 @@ class Profile:
     lever_reps: int = 5
     coldstart_reps: int = 15
     memory_records: int = 10_000
+    min_reps: int = 3  # for runs shorter than a tenth of the cell budget, whatever the budget says
+    # "contender@latency" -> largest batch measured; larger cells are extrapolated in the report (and say so).
+    caps: dict[str, int] = field(default_factory=lambda: {"per_record@25": 1_000})
 
 
 PROFILES = {
@@ -57,7 +60,7 @@ PROFILES = {
                      memory_records=10_000),
     "smoke": Profile("smoke", latencies_ms=[0], sizes=[20], max_reps=1, cell_budget_s=1.0, sweep_latencies_ms=[0],
                      sweep_concurrency=[2], sweep_size=20, sweep_reps=1, lever_size=20, lever_reps=1,
-                     coldstart_reps=1, memory_records=200),
+                     coldstart_reps=1, memory_records=200, min_reps=1, caps={}),
 }
 
 
@@ -83,12 +86,16 @@ def run_cells(profile: Profile, endpoint: EndpointProcess, contenders: list[Any]
         for contender in contenders:  # connections open, code paths warm
             contender.run(contender.prepare(warm))
         for size in profile.sizes:
-            prepared = {c.key: c.prepare(events[size]) for c in contenders}
+            prepared = {c.key: c.prepare(events[size]) for c in contenders
+                        if size <= profile.caps.get(f"{c.key}@{latency}", size)}
             spent = dict.fromkeys(prepared, 0.0)
             last = dict.fromkeys(prepared, 0.0)
             for rep in range(profile.max_reps):
                 for contender in contenders:
-                    if rep and spent[contender.key] + last[contender.key] > profile.cell_budget_s:
+                    if contender.key not in prepared:
+                        continue
+                    cheap = rep < profile.min_reps and last[contender.key] < profile.cell_budget_s / 10
+                    if rep and not cheap and spent[contender.key] + last[contender.key] > profile.cell_budget_s:
                         continue
                     sample = measure(contender, prepared[contender.key], size)
                     spent[contender.key] += sample["wall"]
@@ -100,18 +107,18 @@ def run_cells(profile: Profile, endpoint: EndpointProcess, contenders: list[Any]
 
 
 def _publisher(handler: Any, concurrency: int | None = None, validation: bool | None = None) -> Any:
-    """A what-if: a publisher (with its own client) for the warm handler, without touching src/."""
-    import botocore.session
-    from botocore.config import Config
-
+    """A what-if: a publisher (with its own client) for the warm handler, as its settings would build it."""
     settings = handler.settings
     if concurrency is not None:
         settings = dataclasses.replace(settings, max_concurrency=concurrency)
-    client = handler.create_client(settings)
-    if validation is not None:
-        config = client.meta.config.merge(Config(parameter_validation=validation))
-        client = botocore.session.get_session().create_client("events", config=config)
-    return handler.create_publisher(settings, client)
+    if validation is None:
+        return handler.create_publisher(settings)
+    from forwarder.clients import create_client
+    from forwarder.publisher import Publisher, PublishOptions, put_events_sender
+
+    client = create_client("events", settings.max_concurrency, validate=validation)
+    options = PublishOptions(settings.max_request_bytes, settings.max_concurrency, settings.max_attempts)
+    return Publisher(put_events_sender(client, settings.endpoint_id), options)
 
 
 def _measure_with(forwarder: Any, publisher: Any, event: dict, size: int) -> dict[str, float]:

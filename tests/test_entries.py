@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import botocore.session
 import pytest
 from botocore.serialize import create_serializer
+from botocore.validate import ParamValidator
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -232,3 +233,26 @@ def test_a_time_past_year_9999_is_left_to_eventbridge():
     # botocore cannot send it; EventBridge stamps its own time instead
     assert event_time(9e12) is None
     assert "Time" not in build_entry(record("{}", time=9e12), SETTINGS, None).fields
+
+
+_ANY_TEXT = st.one_of(st.none(), st.text(max_size=600), st.binary(max_size=50).map(lambda b: b.decode("latin-1")))
+
+
+@hypothesis_settings(deadline=None)
+@given(
+    body=st.one_of(st.none(), st.binary(max_size=200), st.text(max_size=300)),
+    trace=_ANY_TEXT,
+    fallback=_ANY_TEXT,
+    time=st.one_of(st.none(), st.floats(min_value=1e-3, max_value=9.9e12)),
+    resources=st.lists(st.text(max_size=100), max_size=3).map(tuple),
+    source_path=st.sampled_from(["", "source", "a.b"]),
+)
+def test_every_entry_passes_botocores_own_validation(body, trace, fallback, time, resources, source_path):
+    # The handler's events client skips botocore's parameter validation: what it checks must hold by construction.
+    settings = Settings.from_env(
+        {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_SOURCE_PATH": source_path}
+    )
+    source = SourceRecord("id", body, time=time, trace_header=trace, resources=resources)
+    entry = build_entry(source, settings, fallback)
+    report = ParamValidator().validate({"Entries": [entry.fields]}, PUT_EVENTS.input_shape)
+    assert not report.has_errors(), report.generate_report()
