@@ -365,6 +365,10 @@ def test_accepted_then_reset_makes_a_retrying_client_send_a_duplicate(endpoint):
     accepted = endpoint.accepted()
     assert len(accepted) == 2  # the ambiguous duplicate
     assert accepted[1]["EventId"] == response["Entries"][0]["EventId"]
+    # Only the copy whose answer was lost is marked ambiguous, in process and over HTTP.
+    assert endpoint.ambiguous() == [accepted[0]["EventId"]]
+    assert control(endpoint, "/_fault/ambiguous?since=0") == {"count": 1, "event_ids": [accepted[0]["EventId"]]}
+    assert control(endpoint, "/_fault/ambiguous?since=1") == {"count": 1, "event_ids": []}
 
 
 def test_accepted_then_reset_raises_a_connection_error_without_retries(endpoint, client):

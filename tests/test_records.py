@@ -23,6 +23,18 @@ def test_sqs_record_fields():
     assert record.raw is raw
 
 
+@pytest.mark.parametrize("attributes", ["missing", None, "text"])
+def test_an_sqs_record_without_attributes_is_still_read(attributes):
+    raw = sqs_record('{"a": 1}', trace="Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+    if attributes == "missing":
+        del raw["attributes"]
+    else:
+        raw["attributes"] = attributes
+    _, (record,) = parse_event({"Records": [raw]})
+    assert (record.item_id, record.body, record.time, record.trace_header) == (raw["messageId"], '{"a": 1}', None, None)
+    assert record.raw is raw  # quarantined exactly as received
+
+
 def test_fifo_records_carry_their_group():
     _, records = parse_event(fifo_event([("g1", "{}"), ("g2", "{}")]))
     assert [r.group for r in records] == ["g1", "g2"]

@@ -216,12 +216,14 @@ class _Run:
         # Only as many requests in the pool as it has threads: waiting stays cheap, and what the
         # deadline cuts off was never started, so it is reported without any doubt about it.
         while self.queued and len(self.in_flight) < self.options.max_concurrency:
-            indices = self.queued.popleft()
-            for index in indices:
-                self.outcomes[index].attempts += 1
-                self.retries += self.outcomes[index].attempts > 1
-            fields = [self.items[index].fields for index in indices]
-            self.in_flight[self.pool.submit(self._call, fields)] = indices
+            self._submit(self.queued.popleft())
+
+    def _submit(self, indices: list[int]) -> None:
+        for index in indices:
+            self.outcomes[index].attempts += 1
+            self.retries += self.outcomes[index].attempts > 1
+        fields = [self.items[index].fields for index in indices]
+        self.in_flight[self.pool.submit(self._call, fields)] = indices
 
     def _call(self, fields: list[dict]) -> dict | None:
         """Runs on a pool thread. None means the deadline passed before the request could start."""
@@ -290,8 +292,8 @@ class _Run:
             self.retries -= self.outcomes[index].attempts > 1
             self.outcomes[index].attempts -= 1
         middle = len(indices) // 2
-        for half in (indices[:middle], indices[middle:]):
-            self.ready.extend(half)
+        # First in line, and as they are: packing them again would rebuild the refused request.
+        self.queued.extendleft([indices[middle:], indices[:middle]])
 
     def _retry_or_fail(self, index: int, code: str, message: str) -> None:
         outcome = self.outcomes[index]

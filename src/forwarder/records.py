@@ -82,8 +82,9 @@ def _identifier(raw: dict, key: str, index: int) -> str:
 
 
 def _sqs_records(raw: dict, index: int) -> list[SourceRecord]:
-    record = SQSRecord(raw)
     item_id = _identifier(raw, "messageId", index)
+    # Lambda always sends attributes; a record without them is still forwarded (without Time or trace).
+    record = SQSRecord(raw if isinstance(raw.get("attributes"), dict) else {**raw, "attributes": {}})
     attributes = record.attributes
     body = raw.get("body")
     is_fifo = str(raw.get("eventSourceARN", "")).endswith(".fifo")

@@ -38,6 +38,10 @@ Control routes (JSON in and out; answered without latency or faults):
                                     "entries_deduplicated", "eventbridgev2": {"requests", "entries_received",
                                     "entries_accepted", "entries_deduplicated", "dedup_keys" (keys held in
                                     the window)}}  (the top-level counts cover both APIs)
+    GET  /_fault/ambiguous?since=N {"count": total, "event_ids": EventIds from index N on} of the entries
+                                   accepted in a request whose answer the client may not have seen
+                                   (slow, accepted_hang, accepted_reset): the only honest source of
+                                   duplicates, so a soak can explain each one
 
 Config keys (``FaultConfig``; probabilities are drawn from one RNG seeded with ``seed``):
 
@@ -101,6 +105,8 @@ TIME_ENTRY_BYTES = 14  # AWS's size formula counts a set Time as 14 bytes
 REQUEST_FAULT_KINDS = frozenset(
     {"ok", "throttle", "http500", "http503", "reset", "slow", "accepted_hang", "accepted_reset"}
 )
+# Faults after which entries are accepted although the client may never see the answer.
+AMBIGUOUS_FAULT_KINDS = frozenset({"slow", "accepted_hang", "accepted_reset"})
 # (status, __type, message) for the request-level errors the faults imitate.
 REQUEST_ERRORS = {
     "throttle": (400, "ThrottlingException", "Rate exceeded"),
@@ -193,10 +199,10 @@ def entry_size(entry: dict[str, Any]) -> int:
     for field in ("Source", "DetailType", "Detail"):
         value = entry.get(field)
         if isinstance(value, str):
-            size += len(value.encode())
+            size += len(value.encode("utf-8", "surrogatepass"))  # a \ud800 escape is valid JSON text
     for resource in entry.get("Resources") or ():
         if isinstance(resource, str):
-            size += len(resource.encode())
+            size += len(resource.encode("utf-8", "surrogatepass"))
     return size
 
 
@@ -313,6 +319,7 @@ class FaultState:
         self.rng = random.Random(self.config.seed)
         self.accepted: list[dict[str, Any]] = []
         self.accepted_count = 0
+        self.ambiguous: list[str] = []  # EventIds accepted under an AMBIGUOUS_FAULT_KINDS fault
         self.requests = 0
         self.entries_received = 0
         self.faults: Counter[str] = Counter()
@@ -376,12 +383,14 @@ class FaultState:
         with self.lock:
             self.rejections[kind] += 1
 
-    def process(self, entries: list[Any]) -> dict[str, Any]:
+    def process(self, entries: list[Any], fault: str | None = None) -> dict[str, Any]:
         """Validate and fault each entry, record the accepted ones; returns the PutEvents response."""
         errors = [entry_error(entry) for entry in entries]  # outside the lock: the costly part
         with self.lock:
             self.entries_received += len(entries)
             results = [self._result(entry, error) for entry, error in zip(entries, errors, strict=True)]
+            if fault in AMBIGUOUS_FAULT_KINDS:
+                self.ambiguous.extend(result["EventId"] for result in results if "EventId" in result)
         failed = sum(1 for result in results if "ErrorCode" in result)
         return {"FailedEntryCount": failed, "Entries": results}
 
@@ -417,6 +426,9 @@ class FaultState:
     def recent_signing(self) -> list[dict[str, Any]]:
         with self.lock:
             return list(self.signing)
+    def ambiguous_since(self, start: int = 0) -> list[str]:
+        with self.lock:
+            return self.ambiguous[start:]
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
@@ -463,6 +475,10 @@ class Handler(BaseHTTPRequestHandler):
             since = int(parse_qs(route.query).get("since", ["0"])[0])
             entries = self.state.accepted_v2_since(since)
             self.send_json(200, {"count": since + len(entries), "entries": entries})
+        elif route.path == "/_fault/ambiguous":
+            since = int(parse_qs(route.query).get("since", ["0"])[0])
+            event_ids = self.state.ambiguous_since(since)
+            self.send_json(200, {"count": since + len(event_ids), "event_ids": event_ids})
         else:
             self.send_json(404, {"message": f"no route {route.path}"})
 
@@ -511,7 +527,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             self.state.stopping.wait(config.slow_ms / 1000)
         try:
-            response = self.state.process(check_request(self.parse_body(body), config.max_entries_bytes))
+            response = self.state.process(check_request(self.parse_body(body), config.max_entries_bytes), fault)
         except RequestError as error:
             self.state.reject(error.code)
             self.send_error_json(error)
@@ -627,6 +643,10 @@ class FaultEndpoint:
 
     def accepted(self, since: int = 0) -> list[dict[str, Any]]:
         return self.state.accepted_since(since)
+
+    def ambiguous(self, since: int = 0) -> list[str]:
+        """EventIds of entries accepted in requests whose answer the client may not have seen."""
+        return self.state.ambiguous_since(since)
 
     def stats(self) -> dict[str, Any]:
         return self.state.stats()

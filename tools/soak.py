@@ -1,0 +1,356 @@
+"""`make soak`: the forwarder under faults and load, through the simulated event sources.
+
+For each scenario (standard SQS; FIFO SQS with a POISON_QUEUE_URL quarantine; Kinesis with an
+on-failure destination) it sends N messages through `tools.simulation`, with the fault-injecting
+PutEvents endpoint as the bus, then accounts for every message and every duplicate:
+
+    .venv/bin/python -m tools.soak --messages 100000 [--scenarios standard,fifo,kinesis] [--workers 4]
+
+The endpoint runs as its own process (one per scenario, so its stats are the scenario's): the handler's
+threads and the endpoint's then do not share one GIL, which roughly halves the run on two cores. moto
+server (also its own process) holds the quarantine queue. Each function instance is its own process
+too (`simulation.Workers`), as Lambda's execution environments are.
+
+It prints a table and writes the figures to soak-results.json; the exit code is 1 when a message was
+lost, a duplicate has no cause, a healthy message reached a dead-letter place it should not have
+(FIFO with quarantine), a poison message reached the bus, or a FIFO group's order broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from tools.simulation import (  # noqa: E402
+    InProcess,
+    KinesisSource,
+    Message,
+    SqsSource,
+    Tally,
+    Workers,
+    drive,
+    message_key,
+    reconcile,
+)
+
+POISON = "x-poison-x"  # a poison message carries this; the endpoint answers MalformedDetail for it
+TRACE = "Root=1-6740a1b2-{:024x};Parent=53995c3f42cd8ad8;Sampled=1"
+# About 20 % of entries fail: mostly retryable, a little final (codes that speak of the setup, so
+# they are redelivered, not quarantined).
+ENTRY_FAULTS = {
+    "InternalFailure": 0.10,
+    "ThrottlingException": 0.09,
+    "AccessDeniedException": 0.005,
+    "InvalidAccountIdException": 0.005,
+}
+# 5 % request faults, 2 % resets, 1 % ambiguous (entries accepted, answer lost).
+REQUEST_FAULTS = {
+    "http500": 0.02,
+    "http503": 0.02,
+    "throttle": 0.01,
+    "reset": 0.02,
+    "accepted_reset": 0.005,
+    "accepted_hang": 0.005,
+}
+DETAIL_RULES = [{"contains": POISON, "code": "MalformedDetail"}]
+SLOW_MS = 300  # accepted_hang: the answer never comes; the connection closes after this long
+TIMEOUT_MS = 30_000  # the function's timeout; the queue's visibility timeout is 6 x this (virtual)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    source: str  # "sqs", "fifo" or "kinesis"
+    batch_size: int
+    poison_rate: float
+    quarantine: bool = False
+    groups: int = 0  # FIFO message groups
+
+
+SCENARIOS = {
+    "standard": Scenario("standard", "sqs", batch_size=500, poison_rate=0.002),
+    "fifo": Scenario("fifo", "fifo", batch_size=10, poison_rate=0.002, quarantine=True, groups=400),
+    "kinesis": Scenario("kinesis", "kinesis", batch_size=100, poison_rate=0.0005),
+}
+
+
+def make_messages(scenario: Scenario, count: int, seed: int = 7) -> list[Message]:
+    rng = random.Random(seed)
+    messages = []
+    for index in range(count):
+        key = f"{scenario.name[0]}{index:07d}"
+        group = f"g{rng.randrange(scenario.groups)}" if scenario.groups else None
+        body: dict[str, Any] = {"id": key, "seq": index, "group": group, "amount": rng.randint(1, 10**6)}
+        if rng.random() < scenario.poison_rate:
+            body["marker"] = POISON
+        trace = TRACE.format(index) if scenario.source != "kinesis" and index % 10 == 0 else None
+        messages.append(Message(key, json.dumps(body), group, trace))
+    return messages
+
+
+def is_poison(message: Message) -> bool:
+    return POISON in message.body
+
+
+def endpoint_config(seed: int = 7) -> dict[str, Any]:
+    return {
+        "seed": seed,
+        "entry_faults": ENTRY_FAULTS,
+        "request_faults": REQUEST_FAULTS,
+        "detail_rules": DETAIL_RULES,
+        "slow_ms": SLOW_MS,
+    }
+
+
+def handler_env(endpoint_url: str, sqs_url: str | None = None, poison_queue_url: str | None = None) -> dict[str, str]:
+    env = {
+        "AWS_ACCESS_KEY_ID": "soak",
+        "AWS_SECRET_ACCESS_KEY": "soak",  # noqa: S105 - local fakes take any credentials
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # any other service: a closed port, never AWS
+        "AWS_ENDPOINT_URL_EVENTBRIDGE": endpoint_url,
+        "EVENT_SOURCE": "soak.forwarder",
+        "EVENT_DETAIL_TYPE": "SoakEvent",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+    if sqs_url:
+        env["AWS_ENDPOINT_URL_SQS"] = sqs_url
+    if poison_queue_url:
+        env["POISON_QUEUE_URL"] = poison_queue_url
+    return env
+
+
+def make_source(scenario: Scenario, messages: list[Message], shards: int = 1) -> SqsSource | KinesisSource:
+    if scenario.source == "kinesis":
+        return KinesisSource(messages, shards=shards, batch_size=scenario.batch_size, max_retry_attempts=3)
+    return SqsSource(
+        messages,
+        fifo=scenario.source == "fifo",
+        batch_size=scenario.batch_size,
+        visibility_timeout=6 * TIMEOUT_MS / 1000,
+        max_receive_count=5,
+        queue="soak-source",
+    )
+
+
+def quarantined_keys(sqs: Any, queue_url: str) -> list[str]:
+    """Drain the quarantine queue; each body holds the Lambda record as received."""
+    keys = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return keys
+        for message in messages:
+            record = json.loads(message["Body"])["record"]
+            keys.append(message_key(record.get("body") or ""))
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+
+
+def account(
+    scenario: Scenario,
+    messages: list[Message],
+    bus: Any,
+    tally: Tally,
+    quarantine: list[str],
+    seconds: float,
+) -> dict[str, Any]:
+    """`bus` is a FaultEndpoint or a RemoteEndpoint: accepted(), ambiguous(), stats()."""
+    result = reconcile(messages, bus.accepted(), bus.ambiguous(), tally, quarantine, is_poison)
+    stats = bus.stats()
+    return {
+        "scenario": scenario.name,
+        "source": scenario.source,
+        "quarantine": scenario.quarantine,
+        **result,
+        "faults_injected": dict(sorted(stats["faults"].items())),
+        "rejections": dict(sorted(stats["rejections"].items())),
+        "put_events_requests": stats["requests"],
+        "entries_received": stats["entries_received"],
+        "seconds": round(seconds, 1),
+    }
+
+
+def problems(result: dict[str, Any]) -> list[str]:
+    found = []
+    for key in ("lost", "duplicates_unexplained", "poison_on_bus", "unknown_on_bus", "fifo_order_violations_on_bus",
+                "fifo_order_violations_in_responses"):
+        if result[key]:
+            found.append(f"{key}={result[key]}")
+    if result["source"] == "fifo" and result["healthy_parked"].get("dlq"):
+        found.append(f"healthy messages in the DLQ={result['healthy_parked']['dlq']}")
+    return found
+
+
+class RemoteEndpoint:
+    """The fault endpoint in its own process, through its control routes."""
+
+    def __init__(self, url: str):
+        if not url.startswith("http://127.0.0.1:"):
+            raise ValueError("the endpoint must be local")
+        self.url = url
+
+    def _get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=60) as response:  # noqa: S310 - loopback only
+            return json.loads(response.read())
+
+    def accepted(self) -> list[dict]:
+        entries: list[dict] = []
+        while True:
+            page = self._get(f"/_fault/accepted?since={len(entries)}")["entries"]
+            if not page:
+                return entries
+            entries.extend(page)
+
+    def ambiguous(self) -> list[str]:
+        return self._get("/_fault/ambiguous")["event_ids"]
+
+    def stats(self) -> dict:
+        return self._get("/_fault/stats")
+
+
+def start_endpoint(config: dict[str, Any], latency_ms: float) -> tuple[subprocess.Popen, RemoteEndpoint]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.eventbridge_endpoint", "--port", "0", "--latency-ms", str(latency_ms),
+         "--config", json.dumps(config)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = process.stdout.readline().strip()
+    return process, RemoteEndpoint(url)
+
+
+def run_scenario(
+    scenario: Scenario,
+    count: int,
+    instances: Callable[[dict[str, str]], InProcess | Workers],
+    moto_url: str | None,
+    latency_ms: float,
+    seed: int = 7,
+    shards: int = 1,
+) -> dict[str, Any]:
+    import boto3
+
+    messages = make_messages(scenario, count, seed)
+    process, endpoint = start_endpoint(endpoint_config(seed), latency_ms)
+    try:
+        sqs = poison_url = None
+        if scenario.quarantine:
+            sqs = boto3.client("sqs", endpoint_url=moto_url, region_name="us-east-1",
+                               aws_access_key_id="soak", aws_secret_access_key="soak")  # noqa: S106
+            poison_url = sqs.create_queue(QueueName=f"{scenario.name}-poison")["QueueUrl"]
+        env = handler_env(endpoint.url, moto_url, poison_url)
+        source = make_source(scenario, messages, shards)
+        started = time.perf_counter()
+        pool = instances(env)
+        try:
+            tally = drive(source, pool)
+        finally:
+            close = getattr(pool, "close", None)
+            if close:
+                close()
+        seconds = time.perf_counter() - started
+        quarantine = quarantined_keys(sqs, poison_url) if sqs else []
+        return account(scenario, messages, endpoint, tally, quarantine, seconds)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    rows = [
+        ("messages", lambda r: r["messages"]),
+        ("poison messages", lambda r: r["poison"]),
+        ("on the bus", lambda r: r["on_bus"]),
+        ("parked (DLQ / on-failure / quarantine)", lambda r: " / ".join(str(r["parked"].get(p, "-"))
+                                                                        for p in ("dlq", "on_failure", "quarantine"))),
+        ("healthy among parked", lambda r: sum(r["healthy_parked"].values())),
+        ("LOST", lambda r: r["lost"]),
+        ("duplicates on the bus", lambda r: r["duplicates"]),
+        ("  from an ambiguous fault", lambda r: r["duplicates_ambiguous"]),
+        ("  from the source redelivering", lambda r: r["duplicates_source_redelivery"]),
+        ("  UNEXPLAINED", lambda r: r["duplicates_unexplained"]),
+        ("FIFO order violations", lambda r: r["fifo_order_violations_on_bus"]),
+        ("invocations", lambda r: r["invocations"]),
+        ("PutEvents requests", lambda r: r["put_events_requests"]),
+        ("seconds", lambda r: r["seconds"]),
+    ]
+    kinds = sorted({kind for r in results for kind in r["faults_injected"]})
+    rows += [(f"fault {kind}", lambda r, k=kind: r["faults_injected"].get(k, 0)) for kind in kinds]
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{'':{width}}  " + "".join(f"{r['scenario']:>14}" for r in results)]
+    for label, value in rows:
+        lines.append(f"{label:{width}}  " + "".join(f"{value(r)!s:>14}" for r in results))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000, help="per scenario")
+    parser.add_argument("--scenarios", default="standard,fifo,kinesis")
+    parser.add_argument("--workers", type=int, default=12,
+                        help="function instances (processes) per scenario; Kinesis gets as many shards")
+    parser.add_argument("--latency-ms", type=float, default=1.0, help="the endpoint's answer latency")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", default="soak-results.json")
+    parser.add_argument("--no-quarantine", action="store_true", help="FIFO without POISON_QUEUE_URL, for comparison")
+    parser.add_argument("--poison-rate", type=float, help="share of poison messages, instead of each scenario's")
+    args = parser.parse_args(argv)
+    from tools.local_aws import moto_server
+
+    names = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    scenarios = {name: SCENARIOS[name] for name in names}
+    for name, scenario in scenarios.items():
+        if args.no_quarantine:
+            scenario = dataclasses.replace(scenario, quarantine=False)
+        if args.poison_rate is not None:
+            scenario = dataclasses.replace(scenario, poison_rate=args.poison_rate)
+        scenarios[name] = scenario
+    results = []
+    started = time.perf_counter()
+    with moto_server() as moto_url:
+        for name in names:
+            result = run_scenario(scenarios[name], args.messages, lambda env: Workers(args.workers, env, TIMEOUT_MS),
+                                  moto_url, args.latency_ms, args.seed, shards=args.workers)
+            print(f"{name}: {result['messages']} messages in {result['seconds']} s, lost {result['lost']}", flush=True)
+            results.append(result)
+    summary = {
+        "command": "make soak",
+        "messages_per_scenario": args.messages,
+        "workers": args.workers,
+        "endpoint_latency_ms": args.latency_ms,
+        "entry_faults": ENTRY_FAULTS,
+        "request_faults": REQUEST_FAULTS,
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "results": results,
+    }
+    Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
+    print()
+    print(table(results))
+    print(f"\ntotal {summary['total_seconds']} s; figures written to {args.out}")
+    failures = [f"{r['scenario']}: {p}" for r in results for p in problems(r)]
+    for failure in failures:
+        print("FAIL", failure)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
