@@ -37,7 +37,7 @@ demo: venv ## run the forwarder against a local AWS emulator and show what reach
 	$(PY) tools/demo.py
 
 lint: venv ## static checks on the code
-	$(PY) -m ruff check src tests tools
+	$(PY) -m ruff check src tests tools bench
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
+import botocore.session
 import pytest
+from botocore.serialize import create_serializer
+from botocore.validate import ParamValidator
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.entries import Entry, Rejected, build_entry, deduplication_id, entry_size, to_detail
+from forwarder.entries import (
+    Entry,
+    Rejected,
+    build_entry,
+    deduplication_id,
+    entry_size,
+    event_time,
+    to_detail,
+)
 from forwarder.records import SourceRecord, parse_event
 from forwarder.settings import Settings
 
@@ -96,7 +109,7 @@ def test_entry_fields():
         "DetailType": "Thing",
         "Detail": '{"a": 1}',
         "EventBusName": "bus",
-        "Time": 1700000000.5,
+        "Time": datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC),  # 1700000000.5, as botocore sends it
         "TraceHeader": "Root=1-a-b",
     }
     assert entry.size == 14 + len("my.app") + len("Thing") + len('{"a": 1}')
@@ -198,3 +211,48 @@ def test_kinesis_partition_keys_are_event_groups_unless_turned_off():
 def test_classic_entries_have_no_system_metadata():
     entry = build_entry(record("{}", partition_key="k"), SETTINGS, None)
     assert "SystemMetadata" not in entry.fields and entry.group is None
+
+
+PUT_EVENTS = botocore.session.get_session().get_service_model("events").operation_model("PutEvents")
+
+
+def _wire_time(value) -> float:
+    entry = {"Source": "s", "DetailType": "t", "Detail": "{}", "Time": value}
+    request = create_serializer("json").serialize_to_request({"Entries": [entry]}, PUT_EVENTS)
+    return json.loads(request["body"])["Entries"][0]["Time"]
+
+
+@hypothesis_settings(deadline=None)  # botocore's serializer: slow on a busy machine
+@given(st.integers(min_value=1, max_value=4_102_444_800_000))  # SentTimestamp-like milliseconds, up to 2100
+def test_time_goes_on_the_wire_as_the_same_epoch_seconds_it_came_as(millis):
+    # GIVEN a record time in epoch seconds, WHEN the entry holds it as a datetime, THEN botocore sends the same
+    assert _wire_time(event_time(millis / 1000)) == _wire_time(millis / 1000)
+
+
+def test_a_time_past_year_9999_is_left_to_eventbridge():
+    # botocore cannot send it; EventBridge stamps its own time instead
+    assert event_time(9e12) is None
+    assert "Time" not in build_entry(record("{}", time=9e12), SETTINGS, None).fields
+
+
+_ANY_TEXT = st.one_of(st.none(), st.text(max_size=600), st.binary(max_size=50).map(lambda b: b.decode("latin-1")))
+
+
+@hypothesis_settings(deadline=None)
+@given(
+    body=st.one_of(st.none(), st.binary(max_size=200), st.text(max_size=300)),
+    trace=_ANY_TEXT,
+    fallback=_ANY_TEXT,
+    time=st.one_of(st.none(), st.floats(min_value=1e-3, max_value=9.9e12)),
+    resources=st.lists(st.text(max_size=100), max_size=3).map(tuple),
+    source_path=st.sampled_from(["", "source", "a.b"]),
+)
+def test_every_entry_passes_botocores_own_validation(body, trace, fallback, time, resources, source_path):
+    # The handler's events client skips botocore's parameter validation: what it checks must hold by construction.
+    settings = Settings.from_env(
+        {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_SOURCE_PATH": source_path}
+    )
+    source = SourceRecord("id", body, time=time, trace_header=trace, resources=resources)
+    entry = build_entry(source, settings, fallback)
+    report = ParamValidator().validate({"Entries": [entry.fields]}, PUT_EVENTS.input_shape)
+    assert not report.has_errors(), report.generate_report()

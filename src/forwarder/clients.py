@@ -18,9 +18,14 @@ READ_TIMEOUT_SECONDS = 5
 REQUEST_ATTEMPTS = 3
 
 
-def create_client(service: str, max_concurrency: int, **overrides: Any) -> Any:
-    """A client whose connection pool is as large as the requests kept in flight through it."""
+def create_client(service: str, max_concurrency: int, *, validate: bool = True, **overrides: Any) -> Any:
+    """A client whose connection pool is as large as the requests kept in flight through it.
+
+    `validate=False` skips botocore's client-side parameter validation: only for callers whose own
+    code guarantees what it checks (types, required members, minimum lengths), like the handler's.
+    """
     config = Config(
+        parameter_validation=validate,
         max_pool_connections=max_concurrency,
         retries={"mode": "standard", "max_attempts": REQUEST_ATTEMPTS},
         connect_timeout=CONNECT_TIMEOUT_SECONDS,

@@ -12,6 +12,7 @@ import json
 import math
 from base64 import b64encode
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from jmespath.parser import ParsedResult
@@ -53,8 +54,9 @@ def build_entry(record: SourceRecord, settings: Settings, fallback_trace: str | 
         "DetailType": _override(settings.detail_type_path, value, settings.detail_type, MAX_DETAIL_TYPE_CHARS),
         "Detail": detail,
     }
-    if record.time is not None:
-        fields["Time"] = record.time
+    moment = None if record.time is None else event_time(record.time)
+    if moment is not None:
+        fields["Time"] = moment
     if record.resources:
         fields["Resources"] = list(record.resources)
     if settings.custom_bus:
@@ -99,6 +101,17 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def event_time(seconds: float) -> datetime | None:
+    """Epoch seconds as an aware UTC datetime, which botocore sends as it is (the same epoch seconds on
+    the wire); a float would be converted through dateutil's local time zone twice per entry, once to
+    validate it and once to serialize it. None past what a datetime holds (year 9999, which no AWS
+    source stamps): botocore could not send it either, and EventBridge then stamps its own time."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def entry_size(fields: dict) -> int:
     """AWS's "Calculating PutEvents event entry size"; TraceHeader and EventBusName do not count."""
     size = _TIME_BYTES if fields.get("Time") is not None else 0
@@ -139,7 +152,7 @@ def to_detail(body: str | bytes | None) -> tuple[str, dict | None]:
 
 def _strict_loads(text: str) -> Any:
     """json.loads that refuses what EventBridge refuses: NaN/Infinity, non-finite floats, big ints."""
-    return json.loads(text, parse_constant=_refuse_constant, parse_int=_int64, parse_float=_finite_float)
+    return _STRICT_DECODER.decode(text)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -158,6 +171,10 @@ def _finite_float(digits: str) -> float:
     if not math.isfinite(value):
         raise ValueError("number out of range")
     return value
+
+
+# Built once: json.loads with hooks builds a new decoder (and scanner) on every call.
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_int64, parse_float=_finite_float)
 
 
 def _too_deep(value: Any, text: str, extra: int) -> bool:

@@ -1,0 +1,12 @@
+"""`make bench`: the forwarder beside the usual ways of doing its job, on one local endpoint, in one run.
+
+Modules:
+  endpoint    the project's fault endpoint (tests/fakes) as its own process, latency set per cell
+  workload    SQS events of ~500-byte JSON bodies, in Lambda's exact shape
+  contenders  the warm handler; Powertools' BatchProcessor, one put_events per record; the AWS docs'
+              loop of sequential 10-entry chunks; the SDK floor (pre-built 10-entry calls, nothing else)
+  runner      wall time, records/s and CPU per record, contenders interleaved cell by cell; levers
+  coldstart   fresh processes: the handler answering one record vs bare boto3 making one call
+  memory      peak RSS of a 10,000-record batch in a fresh process
+  report      BENCHMARKS.md and bench/throughput.png from the results
+"""
