@@ -6,4 +6,4 @@ INVOKE_ARGS ?=
 
 .PHONY: invoke
 invoke: venv ## run the handler once on EVENT=events/<file>.json in the Lambda runtime client, with moto
-	$(PY) tools/local_invoke.py $(INVOKE_ARGS) "$(EVENT)"
+	$(PY) -m tools.local_invoke $(INVOKE_ARGS) "$(EVENT)"

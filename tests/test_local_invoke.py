@@ -10,20 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOL = ROOT / "tools" / "local_invoke.py"
 EVENTS = sorted((ROOT / "events").glob("*.json"))
 REAL_HANDLER = ROOT / "src" / "forwarder" / "handler.py"
 
@@ -96,39 +90,6 @@ SETTINGS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    """One moto server for the runs that pass --endpoint-url (the tool starts its own otherwise)."""
-    port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603 - fixed argv: our interpreter running moto on 127.0.0.1
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        give_up = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).close()  # noqa: S310 - loopback
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                assert time.monotonic() < give_up, "moto server did not start"
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
 @pytest.fixture(scope="module")
 def throwaway(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     code_root = tmp_path_factory.mktemp("code")
@@ -161,7 +122,7 @@ def handler_args(request: pytest.FixtureRequest, throwaway: tuple[str, Path]) ->
 def run_tool(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in SETTINGS and not k.startswith("AWS_ENDPOINT_URL")}
     return subprocess.run(  # noqa: S603 - fixed argv: our interpreter running our tool
-        [sys.executable, str(TOOL), *args],
+        [sys.executable, "-m", "tools.local_invoke", *args],
         cwd=ROOT,
         env={**base, **(env or {})},
         capture_output=True,

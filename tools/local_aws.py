@@ -9,7 +9,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -19,17 +20,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def moto_server(port: int | None = None, host: str = "127.0.0.1") -> Iterator[str]:
-    """Start moto, wait until it answers, yield its URL, stop it."""
+def moto_server(port: int | None = None, host: str = "127.0.0.1", log: Path | None = None) -> Iterator[str]:
+    """Start moto, wait until it answers, yield its URL, stop it. With `log`, its output goes there."""
     port = port or free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with open(log, "wb") if log else nullcontext(subprocess.DEVNULL) as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://{host}:{port}"
     try:
-        _wait_until_up(url, process)
+        _wait_until_up(url, process, log)
         yield url
     finally:
         process.terminate()
@@ -45,17 +48,23 @@ def reset(url: str) -> None:
     urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback URL we built
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path | None, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"moto server exited with code {process.returncode}")
+            raise RuntimeError(f"moto server exited with code {process.returncode}{_tail(log)}")
         try:
             urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()  # noqa: S310 - loopback
             return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"moto server did not answer on {url} within {timeout} s")
+    raise RuntimeError(f"moto server did not answer on {url} within {timeout} s{_tail(log)}")
+
+
+def _tail(log: Path | None) -> str:
+    if log is None or not log.exists():
+        return ""
+    return ": " + log.read_text(errors="replace")[-2000:]
 
 
 def tap_bus(clients, bus_name: str, source: str) -> str:

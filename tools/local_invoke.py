@@ -1,6 +1,6 @@
 """Run the handler inside the real AWS Lambda Runtime Interface Client, without Docker.
 
-    python tools/local_invoke.py events/sqs.json            (or: make invoke EVENT=events/sqs.json)
+    python -m tools.local_invoke events/sqs.json            (or: make invoke EVENT=events/sqs.json)
 
 What happens, in the order Lambda does it:
 
@@ -30,14 +30,11 @@ import json
 import os
 import queue
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -46,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from forwarder.settings import ENVIRONMENT_VARIABLES
+from tools.local_aws import moto_server
 
 EXIT_OK = 0
 EXIT_INVOKE_ERROR = 1
@@ -79,12 +77,6 @@ DUMMY_CREDENTIALS = {
 
 def log(message: str) -> None:
     print(f"[local-invoke] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -248,58 +240,6 @@ class RuntimeApi:
 
 # --------------------------------------------------------------------------------------------------
 # The emulator and what reached the bus
-
-
-class MotoServer:
-    """moto in server mode on 127.0.0.1, as a child process of ours."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log_path = log_dir / "moto.log"
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> MotoServer:
-        with self._log_path.open("wb") as out:
-            self._proc = subprocess.Popen(  # noqa: S603 - fixed argv: our own interpreter running moto
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            self._wait_ready(timeout_s=30)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def _wait_ready(self, timeout_s: float) -> None:
-        assert self._proc is not None  # noqa: S101 - set by __enter__
-        give_up = time.monotonic() + timeout_s
-        while time.monotonic() < give_up:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"moto server exited with {self._proc.returncode}: {self._log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=2):  # noqa: S310 - http to 127.0.0.1
-                    return
-            except urllib.error.HTTPError:
-                return  # it answered
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(
-            f"moto server did not answer on {self.url} within {timeout_s:.0f} s: {self._log_tail()}"
-        )
-
-    def _log_tail(self) -> str:
-        try:
-            return self._log_path.read_text(errors="replace")[-2000:]
-        except OSError:
-            return ""
-
-    def __exit__(self, *exc: object) -> None:
-        if self._proc is not None:
-            stop(self._proc)
 
 
 class BusTap:
@@ -623,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.endpoint_url:
                 endpoint_url = args.endpoint_url
             else:
-                endpoint_url = stack.enter_context(MotoServer(scratch)).url
+                endpoint_url = stack.enter_context(moto_server(log=scratch / "moto.log"))
                 log(f"moto server on {endpoint_url}")
             tap = None if args.no_bus_tap else stack.enter_context(BusTap(endpoint_url, args.region, bus))
         except Exception as error:
