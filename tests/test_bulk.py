@@ -166,27 +166,22 @@ def test_cli_explains_unreadable_entries(endpoint, value, capsys):
     assert "put-events:" in capsys.readouterr().err
 
 
-def test_cli_thousands_of_entries_as_a_piped_process(endpoint, tmp_path):
-    path = tmp_path / "many.json"
-    path.write_text(json.dumps([{"Source": "cli", "DetailType": "T", "Detail": {"n": n}} for n in range(4500)]))
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "forwarder",
-            "put-events",
-            "--entries",
-            f"file://{path}",
-            "--endpoint-url",
-            endpoint.url,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
+def run_command(endpoint: FaultEndpoint, tmp_path, count: int, **streams) -> subprocess.CompletedProcess:
+    """`python -m forwarder put-events` as its own process, on a file of `count` entries."""
+    path = tmp_path / "entries.json"
+    path.write_text(json.dumps([{"Source": "cli", "DetailType": "T", "Detail": {"n": n}} for n in range(count)]))
+    command = [sys.executable, "-m", "forwarder", "put-events", "--entries", f"file://{path}"]
+    return subprocess.run(
+        [*command, "--endpoint-url", endpoint.url],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         timeout=120,
         check=False,
+        **streams,
     )
+
+
+def test_cli_thousands_of_entries_as_a_piped_process(endpoint, tmp_path):
+    result = run_command(endpoint, tmp_path, 4500, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no progress when not on a terminal
     output = json.loads(result.stdout)
@@ -197,28 +192,9 @@ def test_cli_thousands_of_entries_as_a_piped_process(endpoint, tmp_path):
 def test_cli_shows_progress_on_a_terminal(endpoint, tmp_path):
     import pty
 
-    path = tmp_path / "some.json"
-    path.write_text(json.dumps([{"Source": "cli", "DetailType": "T", "Detail": {"n": n}} for n in range(10)]))
     primary, secondary = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     with os.fdopen(primary, "rb", buffering=0) as terminal:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "forwarder",
-                "put-events",
-                "--entries",
-                f"file://{path}",
-                "--endpoint-url",
-                endpoint.url,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=secondary,
-            env=env,
-            timeout=60,
-            check=False,
-        )
+        result = run_command(endpoint, tmp_path, 10, stdout=subprocess.PIPE, stderr=secondary)
         os.close(secondary)
         shown = terminal.read(4096).decode()
     assert result.returncode == 0
