@@ -20,7 +20,8 @@ from typing import Any
 
 from forwarder.clients import create_client
 from forwarder.entries import MAX_DETAIL_TYPE_CHARS, MAX_TRACE_HEADER_CHARS, Entry, Rejected, entry_size
-from forwarder.publisher import Outcome, Publisher, PublishOptions, put_events_sender
+from forwarder.outcomes import Outcome
+from forwarder.publisher import Publisher, PublishOptions, put_events_sender
 from forwarder.settings import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY
 
 INVALID = "InvalidArgument"  # the code EventBridge itself gives a malformed entry

@@ -18,9 +18,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from forwarder.claim_check import ClaimCheck
 from forwarder.clients import create_client
 from forwarder.entries import build_entry
+from forwarder.outcomes import Outcome, Publication
 from forwarder.publisher import (
-    Outcome,
-    Publication,
     Publisher,
     PublishOptions,
     Quarantine,

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from forwarder.batching import MAX_ENTRIES_PER_REQUEST, fits_alone, pack
 from forwarder.entries import INVALID_RECORD, Entry, Rejected
+from forwarder.outcomes import Outcome, Publication
 
 # InternalFailure is the classic API's name, InternalException the Custom Event Bus's.
 RETRYABLE_ENTRY_CODES = frozenset({"InternalFailure", "InternalException", "ThrottlingException"})
@@ -47,36 +48,6 @@ POISON_CODES = frozenset({"MalformedDetail", "InvalidArgument", "RedactionFailur
 Send = Callable[[list[dict]], dict]
 # Moves item `index` aside with its error code and message; raises if it could not.
 Quarantine = Callable[[int, str, str], None]
-
-
-@dataclass(slots=True)
-class Outcome:
-    event_id: str | None = None
-    success_code: str | None = None  # Custom Event Bus: PUBLISHED, or DEDUPLICATED (published before)
-    error_code: str | None = None
-    error_message: str | None = None
-    attempts: int = 0
-    quarantined: bool = False  # failed for good, then moved to the quarantine queue
-
-    @property
-    def confirmed(self) -> bool:
-        return self.event_id is not None or self.success_code is not None
-
-    @property
-    def settled(self) -> bool:
-        """True when the source need not deliver this record again."""
-        return self.confirmed or self.quarantined
-
-
-@dataclass(slots=True)
-class Publication:
-    outcomes: list[Outcome]
-    requests: int = 0  # requests actually sent
-    retries: int = 0  # entry sends beyond the first
-
-    @property
-    def quarantined(self) -> int:
-        return sum(outcome.quarantined for outcome in self.outcomes)
 
 
 @dataclass(slots=True)

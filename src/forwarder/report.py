@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from forwarder.publisher import Outcome
+from forwarder.outcomes import Outcome
 from forwarder.records import SourceRecord
 
 

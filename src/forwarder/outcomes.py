@@ -1,0 +1,35 @@
+"""What became of each entry: the data the publisher hands to the report, free of any AWS client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Outcome:
+    event_id: str | None = None
+    success_code: str | None = None  # Custom Event Bus: PUBLISHED, or DEDUPLICATED (published before)
+    error_code: str | None = None
+    error_message: str | None = None
+    attempts: int = 0
+    quarantined: bool = False  # failed for good, then moved to the quarantine queue
+
+    @property
+    def confirmed(self) -> bool:
+        return self.event_id is not None or self.success_code is not None
+
+    @property
+    def settled(self) -> bool:
+        """True when the source need not deliver this record again."""
+        return self.confirmed or self.quarantined
+
+
+@dataclass(slots=True)
+class Publication:
+    outcomes: list[Outcome]
+    requests: int = 0  # requests actually sent
+    retries: int = 0  # entry sends beyond the first
+
+    @property
+    def quarantined(self) -> int:
+        return sum(outcome.quarantined for outcome in self.outcomes)
