@@ -185,6 +185,13 @@ def markdown(results: dict, chart: str | None) -> str:
     return "\n".join(out)
 
 
+REQUEST_PATH_LABELS = {
+    "wire": "forwarder.wire (the handler's): own JSON body, botocore's signer, session and parser",
+    "botocore": "botocore client, parameter validation off",
+    "botocore+validation": "botocore client, parameter validation on (botocore's default)",
+}
+
+
 def _levers(results: dict) -> list[str]:
     levers = results.get("levers") or []
     out = ["## Levers", ""]
@@ -205,16 +212,15 @@ def _levers(results: dict) -> list[str]:
             walls = [s["wall"] for s in sweep if s["value"] == v and s["latency_ms"] == lat[0]]
             out.append(f"| {v} | " + " | ".join(row) + f" | {size / 10 / med(walls):,.0f} |")
         out.append("")
-    validation = [s for s in levers if s["lever"] == "parameter_validation"]
-    if validation:
-        size = validation[0]["size"]
-        out += [f"### botocore parameter validation, {size:,} records, 0 ms", "",
-                "| parameter_validation | CPU us/record | wall s |", "| --- | ---: | ---: |"]
-        for v in (True, False):
-            picked = [s for s in validation if s["value"] is v]
-            if picked:
-                out.append(f"| {v} | {med([s['cpu'] for s in picked]) * 1e6 / size:.0f} | "
-                           f"{med([s['wall'] for s in picked]):.3f} |")
+    paths = [s for s in levers if s["lever"] == "request_path"]
+    if paths:
+        size = paths[0]["size"]
+        out += [f"### Request path, {size:,} records, 0 ms: the handler's wire path beside botocore's client", "",
+                "| request path | CPU us/record | wall s |", "| --- | ---: | ---: |"]
+        for path in dict.fromkeys(s["value"] for s in paths):
+            picked = [s for s in paths if s["value"] == path]
+            cpu_us, wall = med([s["cpu"] for s in picked]) * 1e6 / size, med([s["wall"] for s in picked])
+            out.append(f"| {REQUEST_PATH_LABELS.get(path, path)} | {cpu_us:.0f} | {wall:.3f} |")
         out.append("")
     return out
 

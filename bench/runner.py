@@ -108,17 +108,21 @@ def run_cells(profile: Profile, endpoint: EndpointProcess, contenders: list[Any]
     return samples
 
 
-def _publisher(handler: Any, concurrency: int | None = None, validation: bool | None = None) -> Any:
+# The handler's request path beside botocore's own client with and without its parameter validation.
+REQUEST_PATHS = ("wire", "botocore", "botocore+validation")
+
+
+def _publisher(handler: Any, concurrency: int | None = None, path: str | None = None) -> Any:
     """A what-if: a publisher (with its own client) for the warm handler, as its settings would build it."""
     settings = handler.settings
     if concurrency is not None:
         settings = dataclasses.replace(settings, max_concurrency=concurrency)
-    if validation is None:
+    if path in (None, "wire"):
         return handler.create_publisher(settings)
     from forwarder.clients import create_client
     from forwarder.publisher import Publisher, PublishOptions, put_events_sender
 
-    client = create_client("events", settings.max_concurrency, validate=validation)
+    client = create_client("events", settings.max_concurrency, validate=path == "botocore+validation")
     options = PublishOptions(settings.max_request_bytes, settings.max_concurrency, settings.max_attempts)
     return Publisher(put_events_sender(client, settings.endpoint_id), options)
 
@@ -133,7 +137,7 @@ def _measure_with(forwarder: Any, publisher: Any, event: dict, size: int) -> dic
 
 
 def run_levers(profile: Profile, endpoint: EndpointProcess, forwarder: Any) -> list[dict]:
-    """MAX_CONCURRENCY sweep (wall), and botocore parameter validation on/off (CPU, 0 ms)."""
+    """MAX_CONCURRENCY sweep (wall), and the request path: wire or botocore's client (CPU, 0 ms)."""
     handler = forwarder.handler
     samples: list[dict] = []
     event, warm = sqs_event(profile.sweep_size), sqs_event(200)
@@ -150,15 +154,15 @@ def run_levers(profile: Profile, endpoint: EndpointProcess, forwarder: Any) -> l
                 log(f"sweep {latency:>3} ms concurrency {concurrency:>3}: {sample['wall']:.3f} s")
     endpoint.set_latency(0)
     event = sqs_event(profile.lever_size)
-    publishers = {v: _publisher(handler, validation=v) for v in (True, False)}
+    publishers = {path: _publisher(handler, path=path) for path in REQUEST_PATHS}
     for publisher in publishers.values():
         _measure_with(forwarder, publisher, warm, 200)
     for _rep in range(profile.lever_reps):
-        for validation, publisher in publishers.items():
+        for path, publisher in publishers.items():
             sample = _measure_with(forwarder, publisher, event, profile.lever_size)
-            samples.append({"lever": "parameter_validation", "value": validation, "latency_ms": 0,
+            samples.append({"lever": "request_path", "value": path, "latency_ms": 0,
                             "size": profile.lever_size, **sample})
-            log(f"parameter_validation={validation}: {sample['cpu'] * 1e6 / profile.lever_size:.1f} us cpu/rec")
+            log(f"request_path={path}: {sample['cpu'] * 1e6 / profile.lever_size:.1f} us cpu/rec")
     return samples
 
 

@@ -24,6 +24,7 @@ from forwarder.entries import (
 )
 from forwarder.records import SourceRecord, parse_event
 from forwarder.settings import Settings
+from forwarder.wire import request_body
 
 SETTINGS = Settings.from_env({"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_BUS_NAME": "bus"})
 
@@ -247,8 +248,11 @@ _ANY_TEXT = st.one_of(st.none(), st.text(max_size=600), st.binary(max_size=50).m
     resources=st.lists(st.text(max_size=100), max_size=3).map(tuple),
     source_path=st.sampled_from(["", "source", "a.b"]),
 )
-def test_every_entry_passes_botocores_own_validation(body, trace, fallback, time, resources, source_path):
-    # The handler's events client skips botocore's parameter validation: what it checks must hold by construction.
+def test_every_entry_passes_botocores_own_validation_and_goes_on_the_wire_as_botocore_sends_it(
+    body, trace, fallback, time, resources, source_path
+):
+    # The handler skips botocore's parameter validation and serializer (forwarder.wire): what the validator
+    # checks must hold by construction, and the body must say exactly what botocore's would.
     settings = Settings.from_env(
         {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_SOURCE_PATH": source_path}
     )
@@ -256,3 +260,6 @@ def test_every_entry_passes_botocores_own_validation(body, trace, fallback, time
     entry = build_entry(source, settings, fallback)
     report = ParamValidator().validate({"Entries": [entry.fields]}, PUT_EVENTS.input_shape)
     assert not report.has_errors(), report.generate_report()
+    params = {"Entries": [entry.fields, entry.fields]}
+    botocore_body = create_serializer("json").serialize_to_request(params, PUT_EVENTS)["body"]
+    assert json.loads(request_body(params["Entries"])) == json.loads(botocore_body)

@@ -18,11 +18,14 @@ READ_TIMEOUT_SECONDS = 5
 REQUEST_ATTEMPTS = 3
 
 
-def create_client(service: str, max_concurrency: int, *, validate: bool = True, **overrides: Any) -> Any:
+def create_client(
+    service: str, max_concurrency: int, *, validate: bool = True, session: Any = None, **overrides: Any
+) -> Any:
     """A client whose connection pool is as large as the requests kept in flight through it.
 
     `validate=False` skips botocore's client-side parameter validation: only for callers whose own
     code guarantees what it checks (types, required members, minimum lengths), like the handler's.
+    `session`: the botocore session to make it from (a new one by default).
     """
     config = Config(
         parameter_validation=validate,
@@ -33,4 +36,5 @@ def create_client(service: str, max_concurrency: int, *, validate: bool = True, 
         tcp_keepalive=True,
         user_agent_appid="eventbridge-forwarder",
     )
-    return botocore.session.get_session().create_client(service, config=config, **overrides)
+    session = session or botocore.session.get_session()
+    return session.create_client(service, config=config, **overrides)

@@ -371,12 +371,14 @@ class FaultState:
             return kind
 
     def note_signing(self, headers: Any, body: bytes) -> None:
-        """Remember the signature scheme, region set and EndpointId of a request (global endpoints)."""
+        """Remember the signature scheme, region set and EndpointId of a request (global endpoints), and
+        its headers and body, so a test can check the signature as AWS would."""
         endpoint_id = json.loads(body).get("EndpointId") if b'"EndpointId"' in body else None
         scheme = (headers.get("Authorization") or "").split(" ", 1)[0]
         with self.lock:
             self.signing.append(
-                {"scheme": scheme, "region_set": headers.get("X-Amz-Region-Set"), "endpoint_id": endpoint_id}
+                {"scheme": scheme, "region_set": headers.get("X-Amz-Region-Set"), "endpoint_id": endpoint_id,
+                 "request": {"headers": dict(headers.items()), "body": body}}
             )
 
     def reject(self, kind: str) -> None:
@@ -656,7 +658,7 @@ class FaultEndpoint:
         return self.state.accepted_v2_since(since)
 
     def recent_signing(self) -> list[dict[str, Any]]:
-        """Signature scheme, X-Amz-Region-Set and EndpointId of the last 256 PutEvents requests."""
+        """Signature scheme, X-Amz-Region-Set, EndpointId, headers and body of the last 256 PutEvents requests."""
         return self.state.recent_signing()
 
 
