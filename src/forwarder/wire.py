@@ -2,19 +2,21 @@
 
 A botocore `put_events` call spends most of its CPU on work the forwarder does not need per
 request: walking the service model to serialize (and convert every Time), resolving endpoint
-rules, rebuilding the User-Agent string, and some twenty event hooks. On a Lambda-sized CPU that
-is 2-3 ms per request, several times the cost of the bytes on the wire, and CPU is what a busy
-forwarder runs out of (BENCHMARKS.md). The entries are already in the shape botocore's validator
-accepts (tests prove it), so this path writes the JSON body itself and takes every other piece
-from botocore:
+rules, rebuilding the User-Agent string, some twenty event hooks, and urllib3's and botocore's
+request and response wrappers. That is 2-3 ms per request on a Lambda-sized CPU, several times
+the cost of the bytes on the wire, and CPU is what a busy forwarder runs out of (BENCHMARKS.md).
+The entries are already in the shape botocore's validator accepts (tests prove it), so this path
+writes the JSON body itself, sends it on keep-alive connections (connections.py), and takes every
+other piece from botocore:
 
-- the endpoint URL, region and signing name the client resolved (AWS_ENDPOINT_URL*, FIPS and
-  dual-stack settings included) and the client's own HTTP session: one connection pool with the
-  client's timeouts, TLS verification and proxies; connection failures raise botocore's
-  exceptions, as from the client;
-- SigV4 by botocore's signer for "v4" (CRT's when installed), with the session's refreshing
-  credentials; the recursion-detection header by botocore's own handler;
-- errors parsed by botocore's JSON parser into the same ClientError the client raises.
+- the endpoint URL, region, signing name and timeouts the client resolved (AWS_ENDPOINT_URL*,
+  FIPS and dual-stack settings included), and the CA bundle botocore would verify TLS with;
+- the session's refreshing credentials, for a SigV4 signature that tests compare with botocore's
+  own signer (signing.py: botocore's costs a quarter of a request); the recursion-detection
+  header by botocore's own handler;
+- errors parsed by botocore's JSON parser into the same ClientError the client raises, and
+  botocore's exceptions for connections that fail;
+- botocore's own HTTP session (the client's), when a proxy applies to the endpoint.
 
 Left out on purpose: botocore's request-level retries. The publisher retries what failed, per
 entry, with full jitter and never past the invocation's deadline; a second retry loop inside a
@@ -26,61 +28,72 @@ botocore's full client path.
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from typing import Any
 
-from botocore.auth import AUTH_TYPE_MAPS
 from botocore.awsrequest import AWSRequest
-from botocore.endpoint import convert_to_response_dict
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoCredentialsError
 from botocore.handlers import add_recursion_detection_header
+from botocore.httpsession import get_cert_path
 from botocore.parsers import create_parser
 from botocore.useragent import UserAgentString
+from botocore.utils import get_environ_proxies
+
+from forwarder.connections import ConnectionPool
+from forwarder.signing import SigV4, host_header
 
 OPERATION = "PutEvents"
+Response = tuple[int, dict[str, str], bytes]  # status, headers (lower-case names), body
 
 
 class WirePutEvents:
     """`send` for the publisher: `WirePutEvents(session, client)(entries) -> PutEvents response`.
 
-    `client` is a botocore `events` client made from `session`; only its resolved settings and its
-    HTTP session are used.
+    `client` is a botocore `events` client made from `session`; only its resolved settings (and,
+    behind a proxy, its HTTP session) are used.
     """
 
     def __init__(self, session: Any, client: Any):
         meta = client.meta
         model = meta.service_model
         self._credentials = session.get_credentials()
-        self._signer = AUTH_TYPE_MAPS["v4"]
-        self._signing = (model.signing_name, meta.region_name)
-        self._url = meta.endpoint_url.rstrip("/") + "/"
-        self._http = client._endpoint.http_session  # the client's pool, timeouts, TLS and proxies
+        self.url = meta.endpoint_url.rstrip("/") + "/"
+        self._signer = SigV4(self.url, meta.region_name, model.signing_name)
         self._operation = model.operation_model(OPERATION)
         self._parser = create_parser(model.metadata["protocol"])
         self._headers = {
+            "Host": host_header(self.url),  # sent as signed, whatever the HTTP client would derive
             "Content-Type": f"application/x-amz-json-{model.metadata['jsonVersion']}",
             "X-Amz-Target": f"{model.metadata['targetPrefix']}.{OPERATION}",
             # Built once: botocore rebuilds this string for every request.
             "User-Agent": UserAgentString.from_environment().with_client_config(meta.config).to_string(),
         }
+        if get_environ_proxies(self.url):
+            self._send = _through_botocore(client)
+        else:
+            ca_bundle = get_cert_path(
+                session.get_config_variable("ca_bundle") or os.environ.get("REQUESTS_CA_BUNDLE") or True
+            )
+            pool = ConnectionPool(self.url, meta.config.connect_timeout, meta.config.read_timeout, ca_bundle)
+            self._send = pool.post
 
     def __call__(self, entries: list[dict]) -> dict:
+        headers = dict(self._headers)
+        add_recursion_detection_header({"headers": headers})  # the invocation's trace id, as botocore does
         body = request_body(entries)
-        params = {"headers": dict(self._headers)}
-        add_recursion_detection_header(params)  # reads the invocation's trace id, as botocore does
-        request = AWSRequest(method="POST", url=self._url, data=body, headers=params["headers"])
-        credentials = self._credentials.get_frozen_credentials()  # refreshed when near expiry
-        self._signer(credentials, *self._signing).add_auth(request)
-        response = self._http.send(request.prepare())
-        if response.status_code == 200:
+        if self._credentials is None:
+            raise NoCredentialsError()  # as botocore's client would, per request
+        self._signer.sign(headers, body, self._credentials.get_frozen_credentials())  # refreshed near expiry
+        status, headers, body = self._send(body, headers)
+        if status == 200:
             try:
-                return json.loads(response.content)
+                return json.loads(body)
             except ValueError:
                 pass  # botocore's parser below reports it as the client would
-        parsed = self._parser.parse(
-            convert_to_response_dict(response, self._operation), self._operation.output_shape
-        )
-        if response.status_code >= 300:
+        response = {"status_code": status, "headers": headers, "body": body}
+        parsed = self._parser.parse(response, self._operation.output_shape)
+        if status >= 300:
             raise ClientError(parsed, OPERATION)
         return parsed
 
@@ -95,3 +108,15 @@ def _epoch_seconds(value: Any) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _through_botocore(client: Any) -> Any:
+    """Send on the client's own HTTP session: its proxy settings, pool and TLS."""
+    session = client._endpoint.http_session  # botocore has no public handle on it
+    url = client.meta.endpoint_url.rstrip("/") + "/"
+
+    def send(body: bytes, headers: dict[str, str]) -> Response:
+        response = session.send(AWSRequest(method="POST", url=url, data=body, headers=headers).prepare())
+        return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
+
+    return send
