@@ -304,7 +304,7 @@ def test_every_answer_has_content_length(endpoint):
 @pytest.mark.parametrize(
     ("kind", "code", "status"),
     [("throttle", "ThrottlingException", 400), ("http500", "InternalException", 500),
-     ("http503", "ServiceUnavailable", 503)],
+     ("http503", "ServiceUnavailable", 503), ("http429", "TooManyRequests", 429)],
 )
 def test_request_error_faults_raise_proper_client_errors(endpoint, client, kind, code, status):
     endpoint.configure(request_schedule=[kind])
@@ -315,7 +315,7 @@ def test_request_error_faults_raise_proper_client_errors(endpoint, client, kind,
     assert endpoint.stats()["faults"] == {kind: 1}
 
 
-@pytest.mark.parametrize("kind", ["throttle", "http500", "http503"])
+@pytest.mark.parametrize("kind", ["throttle", "http500", "http503", "http429"])
 def test_standard_retry_mode_retries_a_one_shot_request_fault(endpoint, kind):
     endpoint.configure(request_schedule=[kind])
     response = make_client(endpoint, attempts=3).put_events(Entries=[OK_ENTRY])

@@ -200,7 +200,7 @@ def test_default_window_is_five_minutes_and_a_negative_one_is_refused(endpoint):
 @pytest.mark.parametrize(
     ("kind", "code", "status"),
     [("throttle", "ThrottlingException", 429), ("http500", "InternalException", 500),
-     ("http503", "ServiceUnavailable", 503)],
+     ("http503", "ServiceUnavailable", 503), ("http429", "TooManyRequests", 429)],
 )
 def test_request_faults_are_client_errors_that_standard_mode_retries(endpoint, client, kind, code, status):
     endpoint.configure(request_schedule=[kind])

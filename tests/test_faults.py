@@ -89,9 +89,9 @@ def test_final_entry_codes_are_reported_at_once_and_sent_once(endpoint, forwarde
     assert (warning["item_id"], warning["error_code"], warning["attempts"]) == (ids(event)[1], code, 1)
 
 
-@pytest.mark.parametrize("kind", ["throttle", "http500", "http503", "reset"])
-def test_request_failures_beyond_botocores_retries_are_survived(endpoint, forwarder, context, kind):
-    # botocore makes 3 attempts; the 3 faults exhaust them, and the publisher's own retry goes on.
+@pytest.mark.parametrize("kind", ["throttle", "http500", "http503", "http429", "reset"])
+def test_failed_requests_are_retried_until_their_entries_are_confirmed(endpoint, forwarder, context, kind):
+    # The handler's wire path leaves request retries to the publisher: three failures in a row, then success.
     endpoint.configure(request_schedule=[kind] * 3)
     event = sqs_event(bodies(4))
     assert forwarder.lambda_handler(event, context) == {"batchItemFailures": []}

@@ -55,7 +55,7 @@ def create_publisher(settings: Settings) -> Publisher:
     client = create_client("events", settings.max_concurrency, validate=False, session=session)
     if settings.endpoint_id:  # SigV4a and per-endpoint rules: botocore's full request path
         return Publisher(put_events_sender(client, settings.endpoint_id), options)
-    # The same requests for a third of the CPU (wire.py says what it keeps from botocore and why).
+    # The same requests for a fraction of the CPU (wire.py says what it keeps from botocore and why).
     return Publisher(WirePutEvents(session, client), options)
 
 

@@ -28,10 +28,15 @@ from forwarder.outcomes import Outcome, Publication
 
 # InternalFailure is the classic API's name, InternalException the Custom Event Bus's.
 RETRYABLE_ENTRY_CODES = frozenset({"InternalFailure", "InternalException", "ThrottlingException"})
-# Request-level failures worth another try once botocore's own retries are spent.
-RETRYABLE_REQUEST_CODES = frozenset(
-    {"ThrottlingException", "Throttling", "InternalException", "InternalFailure", "ServiceUnavailable"}
-)
+# Request-level failures worth another try: what botocore's standard retry mode retries (its transient and
+# throttling codes, 5xx and 429), whether botocore already tried (its clients) or not (the wire path).
+RETRYABLE_REQUEST_CODES = frozenset({
+    "ThrottlingException", "Throttling", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "RequestLimitExceeded", "LimitExceededException", "RequestThrottled",
+    "SlowDown", "InternalException", "InternalFailure", "ServiceUnavailable",
+    "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+})
+RETRYABLE_STATUS = 429  # besides every 5xx
 BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_CAP_SECONDS = 2.0
 
@@ -250,7 +255,7 @@ class _Run:
             # The service counted more bytes than we did: halve the request and try again.
             self._split(indices)
             return
-        retryable = code in RETRYABLE_REQUEST_CODES or status >= 500
+        retryable = code in RETRYABLE_REQUEST_CODES or status >= 500 or status == RETRYABLE_STATUS
         for index in indices:
             if retryable:
                 self._retry_or_fail(index, code, message)

@@ -65,6 +65,7 @@ Request fault kinds:
     throttle        400 ThrottlingException, nothing accepted (retryable)
     http500         500 InternalException, nothing accepted (retryable)
     http503         503 ServiceUnavailable, nothing accepted (retryable)
+    http429         429 with a code no SDK knows (a front end's rate limit), nothing accepted (retryable)
     reset           connection reset (RST) without an answer, nothing accepted
     slow            wait slow_ms, then process and answer normally: the entries ARE accepted
     accepted_hang   process and record the entries, then hold the answer slow_ms and close: the client
@@ -103,7 +104,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 TIME_ENTRY_BYTES = 14  # AWS's size formula counts a set Time as 14 bytes
 
 REQUEST_FAULT_KINDS = frozenset(
-    {"ok", "throttle", "http500", "http503", "reset", "slow", "accepted_hang", "accepted_reset"}
+    {"ok", "throttle", "http500", "http503", "http429", "reset", "slow", "accepted_hang", "accepted_reset"}
 )
 # Faults after which entries are accepted although the client may never see the answer.
 AMBIGUOUS_FAULT_KINDS = frozenset({"slow", "accepted_hang", "accepted_reset"})
@@ -112,6 +113,7 @@ REQUEST_ERRORS = {
     "throttle": (400, "ThrottlingException", "Rate exceeded"),
     "http500": (500, "InternalException", "An internal error occurred."),
     "http503": (503, "ServiceUnavailable", "The service is unavailable. Please try again later."),
+    "http429": (429, "TooManyRequests", "Slow down."),
 }
 ENTRY_MESSAGES = {
     "InternalFailure": "Internal service failure.",

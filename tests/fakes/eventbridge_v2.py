@@ -80,6 +80,7 @@ REQUEST_ERRORS = {
     "throttle": (429, "ThrottlingException", "Rate exceeded"),
     "http500": (500, "InternalException", "An internal error occurred."),
     "http503": (503, "ServiceUnavailable", "The service is unavailable. Please try again later."),
+    "http429": (429, "TooManyRequests", "Slow down."),
 }
 PUBLISHED, DEDUPLICATED = "PUBLISHED", "DEDUPLICATED"
 
