@@ -135,6 +135,22 @@ def test_a_broken_connection_raises_botocores_exception(endpoint, fault):
     assert senders()[1](ENTRIES)["FailedEntryCount"] == 0  # the pool recovers
 
 
+def test_behind_an_http_proxy_the_request_goes_through_botocores_session_to_the_proxy(endpoint, monkeypatch):
+    # The fault endpoint stands in for the proxy; the endpoint's own host does not resolve, so only a request
+    # sent to the proxy gets an answer. The proxy is sent an absolute URI, which the fault endpoint has no
+    # route for: its 404 is the proof the request went there, not a connection error.
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "REQUEST_METHOD"):  # any of these would disable HTTP_PROXY
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", endpoint.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://events.invalid")
+    with pytest.raises(ClientError) as raised:
+        senders()[1](ENTRIES)
+    response = raised.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert response["Error"]["Message"] == "no route http://events.invalid/"
+    assert endpoint.accepted() == []
+
+
 def test_the_body_is_compact_json(endpoint):
     senders()[1](ENTRIES[1:])
     body = endpoint.recent_signing()[-1]["request"]["body"]

@@ -1,0 +1,292 @@
+"""forwarder.connections over real sockets on 127.0.0.1: keep-alive reuse, servers that close, and botocore's errors."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import SSLError as BotocoreSSLError
+from botocore.httpsession import get_cert_path
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from forwarder.connections import ConnectionPool
+
+ANSWER = b'{"FailedEntryCount":0,"Entries":[]}'
+
+
+class Server(ThreadingHTTPServer):
+    """An HTTP/1.1 server that counts the connections it accepts and closes, and answers as `mode` says:
+
+    keep: 200 and keep the connection; silent_close: 200, then close without saying so; connection_close:
+    200 with `Connection: close`; hang: never answer; drop: close after reading the request, no answer.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, tls: ssl.SSLContext | None = None):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.tls, self.mode = tls, "keep"
+        self.accepted = self.closed = 0
+        self.changed = threading.Condition()
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.stop = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.server_address[1]}/"
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        sock, address = super().get_request()
+        with self.changed:
+            self.accepted += 1
+            self.changed.notify_all()
+        if self.tls:  # the handshake happens in the handler's thread, so one bad client cannot stall the rest
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def shutdown_request(self, request: socket.socket) -> None:
+        super().shutdown_request(request)
+        with self.changed:
+            self.closed += 1
+            self.changed.notify_all()
+
+    def wait_until(self, condition, timeout: float = 5.0) -> None:
+        with self.changed:
+            assert self.changed.wait_for(condition, timeout)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive unless the handler says otherwise
+    server: Server
+
+    def handle(self) -> None:
+        if self.server.tls:
+            try:
+                self.request.do_handshake()
+            except (ssl.SSLError, OSError):
+                return  # a client that does not trust the certificate hangs up
+        super().handle()
+
+    def do_POST(self) -> None:
+        server = self.server
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        server.requests.append((self.path, dict(self.headers), body))
+        if server.mode == "hang":
+            server.stop.wait(10)
+            self.close_connection = True
+            return
+        if server.mode == "drop":
+            self.close_connection = True
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("X-Amzn-RequestId", "request-1")
+        self.send_header("Content-Length", str(len(ANSWER)))
+        if server.mode == "connection_close":
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(ANSWER)
+        self.wfile.flush()
+        if server.mode == "silent_close":
+            self.close_connection = True
+        elif server.mode == "connection_close":
+            # Linger until the client opens its next connection (or 2 s): a client that wrote its next request
+            # into this connection regardless would never be answered, instead of only racing our close.
+            accepted = server.accepted
+            with server.changed:
+                server.changed.wait_for(lambda: server.accepted > accepted, 2)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[Server]:
+    server = Server(tls)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def pool_for(url: str, connect_timeout: float = 2, read_timeout: float = 2, ca_bundle: str | None = None
+             ) -> Iterator[ConnectionPool]:
+    with closing(ConnectionPool(url, connect_timeout, read_timeout, ca_bundle)) as pool:
+        yield pool
+
+
+def post(pool: ConnectionPool, body: bytes = b'{"Entries":[]}') -> tuple[int, dict[str, str], bytes]:
+    return pool.post(body, {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSEvents.PutEvents"})
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for IP 127.0.0.1 (SAN IP, as hostname checking needs) and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    directory = tmp_path_factory.mktemp("tls")
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.fixture
+def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+@pytest.fixture(params=["http", "https"])
+def scheme_server(request: pytest.FixtureRequest, certificate: tuple[Path, Path]
+                  ) -> Iterator[tuple[Server, str | None]]:
+    """A server over plain HTTP or TLS, with the CA bundle that trusts it."""
+    if request.param == "http":
+        with serving() as server:
+            yield server, None
+    else:
+        with serving(request.getfixturevalue("server_tls")) as server:
+            yield server, str(certificate[0])
+
+
+def test_the_body_goes_to_the_urls_path_with_the_headers_given():
+    with serving() as server, pool_for(server.url + "prefix/") as pool:
+        status, headers, body = post(pool, b'{"Entries":[{"Detail":"caf\xc3\xa9"}]}')
+    assert (status, body) == (200, ANSWER)
+    path, sent, received = server.requests[0]
+    assert (path, received) == ("/prefix/", b'{"Entries":[{"Detail":"caf\xc3\xa9"}]}')
+    assert sent["X-Amz-Target"] == "AWSEvents.PutEvents"
+    assert sent["Content-Length"] == str(len(received))
+
+
+def test_answer_headers_have_lower_case_names():
+    with serving() as server, pool_for(server.url) as pool:
+        _, headers, _ = post(pool)
+    assert headers["x-amzn-requestid"] == "request-1"
+    assert headers["content-type"] == "application/x-amz-json-1.1"
+    assert all(name == name.lower() for name in headers)
+
+
+def test_posts_reuse_one_keep_alive_connection(scheme_server):
+    server, ca_bundle = scheme_server
+    with pool_for(server.url, ca_bundle=ca_bundle) as pool:
+        answers = [post(pool)[0] for _ in range(3)]
+    assert answers == [200, 200, 200]
+    assert server.accepted == 1
+
+
+def test_a_connection_the_server_closed_silently_while_idle_is_not_used(scheme_server):
+    server, ca_bundle = scheme_server
+    server.mode = "silent_close"
+    with pool_for(server.url, ca_bundle=ca_bundle) as pool:
+        assert post(pool)[0] == 200
+        # Wait for the server's close, so the idle connection is surely closed (not racing it) when we post.
+        server.wait_until(lambda: server.closed == 1)
+        server.mode = "keep"
+        assert post(pool)[0] == 200
+    assert server.accepted == 2
+    assert len(server.requests) == 2  # the second request was not written into the dead connection and lost
+
+
+def test_after_connection_close_the_next_post_opens_a_new_connection():
+    with serving() as server, pool_for(server.url) as pool:
+        server.mode = "connection_close"
+        _, headers, _ = post(pool)
+        assert headers["connection"] == "close"
+        started = time.monotonic()
+        assert post(pool)[0] == 200
+        assert time.monotonic() - started < 1  # it did not wait on the old connection
+    assert server.accepted == 2
+
+
+def test_nobody_listening_is_an_endpoint_connection_error():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pool_for(f"http://127.0.0.1:{port}/") as pool, pytest.raises(EndpointConnectionError) as raised:
+        post(pool)
+    assert isinstance(raised.value.kwargs["error"], ConnectionRefusedError)
+
+
+def test_no_answer_within_the_read_timeout_is_a_read_timeout_error():
+    with serving() as server, pool_for(server.url, read_timeout=0.3) as pool:
+        server.mode = "hang"
+        started = time.monotonic()
+        with pytest.raises(ReadTimeoutError):
+            post(pool)
+        assert 0.25 < time.monotonic() - started < 2
+        server.mode = "keep"
+        assert post(pool)[0] == 200  # on a new connection: the one that timed out may still get its answer
+        assert server.accepted == 2
+
+
+def test_a_close_without_an_answer_is_a_connection_closed_error():
+    with serving() as server, pool_for(server.url) as pool:
+        server.mode = "drop"
+        with pytest.raises(ConnectionClosedError):
+            post(pool)
+        assert server.requests  # the request was written: it may have landed, unlike a connect error
+        server.mode = "keep"
+        assert post(pool)[0] == 200
+
+
+def test_a_tls_handshake_that_stalls_is_a_connect_timeout(certificate):
+    # The kernel completes the TCP handshake for a listening socket nobody accepts from; TLS never answers.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}/"
+        with pool_for(url, connect_timeout=0.3, ca_bundle=str(certificate[0])) as pool:
+            started = time.monotonic()
+            with pytest.raises(ConnectTimeoutError):
+                post(pool)
+            assert time.monotonic() - started < 2
+
+
+def test_tls_is_verified_against_the_ca_bundle_given(server_tls, certificate):
+    with serving(server_tls) as server:
+        with pool_for(server.url, ca_bundle=str(certificate[0])) as pool:
+            assert post(pool)[0] == 200
+        with pool_for(server.url, ca_bundle=get_cert_path(True)) as pool, \
+                pytest.raises(BotocoreSSLError) as raised:
+            post(pool)
+    assert isinstance(raised.value.kwargs["error"], ssl.SSLCertVerificationError)
+    assert len(server.requests) == 1  # nothing was sent to the server it could not verify
