@@ -95,6 +95,9 @@ class ConnectionPool:
             raise EndpointConnectionError(endpoint_url=self.url, error=error) from error
         connection.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         connection.sock.settimeout(read_timeout)
+        # Never let http.client reconnect on its own: that socket would have neither the read timeout
+        # nor keep-alive. A closed connection fails instead (ConnectionClosedError).
+        connection.auto_open = 0
         return connection
 
 
