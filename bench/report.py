@@ -186,7 +186,7 @@ def markdown(results: dict, chart: str | None) -> str:
 
 
 REQUEST_PATH_LABELS = {
-    "wire": "forwarder.wire (the handler's): own JSON body, botocore's signer, session and parser",
+    "wire": "forwarder.wire (the handler's): own body, SigV4 and connections; botocore's credentials, endpoint, errors",
     "botocore": "botocore client, parameter validation off",
     "botocore+validation": "botocore client, parameter validation on (botocore's default)",
 }

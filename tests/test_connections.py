@@ -9,6 +9,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -290,3 +291,12 @@ def test_tls_is_verified_against_the_ca_bundle_given(server_tls, certificate):
             post(pool)
     assert isinstance(raised.value.kwargs["error"], ssl.SSLCertVerificationError)
     assert len(server.requests) == 1  # nothing was sent to the server it could not verify
+
+
+def test_many_threads_share_the_pool_without_losing_a_request():
+    # The handler's 16 pool threads check connections in and out at once: every post is answered, and
+    # no more connections are opened than posts were ever in flight together.
+    with serving() as server, pool_for(server.url) as pool, ThreadPoolExecutor(max_workers=16) as threads:
+        answers = list(threads.map(lambda _: post(pool)[0], range(400)))
+    assert answers == [200] * 400
+    assert server.accepted <= 16

@@ -66,16 +66,22 @@ class ConnectionPool:
         return response.status, {name.lower(): value for name, value in response.getheaders()}, data
 
     def close(self) -> None:
-        while self._idle:
-            self._idle.pop().close()
+        """Close the idle connections (the handler's pool lives as long as its process)."""
+        while True:
+            try:
+                self._idle.pop().close()
+            except IndexError:
+                return
 
     def _checkout(self) -> http.client.HTTPConnection:
-        while self._idle:
-            connection = self._idle.pop()
+        while True:
+            try:
+                connection = self._idle.pop()
+            except IndexError:  # none idle (another thread may have taken the last one just now)
+                return self._connect()
             if _still_open(connection):
                 return connection
             connection.close()  # the server closed it while idle: never write a request into that
-        return self._connect()
 
     def _connect(self) -> http.client.HTTPConnection:
         connect_timeout, read_timeout = self._timeouts
