@@ -107,7 +107,7 @@ def test_inside_lambda_the_invocations_trace_id_goes_as_recursion_detection_head
     assert "app/eventbridge-forwarder" in headers["User-Agent"]
 
 
-@pytest.mark.parametrize("fault", ["throttle", "http500", "http503"])
+@pytest.mark.parametrize("fault", ["throttle", "http500", "http503", "http429"])
 def test_a_refused_request_raises_the_clienterror_botocore_raises(endpoint, fault):
     client, wire = senders()
     answers = []
@@ -156,3 +156,20 @@ def test_the_body_is_compact_json(endpoint):
     body = endpoint.recent_signing()[-1]["request"]["body"]
     assert json.loads(body) == {"Entries": [ENTRIES[1]]}
     assert b", " not in body
+
+
+@pytest.mark.parametrize(
+    ("variable", "url"),
+    [("AWS_USE_FIPS_ENDPOINT", "https://events-fips.us-west-2.amazonaws.com/"),
+     ("AWS_USE_DUALSTACK_ENDPOINT", "https://events.us-west-2.api.aws/")],
+)
+def test_the_url_is_the_one_botocore_resolved_from_its_settings(monkeypatch, variable, url):
+    # No request is sent: the wire path must aim where botocore's client would, FIPS and dual-stack included.
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    monkeypatch.setenv(variable, "true")
+    session = botocore.session.get_session()
+    client = create_client("events", 4, session=session)
+    wire = WirePutEvents(session, client)
+    assert wire.url == client.meta.endpoint_url.rstrip("/") + "/" == url
