@@ -198,3 +198,16 @@ def test_a_failed_quarantine_reports_the_record_and_blocks_its_group():
     assert not outcomes[0].settled and "quarantine failed: ConnectionError" in outcomes[0].error_message
     assert outcomes[1].error_code == GROUP_BLOCKED
     assert 1 not in service.sends
+
+
+def test_the_entries_an_answer_sends_back_are_retried_together():
+    # With real jitter: one draw per answer, so the 10 entries of a request answered InternalFailure go out
+    # again as one request, as a request retried whole would, not as up to 10 requests of their own.
+    import random
+
+    service = ScriptedService(MAX_BYTES, {key: ["InternalFailure"] for key in range(10)})
+    options = PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=4, max_attempts=ATTEMPTS,
+                             rng=random.Random(7))
+    publication = Publisher(service, options).publish([make_entry(key) for key in range(10)])
+    assert all(outcome.confirmed for outcome in publication.outcomes)
+    assert [sorted(request) for request in service.requests] == [list(range(10))] * 2

