@@ -7,5 +7,5 @@
 SOAK_ARGS ?=
 
 .PHONY: soak
-soak: venv ## run the soak (about 15 minutes): nothing lost, every duplicate explained, none on a Custom Event Bus
+soak: venv ## run the soak (about 10 minutes): nothing lost, every duplicate explained, none on a Custom Event Bus
 	$(PY) -m tools.soak $(SOAK_ARGS)
