@@ -1,10 +1,11 @@
-"""Entries -> outcomes: the only module that talks to EventBridge.
+"""Entries -> outcomes: the module that decides what is sent to EventBridge, and when.
 
-Requests go out concurrently from a per-call thread pool through one shared boto3 client.
-Only entries that EventBridge answered with a retryable code (or whose request failed in a way
-worth retrying) are sent again, alone, after a jittered backoff; a confirmed entry is never
-sent twice. Entries of one group (an SQS FIFO message group) are sent one after another, and
-when one fails for good the rest of its group is not sent at all, so order is never broken.
+Requests go out concurrently from a per-call thread pool through one `send` (the handler's wire
+path, or a botocore client). Only entries that EventBridge answered with a retryable code (or
+whose request failed in a way worth retrying) are sent again, without the confirmed ones, after a
+jittered backoff; a confirmed entry is never sent twice. Entries of one group (an SQS FIFO
+message group) are sent one after another, and when one fails for good the rest of its group is
+not sent at all, so order is never broken.
 All waiting ends at the deadline: what is unconfirmed by then is reported, even when the
 endpoint hangs, because the caller stops waiting instead of trusting socket timeouts.
 """
