@@ -127,7 +127,7 @@ def test_a_rejected_record_blocks_the_rest_of_its_group():
 def test_a_hanging_endpoint_cannot_hold_the_publisher_past_its_deadline():
     release = threading.Event()
 
-    def hang(entries):
+    def hang(entries, deadline):
         release.wait(10)
         return {"Entries": [{"EventId": "late"} for _ in entries]}
 
@@ -163,7 +163,7 @@ class QuarantineLog:
         self.refuse = refuse
         self.taken: list[tuple[int, str]] = []
 
-    def __call__(self, index: int, code: str, message: str) -> None:
+    def __call__(self, index: int, code: str, message: str, deadline: float) -> None:
         if self.refuse:
             raise ConnectionError("queue unreachable")
         self.taken.append((index, code))

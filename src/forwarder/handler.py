@@ -98,8 +98,8 @@ def _quarantine_for(records: list[SourceRecord]) -> Quarantine | None:
     if quarantine_queue is None:
         return None
 
-    def move_aside(index: int, code: str, message: str) -> None:
-        quarantine_queue.send(records[index], code, message)
+    def move_aside(index: int, code: str, message: str, deadline: float) -> None:
+        quarantine_queue.send(records[index], code, message, deadline)
 
     return move_aside
 

@@ -13,6 +13,7 @@ endpoint hangs, because the caller stops waiting instead of trusting socket time
 from __future__ import annotations
 
 import heapq
+import math
 import random
 import time
 from collections import deque
@@ -54,9 +55,12 @@ GROUP_BLOCKED = "GroupBlocked"
 # InvalidAccountIdException) are left out on purpose: they would sweep healthy records aside.
 POISON_CODES = frozenset({"MalformedDetail", "InvalidArgument", "RedactionFailure", ENTRY_TOO_LARGE, INVALID_RECORD})
 
-Send = Callable[[list[dict]], dict]
-# Moves item `index` aside with its error code and message; raises if it could not.
-Quarantine = Callable[[int, str, str], None]
+# `send(entries, deadline)` -> the PutEvents response. `deadline` is on time.monotonic()'s time line (math.inf
+# for none): a sender must not let its request run past it.
+Send = Callable[[list[dict], float], Any]
+# `quarantine(index, code, message, deadline)` moves item `index` aside; raises if it could not. Like a send,
+# it must not run past `deadline`, so that whether the record was moved aside is known when publish returns.
+Quarantine = Callable[[int, str, str, float], None]
 
 
 @dataclass(slots=True)
@@ -71,13 +75,13 @@ class PublishOptions:
 def put_events_sender(client: Any, endpoint_id: str | None = None) -> Send:
     """`send` for a botocore `events` client; with `endpoint_id`, through that global endpoint."""
     if endpoint_id:
-        return lambda entries: client.put_events(Entries=entries, EndpointId=endpoint_id)
-    return lambda entries: client.put_events(Entries=entries)
+        return lambda entries, deadline=math.inf: client.put_events(Entries=entries, EndpointId=endpoint_id)
+    return lambda entries, deadline=math.inf: client.put_events(Entries=entries)
 
 
 def custom_bus_sender(client: Any, bus_arn: str) -> Send:
     """`send` for a botocore `eventbridgev2` client publishing to one Custom Event Bus."""
-    return lambda entries: client.put_events(EventBusArn=bus_arn, Entries=entries)
+    return lambda entries, deadline=math.inf: client.put_events(EventBusArn=bus_arn, Entries=entries)
 
 
 class Publisher:
@@ -209,7 +213,7 @@ class _Run:
         """Runs on a pool thread. None means the deadline passed before the request could start."""
         if self.clock() >= self.deadline:
             return None
-        return self.send(fields)
+        return self.send(fields, self.deadline)
 
     # -- results ------------------------------------------------------------------------------
 
@@ -296,7 +300,7 @@ class _Run:
         outcome.event_id, outcome.success_code = None, None
         outcome.error_code, outcome.error_message = code, message
         if self.quarantine is not None and code in POISON_CODES:
-            self.quarantining[self.pool.submit(self.quarantine, index, code, message)] = index
+            self.quarantining[self.pool.submit(self.quarantine, index, code, message, self.deadline)] = index
             return
         self._finish(index)
         self._block_lane(index)

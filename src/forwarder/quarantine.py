@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
 
 from forwarder.records import SourceRecord
@@ -19,7 +20,7 @@ class QuarantineQueue:
         self._queue_url = queue_url
         self._fifo = queue_url.endswith(".fifo")
 
-    def send(self, record: SourceRecord, code: str, message: str) -> None:
+    def send(self, record: SourceRecord, code: str, message: str, deadline: float = math.inf) -> None:
         """Raises if SQS did not take the message; the caller then reports the record instead."""
         # ensure_ascii: control characters and lone surrogates become escapes SQS accepts.
         body = json.dumps({"record": record.raw, "errorCode": code, "errorMessage": message})

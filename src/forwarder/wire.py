@@ -28,6 +28,7 @@ botocore's full client path.
 from __future__ import annotations
 
 import json
+import math
 import os
 from datetime import datetime
 from typing import Any
@@ -48,7 +49,7 @@ Response = tuple[int, dict[str, str], bytes]  # status, headers (lower-case name
 
 
 class WirePutEvents:
-    """`send` for the publisher: `WirePutEvents(session, client)(entries) -> PutEvents response`.
+    """`send` for the publisher: `WirePutEvents(session, client)(entries, deadline) -> PutEvents response`.
 
     `client` is a botocore `events` client made from `session`; only its resolved settings (and,
     behind a proxy, its HTTP session) are used.
@@ -78,7 +79,7 @@ class WirePutEvents:
             pool = ConnectionPool(self.url, meta.config.connect_timeout, meta.config.read_timeout, ca_bundle)
             self._send = pool.post
 
-    def __call__(self, entries: list[dict]) -> dict:
+    def __call__(self, entries: list[dict], deadline: float = math.inf) -> dict:
         headers = dict(self._headers)
         add_recursion_detection_header({"headers": headers})  # the invocation's trace id, as botocore does
         body = request_body(entries)

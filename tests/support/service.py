@@ -36,7 +36,7 @@ class ScriptedService:
     requests: list[list[int]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __call__(self, entries: list[dict]) -> dict:
+    def __call__(self, entries: list[dict], deadline: float = float("inf")) -> dict:
         assert 1 <= len(entries) <= MAX_ENTRIES_PER_REQUEST
         assert sum(entry_size(e) for e in entries) < self.max_bytes
         results = []
