@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from forwarder.batching import fits_alone
+from forwarder.clients import bounded_by
 from forwarder.entries import Entry, Rejected, entry_size
 
 CLAIM_CHECK_FAILED = "ClaimCheckFailed"
@@ -34,7 +36,7 @@ class ClaimCheck:
         items = list(items)
         pool = ThreadPoolExecutor(max_workers=min(self._max_concurrency, len(large)), thread_name_prefix="claim")
         try:
-            futures = {pool.submit(self._store, items[i]): i for i in large}
+            futures = {pool.submit(self._store, items[i], deadline): i for i in large}
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             wait(futures, timeout=timeout)
         finally:
@@ -43,13 +45,14 @@ class ClaimCheck:
             items[index] = self._result(future, items[index])
         return items
 
-    def _store(self, entry: Entry) -> Entry:
+    def _store(self, entry: Entry, deadline: float | None) -> Entry:
         payload = entry.fields["Detail"].encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(payload).hexdigest()
         key = f"{digest}.json"
-        self._client.put_object(
-            Bucket=self._bucket, Key=key, Body=payload, ContentType="application/json", ChecksumAlgorithm="SHA256"
-        )
+        with bounded_by(math.inf if deadline is None else deadline):
+            self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=payload, ContentType="application/json", ChecksumAlgorithm="SHA256"
+            )
         reference = {"dataref": {"bucket": self._bucket, "key": key, "size": len(payload), "sha256": digest}}
         fields = {**entry.fields, "Detail": json.dumps(reference, separators=(",", ":"))}
         return Entry(fields, entry_size(fields), entry.group)

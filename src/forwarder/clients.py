@@ -6,6 +6,10 @@ AWS_ENDPOINT_URL_EVENTBRIDGE / AWS_ENDPOINT_URL_SQS itself.
 
 from __future__ import annotations
 
+import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import botocore.session
@@ -38,3 +42,26 @@ def create_client(
     )
     session = session or botocore.session.get_session()
     return session.create_client(service, config=config, **overrides)
+
+
+_scope = threading.local()
+
+
+@contextmanager
+def bounded_by(deadline: float) -> Iterator[None]:
+    """Calls made on this thread inside the block must not run past `deadline` (time.monotonic()).
+
+    A botocore call takes no per-call time limit, so the limit travels beside it, per thread (each
+    request of the publisher runs on a pool thread of its own); nested blocks keep the earlier limit.
+    """
+    previous = current_deadline()
+    _scope.deadline = min(previous, deadline)
+    try:
+        yield
+    finally:
+        _scope.deadline = previous
+
+
+def current_deadline() -> float:
+    """The limit set by the innermost `bounded_by` on this thread; math.inf outside any."""
+    return getattr(_scope, "deadline", math.inf)

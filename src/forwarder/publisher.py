@@ -25,6 +25,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from forwarder.batching import MAX_ENTRIES_PER_REQUEST, fits_alone, pack
+from forwarder.clients import bounded_by
 from forwarder.entries import INVALID_RECORD, Entry, Rejected
 from forwarder.outcomes import Outcome, Publication
 
@@ -74,14 +75,23 @@ class PublishOptions:
 
 def put_events_sender(client: Any, endpoint_id: str | None = None) -> Send:
     """`send` for a botocore `events` client; with `endpoint_id`, through that global endpoint."""
-    if endpoint_id:
-        return lambda entries, deadline=math.inf: client.put_events(Entries=entries, EndpointId=endpoint_id)
-    return lambda entries, deadline=math.inf: client.put_events(Entries=entries)
+    extra = {"EndpointId": endpoint_id} if endpoint_id else {}
+
+    def send(entries: list[dict], deadline: float = math.inf) -> Any:
+        with bounded_by(deadline):
+            return client.put_events(Entries=entries, **extra)
+
+    return send
 
 
 def custom_bus_sender(client: Any, bus_arn: str) -> Send:
     """`send` for a botocore `eventbridgev2` client publishing to one Custom Event Bus."""
-    return lambda entries, deadline=math.inf: client.put_events(EventBusArn=bus_arn, Entries=entries)
+
+    def send(entries: list[dict], deadline: float = math.inf) -> Any:
+        with bounded_by(deadline):
+            return client.put_events(EventBusArn=bus_arn, Entries=entries)
+
+    return send
 
 
 class Publisher:

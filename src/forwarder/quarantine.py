@@ -11,6 +11,7 @@ import json
 import math
 from typing import Any
 
+from forwarder.clients import bounded_by
 from forwarder.records import SourceRecord
 
 
@@ -28,4 +29,5 @@ class QuarantineQueue:
         if self._fifo:
             params["MessageGroupId"] = record.group or "quarantine"
             params["MessageDeduplicationId"] = hashlib.sha256(record.item_id.encode()).hexdigest()
-        self._client.send_message(**params)
+        with bounded_by(deadline):
+            self._client.send_message(**params)
