@@ -26,6 +26,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.events import sqs_event
+from tests.support.lambda_context import LambdaContext
+
 CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")
 CGROUP_V2 = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000
@@ -98,10 +101,7 @@ def _remove_group(group: Path) -> None:
 
 def child(config: dict) -> dict:
     os.environ.update(config["env"])
-    import forwarder.handler as handler  # the cold start, before the quota
-
-    from tests.support.events import sqs_event
-    from tests.support.lambda_context import LambdaContext
+    import forwarder.handler as handler  # the cold start (the settings are read at import), before the quota
 
     event = sqs_event(json.dumps({"n": i, "pad": "x" * 200}) for i in range(config["records"]))
     print("ready", file=sys.stderr, flush=True)
