@@ -82,10 +82,12 @@ def invoke_under_quota(join: Callable[[int], None], endpoint: FaultEndpoint, tmp
 
 def test_a_large_failing_batch_returns_before_the_deadline(lambda_cpu, failing_endpoint, tmp_path):
     result, log = invoke_under_quota(lambda_cpu, failing_endpoint, tmp_path)
-    assert result["reported"] == RECORDS  # every record failed retryably: all handed back
-    overshoot_ms = result["elapsed_s"] * 1000 - REMAINING_MS
-    assert result["remaining_ms"] > 0 and overshoot_ms < 0, (
-        f"the handler returned {overshoot_ms:.0f} ms after Lambda's deadline ({result['elapsed_s']:.2f} s)"
-    )
     summary = next(json.loads(line) for line in log.splitlines() if '"batch done"' in line)
-    assert sum(summary["failures_by_code"].values()) == RECORDS
+    # The case at hand: the publisher was still retrying when its deadline came, and every record is handed back.
+    assert "DeadlineExceeded" in summary["failures_by_code"]
+    assert result["reported"] == sum(summary["failures_by_code"].values()) == RECORDS
+    overshoot_ms = result["elapsed_s"] * 1000 - REMAINING_MS
+    assert overshoot_ms < 0, (
+        f"the handler returned {overshoot_ms:.0f} ms after Lambda's deadline ({result['elapsed_s']:.2f} s, "
+        f"{log.count(chr(10))} log lines)"
+    )
