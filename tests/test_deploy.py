@@ -4,7 +4,9 @@ What is proven here, offline and on 127.0.0.1 only:
 
 1. ``sam validate --lint`` accepts template.yaml.
 2. The template, translated by the SAM translator, passes cfn-lint (which finds property errors that
-   linting the SAM file misses), and its IAM role is least privilege: every statement is asserted, including
+   linting the SAM file misses), and its IAM role is least privilege: the role is the template's own (SAM's
+   would carry AWSLambdaBasicExecutionRole, logs on every log group), logs only on the function's log group,
+   each event source mapping's poller permissions on its own source; every statement is asserted, including
    the conditional ones for the DynamoDB stream, the large-payload bucket (s3:PutObject on its objects only)
    and the replica bus of a global endpoint; the function is given every setting it reads, or the test says
    why not (NOT_PASSED_ON).
@@ -21,7 +23,8 @@ AWS::CloudWatch::Alarm and no AWS::S3::BucketPolicy, so the alarms and the bucke
 checked in the translated template, not deployed (the test fails if the template gains any other type moto
 would skip); moto's Lambda drops the function's Architectures, TracingConfig, LoggingConfig and Layers, and
 moto's S3 keeps only a created bucket's encryption (not its public access block, ownership controls or
-lifecycle rule): those are checked in the translation instead. moto evaluates no template Rules, no
+lifecycle rule), and moto's IAM drops a role's ManagedPolicyArns: those are checked in the translation
+instead. moto evaluates no template Rules, no
 AllowedPattern and no IAM policy (so nothing here shows that AWS accepts the dynamodb:ListStreams scoping or
 that PutEvents through a real global endpoint is allowed); nothing here runs the function in Lambda or signs
 with SigV4a.
@@ -32,6 +35,7 @@ The SAM CLI and checkov live in their own virtual environments (.venv-sam, .venv
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
@@ -57,6 +61,7 @@ TEMPLATE = ROOT / "template.yaml"
 SAM_BIN = ROOT / ".venv-sam" / "bin"
 CHECKOV_BIN = ROOT / ".venv-checkov" / "bin"
 REGION = "us-east-1"
+XRAY_WRITE_ONLY = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"}
 
 # Resource types of the template that moto's CloudFormation does not implement: it skips them with a
 # warning. They are left out of the rehearsal on purpose, and only these: the test below fails if the
@@ -284,11 +289,9 @@ def actions_of(statement: dict) -> list[str]:
 
 def test_role_is_least_privilege(translated: dict) -> None:
     role = translated["Resources"]["ForwarderFunctionRole"]["Properties"]
-    # Logs and X-Ray only; no managed policy that opens SQS, Kinesis, DynamoDB or S3 on "*".
-    assert role["ManagedPolicyArns"] == [
-        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
-    ]
+    # X-Ray writes only (its actions take no resource); no managed policy that opens logs, SQS, Kinesis,
+    # DynamoDB or S3 on "*" (test_function_writes_logs_only_to_its_own_log_group says why).
+    assert role["ManagedPolicyArns"] == [XRAY_WRITE_ONLY]
     statements = role_statements(translated)
     assert all(s["Effect"] == "Allow" for _, s in statements.values())
     # No "*" anywhere, except in three ARNs each pinned exactly by its own test below: the region of the replica
@@ -311,6 +314,65 @@ def test_role_is_least_privilege(translated: dict) -> None:
     assert statements["QuarantineRejectedRecords"][1]["Resource"] == {"Fn::GetAtt": ["QuarantineQueue", "Arn"]}
     assert by_action["sqs:ReceiveMessage"] == ["ReadSourceQueue"]
     assert by_action["kinesis:GetRecords"] == ["ReadKinesisStream"]
+
+
+def test_function_writes_logs_only_to_its_own_log_group(translated: dict) -> None:
+    # The role is the template's own: a role SAM generates always gets AWSLambdaBasicExecutionRole, which may
+    # create log groups and write to every log group of the account.
+    resources = translated["Resources"]
+    roles = [name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
+    assert roles == ["ForwarderFunctionRole"]
+    function = resources["ForwarderFunction"]["Properties"]
+    assert function["Role"] == {"Fn::GetAtt": ["ForwarderFunctionRole", "Arn"]}
+    role = resources["ForwarderFunctionRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    # No managed policy but X-Ray's write-only one: none that grants logs on "*".
+    assert role["ManagedPolicyArns"] == [XRAY_WRITE_ONLY]
+    assert function["TracingConfig"] == {"Mode": "Active"}  # what that policy is for
+    # logs: actions in one statement, always on, on the log group the function logs to, and no CreateLogGroup.
+    statements = role_statements(translated)
+    logs = {sid: cs for sid, cs in statements.items() if any(a.startswith("logs:") for a in actions_of(cs[1]))}
+    assert set(logs) == {"WriteOwnLogGroupOnly"}
+    condition, statement = logs["WriteOwnLogGroupOnly"]
+    assert condition is None
+    assert sorted(actions_of(statement)) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["ForwarderLogGroup", "Arn"]}
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": "ForwarderLogGroup"}}
+
+
+# What Lambda's event source mapping does with the function's role, per source (Lambda developer guide: the
+# execution role permissions of each event source).
+POLLER_ACTIONS = {
+    "sqs": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+    "kinesis": {"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                "kinesis:GetShardIterator", "kinesis:ListShards"},
+    "dynamodb": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"},
+}
+
+
+def test_each_event_source_mapping_may_poll_its_own_source_and_send_to_its_failure_queue(translated: dict) -> None:
+    statements = list(role_statements(translated).values())
+
+    def granted(resource: dict, condition: str | None) -> set[str]:
+        """Actions on exactly this resource, by statements that hold whenever the mapping exists."""
+        return {a for c, s in statements if s["Resource"] == resource and c in (None, condition) for a in actions_of(s)}
+
+    mappings = {n: r for n, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::EventSourceMapping"}
+    kinds = {"SqsEventSourceMapping": "sqs", "KinesisEventSourceMapping": "kinesis",
+             "DynamoDBEventSourceMapping": "dynamodb"}
+    assert set(mappings) == set(kinds)
+    for name, mapping in mappings.items():
+        props, condition = mapping["Properties"], mapping.get("Condition")
+        assert POLLER_ACTIONS[kinds[name]] <= granted(props["EventSourceArn"], condition), name
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if destination is not None:
+            assert "sqs:SendMessage" in granted(destination, condition), name
+    # DynamoDB's ListStreams names the table: see test_dynamodb_stream_read_is_scoped_to_the_one_stream.
+    assert statements and ("HasDynamoDB", "dynamodb:ListStreams") in {
+        (c, a) for c, s in statements for a in actions_of(s)
+    }
 
 
 def test_global_endpoint_adds_only_the_same_bus_name_in_other_regions(translated: dict) -> None:
@@ -744,7 +806,23 @@ def test_default_stack_with_every_optional_stage_deploys_on_moto(
         "16",
         "6",
     )
-    assert logs.describe_log_groups(logGroupNamePrefix=out["LogGroupName"])["logGroups"][0]["retentionInDays"] == 30
+    [log_group] = logs.describe_log_groups(logGroupNamePrefix=out["LogGroupName"])["logGroups"]
+    assert log_group["retentionInDays"] == 30
+
+    # The function's role: the stack's own, with logs on that log group alone (moto's CloudFormation drops a
+    # role's ManagedPolicyArns: test_function_writes_logs_only_to_its_own_log_group checks them).
+    iam = boto3.client("iam", endpoint_url=url, region_name=REGION)
+    role_name = config["Role"].rsplit("/", 1)[1]
+    assert role_name == stack["resources"]["ForwarderFunctionRole"]["PhysicalResourceId"]
+    assert "ManagedPolicyArns" in translated["Resources"]["ForwarderFunctionRole"]["Properties"]
+    [policy_name] = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    if isinstance(document, str):  # moto keeps the policy as the text of a Python dict, AWS::NoValue as None
+        document = ast.literal_eval(document)
+    logs_statements = [s for s in document["Statement"] if s and "logs:" in json.dumps(s["Action"])]
+    # AWS writes a log group's ARN with a trailing ":*" (its streams), moto without.
+    resources = [s["Resource"].removesuffix(":*") for s in logs_statements]
+    assert resources == [log_group["arn"].removesuffix(":*")]
 
     # The CRT layer, published from the built arm64 package (moto does not attach it to the function).
     [layer_id] = [n for n, r in stack["resources"].items() if r["ResourceType"] == "AWS::Lambda::LayerVersion"]

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from forwarder.records import EventError
+from tests.fakes.eventbridge_endpoint import FaultEndpoint
 from tests.support.events import sqs_event
 
 SECRET = "card-4111111111111111"  # noqa: S105 - a marker to look for in logs
@@ -64,3 +65,53 @@ def test_every_failure_is_logged_with_its_reason(aws, load_handler, context, cap
     warning = next(line for line in log_lines(caplog, handler) if line.get("level") == "WARNING")
     assert warning["item_id"] == event["Records"][0]["messageId"]
     assert warning["error_code"]
+
+
+@pytest.mark.integration
+def test_failure_lines_are_bounded_and_each_kind_of_failure_is_logged(load_handler, context, caplog):
+    # GIVEN an endpoint failing every entry, and one record of a rarer code at the end of a large batch
+    with FaultEndpoint(entry_faults={"InternalFailure": 1.0},
+                       detail_rules=[{"contains": "poison", "code": "MalformedDetail"}]) as endpoint:
+        handler = load_handler(AWS_ENDPOINT_URL=endpoint.url, MAX_ATTEMPTS="1")
+        count = handler.MAX_FAILURE_LINES * 3
+        event = sqs_event([json.dumps({"n": i}) for i in range(count - 1)] + ['{"poison": 1}'])
+        # WHEN the handler runs
+        response = handler.lambda_handler(event, context)
+    # THEN every record is reported, but only MAX_FAILURE_LINES are logged one by one, the rare one included,
+    # and one line counts the rest
+    assert len(response["batchItemFailures"]) == count
+    warnings = [line for line in log_lines(caplog, handler) if line["level"] == "WARNING"]
+    per_record = [line for line in warnings if "item_id" in line]
+    assert len(per_record) == handler.MAX_FAILURE_LINES
+    assert per_record[-1]["item_id"] == event["Records"][-1]["messageId"]
+    assert per_record[-1]["error_code"] == "MalformedDetail"
+    rest = next(line for line in warnings if line["message"] == "more records failed than are logged one by one")
+    assert (rest["logged"], rest["not_logged"]) == (handler.MAX_FAILURE_LINES, count - handler.MAX_FAILURE_LINES)
+    assert rest["failures_by_code"] == {"InternalFailure": count - 1, "MalformedDetail": 1}
+
+
+@pytest.mark.integration
+def test_a_few_failures_are_each_logged_without_a_count_line(load_handler, context, caplog):
+    with FaultEndpoint(entry_faults={"InternalFailure": 1.0}) as endpoint:
+        handler = load_handler(AWS_ENDPOINT_URL=endpoint.url, MAX_ATTEMPTS="1")
+        event = sqs_event([json.dumps({"n": i}) for i in range(handler.MAX_FAILURE_LINES)])
+        handler.lambda_handler(event, context)
+    warnings = [line for line in log_lines(caplog, handler) if line["level"] == "WARNING"]
+    assert [line["item_id"] for line in warnings] == [record["messageId"] for record in event["Records"]]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("value", ["true", "1", "TRUE"])
+def test_powertools_log_event_setting_logs_no_body(value, load_handler, context, caplog, capsys):
+    # GIVEN Powertools told to log the event, which holds message bodies
+    with FaultEndpoint() as endpoint:
+        handler = load_handler(AWS_ENDPOINT_URL=endpoint.url, POWERTOOLS_LOGGER_LOG_EVENT=value)
+        # WHEN an invocation forwards records
+        response = handler.lambda_handler(sqs_event([json.dumps({"card": SECRET})] * 2), context)
+        assert len(endpoint.accepted()) == 2
+    # THEN no log line, through any logger or on stdout, carries the body; the cold start said why
+    assert response == {"batchItemFailures": []}
+    assert all(SECRET not in record.getMessage() for record in caplog.records)
+    assert SECRET not in json.dumps(log_lines(caplog, handler))
+    assert SECRET not in capsys.readouterr().out
+    assert any("POWERTOOLS_LOGGER_LOG_EVENT is ignored" in line["message"] for line in log_lines(caplog, handler))

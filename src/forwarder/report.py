@@ -29,6 +29,24 @@ def batch_response(records: Sequence[SourceRecord], outcomes: Sequence[Outcome])
     return {"batchItemFailures": [{"itemIdentifier": item_id} for item_id in failed]}
 
 
+def failures_to_log(outcomes: Sequence[Outcome], limit: int) -> list[int]:
+    """Indices of at most `limit` records not confirmed, in batch order: the first record of each kind of
+    failure (code, and whether quarantined) comes first, so that a rare code is not hidden behind a flood
+    of another; then the earliest of the rest."""
+    failed = [index for index, outcome in enumerate(outcomes) if not outcome.confirmed]
+    if len(failed) <= limit:
+        return failed
+    first_of_kind: dict[tuple[str | None, bool], int] = {}
+    for index in failed:
+        first_of_kind.setdefault((outcomes[index].error_code, outcomes[index].quarantined), index)
+    chosen = set(list(first_of_kind.values())[:limit])
+    for index in failed:
+        if len(chosen) == limit:
+            break
+        chosen.add(index)
+    return sorted(chosen)
+
+
 def summarize(outcomes: Sequence[Outcome]) -> Summary:
     """Counts per invocation; `failures_by_code` covers quarantined records too."""
     codes = Counter(o.error_code or "Unknown" for o in outcomes if not o.confirmed)

@@ -1,0 +1,31 @@
+"""Which failures the handler logs one by one: a bounded choice that still shows every kind of failure."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forwarder.outcomes import Outcome
+from forwarder.report import failures_to_log
+
+CODES = [None, "InternalFailure", "ThrottlingException", "MalformedDetail", "DeadlineExceeded"]
+outcomes = st.lists(
+    st.one_of(
+        st.builds(Outcome, event_id=st.just("id")),  # confirmed
+        st.builds(Outcome, error_code=st.sampled_from(CODES), quarantined=st.booleans()),
+    ),
+    max_size=300,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(outcomes, st.integers(min_value=0, max_value=20))
+def test_at_most_limit_failures_in_batch_order_every_kind_first(batch, limit):
+    chosen = failures_to_log(batch, limit)
+    failed = [i for i, outcome in enumerate(batch) if not outcome.confirmed]
+    assert chosen == sorted(set(chosen))  # batch order, no repeats
+    assert set(chosen) <= set(failed)
+    assert len(chosen) == min(limit, len(failed))  # as many as allowed
+    kinds = {(batch[i].error_code, batch[i].quarantined) for i in failed}
+    shown = {(batch[i].error_code, batch[i].quarantined) for i in chosen}
+    assert len(shown) == min(len(kinds), limit)  # a flood of one kind hides no other kind
