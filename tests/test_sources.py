@@ -46,13 +46,13 @@ def test_sns_envelope_is_unwrapped(endpoint, load_handler, context):
 def test_a_text_sns_message_is_wrapped_like_any_body():
     envelope = {
         "Type": "Notification",
-        "TopicArn": "arn:aws:sns:us-east-1:1:t",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
         "Message": "plain words",
         "Timestamp": "2025-11-22T08:30:00Z",
         "MessageId": "m",
     }
     _, (record,) = parse_event(sqs_event([json.dumps(envelope)]))
-    assert record.body == "plain words" and record.resources == ("arn:aws:sns:us-east-1:1:t",)
+    assert record.body == "plain words" and record.resources == ("arn:aws:sns:us-east-1:123456789012:t",)
 
 
 def test_a_body_that_only_looks_like_sns_is_left_alone():
