@@ -263,3 +263,50 @@ def test_every_entry_passes_botocores_own_validation_and_goes_on_the_wire_as_bot
     params = {"Entries": [entry.fields, entry.fields]}
     botocore_body = create_serializer("json").serialize_to_request(params, PUT_EVENTS)["body"]
     assert json.loads(request_body(params["Entries"])) == json.loads(botocore_body)
+
+
+# -- a Source or DetailType override that fails on a body falls back for that record ---------------
+
+FUNCTION_PATHS = [
+    "join('.', type)",
+    "to_number(type)",
+    "length(type)",
+    "starts_with(type, 'Order')",
+    "sort(type)[0]",
+    "max(type)",
+    "sum(items)",
+    "keys(type)[0]",
+    "reverse(type)",
+    "abs(type)",
+    "sort_by(items, &n)[0].name",
+    "max_by(items, &n).name",
+    "join(',', keys(@))",
+    "to_string(@)",
+    "merge(@, type).type",
+    "map(&to_string(@), items)[0]",
+    "not_null(missing, type)",
+    "type(type)",
+    "@ == type",
+]
+BODY_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=12,
+)
+BODIES = st.dictionaries(st.sampled_from(["type", "items", "n", "name", "x"]) | st.text(max_size=6), BODY_VALUES)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(path=st.sampled_from(FUNCTION_PATHS), which=st.sampled_from(["EVENT_DETAIL_TYPE_PATH", "EVENT_SOURCE_PATH"]),
+       body=BODIES)
+def test_an_override_expression_never_fails_a_record(path, which, body):
+    # GIVEN an expression calling JMESPath functions and any JSON object body
+    settings = Settings.from_env({"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", which: path})
+    # WHEN the entry is built THEN it never raises, and Source and DetailType are values the API takes
+    entry = build_entry(record(json.dumps(body)), settings, None)
+    assert isinstance(entry, Entry)
+    assert all(isinstance(entry.fields[k], str) and entry.fields[k].strip() for k in ("Source", "DetailType"))
+    assert len(entry.fields["DetailType"]) <= 128
+    report = ParamValidator().validate({"Entries": [entry.fields]}, PUT_EVENTS.input_shape)
+    assert not report.has_errors(), report.generate_report()
+

@@ -260,3 +260,23 @@ def test_an_unreadable_event_raises_so_lambda_retries_it_whole(forwarder, endpoi
     (error,) = [line for line in log_lines(caplog, forwarder) if line["level"] == "ERROR"]
     assert reason in error["reason"]
     assert endpoint.stats()["requests"] == 0
+
+
+# -- a Source or DetailType expression that fails on one body -------------------------------------
+
+
+@pytest.mark.parametrize("variable", ["EVENT_DETAIL_TYPE_PATH", "EVENT_SOURCE_PATH"])
+def test_an_expression_that_fails_on_a_body_falls_back_for_that_record_alone(
+    endpoint, load_handler, context, caplog, variable
+):
+    # GIVEN an override calling a JMESPath function, and bodies it cannot be applied to
+    endpoint.reset()
+    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url, **{variable: "join('.', type)"})
+    bodies = ['{"type": ["Order", "Placed"]}', '{"type": 5}', '{"type": [1, 2]}', '{"type": {"a": "b"}}', '{"n": 1}']
+    event = {"Records": [sqs(body) for body in bodies]}
+    # WHEN the batch arrives THEN every record is forwarded; the one the expression fits gets its value
+    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    field, configured = ("DetailType", "TestEvent") if "DETAIL" in variable else ("Source", "test.forwarder")
+    assert [entry[field] for entry in endpoint.accepted()] == ["Order.Placed"] + [configured] * 4
+    logged = [json.dumps(line) for line in log_lines(caplog, handler) if line["level"] != "DEBUG"]
+    assert not [line for line in logged if '"type"' in line]  # no body content

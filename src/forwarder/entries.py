@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from base64 import b64encode
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ MAX_ID_CHARS = 128  # Custom Event Bus EventGroupId and DeduplicationId
 _INT64 = range(-(2**63), 2**63)
 _TIME_BYTES = 14  # AWS counts a set Time as 14 bytes
 INVALID_RECORD = "InvalidRecord"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -91,7 +93,8 @@ def deduplication_id(record: SourceRecord) -> str:
     stay within the API's 128 characters whatever the ARN's length.
     """
     source_arn = (record.raw or {}).get("eventSourceARN", "")
-    parts = [source_arn, record.item_id]
+    # A malformed event may carry any JSON value here; its repr is as stable across redeliveries.
+    parts = [source_arn if isinstance(source_arn, str) else repr(source_arn), record.item_id]
     if record.sub_sequence is not None:
         parts.append(str(record.sub_sequence))
     return _digest("/".join(parts))
@@ -207,7 +210,12 @@ def _override(path: ParsedResult | None, value: dict | None, default: str, max_c
     """A per-record Source or DetailType from the body, when the expression yields a usable string."""
     if path is None or value is None:
         return default
-    found = path.search(value)
+    try:
+        found = path.search(value)
+    except Exception as error:  # noqa: BLE001 - any body, any expression: a JMESPath function's type error,
+        # recursion on a deep value, whatever it raises: this record gets the configured value, the rest go on.
+        logger.debug("%s failed on a body (%s); the configured value is used", path.expression, type(error).__name__)
+        return default
     if isinstance(found, str) and found.strip() and (max_chars is None or len(found) <= max_chars):
         return found
     return default
