@@ -77,7 +77,7 @@ quarantine_queue = (
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: Any) -> dict:
     try:
-        source, records = parse_event(event)
+        source, records = parse_event(event, settings.sns_unwrap)
     except EventError as error:
         logger.error("event rejected; Lambda will retry the whole batch", extra={"reason": str(error)})
         metrics.add_metric("BatchesRejected", MetricUnit.Count, 1)

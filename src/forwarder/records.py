@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import binascii
 import json
-import re
 from base64 import b64decode
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,19 +31,13 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from forwarder.settings import SNS_TOPIC_ARN, SnsUnwrap
+
 SQS = "aws:sqs"
 KINESIS = "aws:kinesis"
 DYNAMODB = "aws:dynamodb"
 KPL_MAGIC = b"\xf3\x89\x9a\xc2"  # the first bytes of a KPL-aggregated Kinesis record
 _INT64 = range(-(2**63), 2**63)
-# An SNS topic ARN as SNS issues it: a partition, a region, a 12-digit account and a topic name of
-# at most 256 characters (letters, digits, - and _, with .fifo at the end of a FIFO topic).
-SNS_TOPIC_ARN = re.compile(
-    r"arn:aws(-[a-z]+)*:sns:[a-z]{2,}(-[a-z]+)+-[0-9]+:[0-9]{12}:(?=[A-Za-z0-9_.-]{1,256}$)[A-Za-z0-9_-]+(\.fifo)?"
-)
-# Which SNS notifications are unwrapped: all well-formed ones (True), none (False), or those of the
-# listed topics (settings.SNS_UNWRAP).
-SnsUnwrap = bool | frozenset[str]
 
 
 class EventError(ValueError):
@@ -278,8 +271,9 @@ def _iso_time(value: Any) -> float | None:
     """An ISO 8601 time with its offset (SNS writes `2025-11-22T10:00:00.000Z`) as epoch seconds."""
     try:
         moment = datetime.fromisoformat(value)
-        return moment.timestamp() if moment.tzinfo is not None else None
-    except (TypeError, ValueError, OverflowError):  # OverflowError: an offset pushing year 1 before it
+        # In UTC, so that a time an offset pushes out of what a datetime holds (year 1 at +14:00) is refused.
+        return moment.astimezone(UTC).timestamp() if moment.tzinfo is not None else None
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
