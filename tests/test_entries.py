@@ -18,10 +18,12 @@ from forwarder.entries import (
     Rejected,
     build_entry,
     deduplication_id,
+    entry_rules,
     entry_size,
     event_time,
     to_detail,
 )
+from forwarder.publisher import POISON_CODES
 from forwarder.records import SourceRecord, parse_event
 from forwarder.settings import Settings
 from forwarder.wire import request_body
@@ -310,3 +312,40 @@ def test_an_override_expression_never_fails_a_record(path, which, body):
     report = ParamValidator().validate({"Entries": [entry.fields]}, PUT_EVENTS.input_shape)
     assert not report.has_errors(), report.generate_report()
 
+
+
+# -- every limit the service model states, checked before sending ----------------------------------
+
+
+@pytest.mark.parametrize("settings", [SETTINGS, custom_settings()], ids=["classic", "custom bus"])
+def test_a_resource_over_the_models_limit_fails_its_record_alone(settings):
+    # GIVEN a record whose resource the service would refuse its whole request for (over 2048 characters)
+    source = record('{"a": 1}', resources=("arn:aws:sns:us-east-1:123456789012:" + "t" * 3000,), group="g")
+    # THEN it never becomes an entry: InvalidArgument, which the quarantine takes as poison
+    rejected = build_entry(source, settings, None)
+    assert rejected == Rejected("InvalidArgument", "Resources[0] is longer than 2048 characters", "g")
+    assert rejected.code in POISON_CODES
+
+
+@hypothesis_settings(deadline=None)
+@given(
+    resources=st.lists(st.text(max_size=3000), max_size=2).map(tuple),
+    trace=st.one_of(st.none(), st.text(max_size=600)),
+    detail_type=st.text(max_size=300),
+    source=st.text(max_size=300),
+)
+def test_an_entry_is_within_every_limit_of_its_model_or_rejected(resources, trace, detail_type, source):
+    body = json.dumps({"type": detail_type, "source": source})
+    for settings, rules in [
+        (SETTINGS, entry_rules("events")),
+        (custom_settings(), entry_rules("eventbridgev2")),
+    ]:
+        env = {"EVENT_DETAIL_TYPE_PATH": "type", "EVENT_SOURCE_PATH": "source"}
+        settings = Settings.from_env(
+            {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "t", "EVENT_BUS_NAME": settings.event_bus_name, **env}
+        )
+        entry = build_entry(SourceRecord("id", body, resources=resources, trace_header=trace, time=1.0), settings, None)
+        if isinstance(entry, Rejected):
+            assert entry.code == "InvalidArgument" and any(len(r) > 2048 for r in resources)
+        else:
+            assert rules.problem(entry.fields) is None
