@@ -47,6 +47,10 @@ logger = logging.getLogger(__name__)
 # -- the limits botocore's service model states for an entry ---------------------------------------
 
 
+# What botocore's validator takes for the model types an entry has (timestamps and structures apart).
+_PYTHON_TYPES = {"string": str, "list": list | tuple}
+
+
 @dataclass(frozen=True, slots=True)
 class Limit:
     """One member of an entry shape: its model type and what the model bounds (lengths, a pattern)."""
@@ -78,9 +82,8 @@ class Limit:
             return _time_problem(name, value)
         if self.kind == "structure":
             return _structure_problem(name, value, self.members)
-        kinds = {"string": str, "list": list | tuple}
-        expected = kinds.get(self.kind)
-        if expected is None or not isinstance(value, expected):
+        expected = _PYTHON_TYPES.get(self.kind)
+        if expected is None or not isinstance(value, expected):  # a kind not known here is refused, never let by
             return f"{name} must be a {self.kind}"
         if len(value) < self.low:
             return f"{name} must not be empty" if self.low == 1 else f"{name} is shorter than {self.low}"
