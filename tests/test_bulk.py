@@ -78,6 +78,15 @@ def test_detail_may_be_a_dict_or_a_string_and_time_a_string(endpoint):
         ({"Source": "a", "DetailType": "b", "Detail": "{}", "Time": "yesterday"}, "RFC 3339"),
         ({"Source": "a", "DetailType": "b", "Detail": "{}", "Resources": "arn"}, "Resources must be"),
         ("not an object", "must be an object"),
+        # What botocore's model states and botocore refuses for the whole request (ParamValidationError) ...
+        ({"Source": "a", "DetailType": "b", "Detail": "{}", "TraceHeader": ""}, "TraceHeader must not be empty"),
+        ({"Source": "a", "DetailType": "b", "Detail": "{}", "EventBusName": ""}, "EventBusName must not be empty"),
+        # ... or its serializer raises on, losing every result ...
+        ({"Source": "a", "DetailType": "b", "Detail": "{}", "Time": "0001-01-01T00:00:00+14:00"}, "not a timestamp"),
+        ({"Source": "a", "DetailType": "b", "Detail": "{}", "Time": 1e20}, "not a timestamp"),
+        # ... or the service refuses the whole request for (ValidationException)
+        ({"Source": "a", "DetailType": "b", "Detail": "{}", "Resources": ["r" * 2049]}, "longer than 2048"),
+        ({"Source": "a", "DetailType": "b", "Detail": "{}", "EventBusName": "b" * 1601}, "longer than 1600"),
     ],
 )
 def test_a_malformed_entry_fails_alone(endpoint, bad, message):
@@ -167,10 +176,14 @@ def test_cli_explains_unreadable_entries(endpoint, value, capsys):
     assert "put-events:" in capsys.readouterr().err
 
 
-def run_command(endpoint: FaultEndpoint, tmp_path, count: int, **streams) -> subprocess.CompletedProcess:
-    """`python -m forwarder put-events` as its own process, on a file of `count` entries."""
+def run_command(
+    endpoint: FaultEndpoint, tmp_path, count: int, entries: list | None = None, **streams
+) -> subprocess.CompletedProcess:
+    """`python -m forwarder put-events` as its own process, on a file of `count` entries (or these)."""
     path = tmp_path / "entries.json"
-    path.write_text(json.dumps([{"Source": "cli", "DetailType": "T", "Detail": {"n": n}} for n in range(count)]))
+    if entries is None:
+        entries = [{"Source": "cli", "DetailType": "T", "Detail": {"n": n}} for n in range(count)]
+    path.write_text(json.dumps(entries))
     command = [sys.executable, "-m", "forwarder", "put-events", "--entries", f"file://{path}"]
     return subprocess.run(
         [*command, "--endpoint-url", endpoint.url],
@@ -200,3 +213,20 @@ def test_cli_shows_progress_on_a_terminal(endpoint, tmp_path):
         shown = terminal.read(4096).decode()
     assert result.returncode == 0
     assert "10/10 entries sent, 0 failed" in shown
+
+
+# The forms of the AWS CLI's Timestamp type ("Common parameter types"), each meaning 2014-10-01T20:30:00Z.
+CLI_TIMES = ["1412195400", 1412195400, "2014-10-01t20:30:00.000z", "2014-10-01T20:30:00Z", "2014-10-01T22:30:00+02:00"]
+
+
+def test_cli_takes_every_timestamp_form_the_aws_cli_takes(endpoint, tmp_path):
+    # GIVEN entries whose Time is written in each form the AWS CLI accepts, and one it refuses
+    entries = [{"Source": "cli", "DetailType": "T", "Detail": {"n": n}, "Time": t} for n, t in enumerate(CLI_TIMES)]
+    entries.insert(2, {"Source": "cli", "DetailType": "T", "Detail": {"n": -1}, "Time": "yesterday"})
+    # WHEN the command sends them, as its own process
+    result = run_command(endpoint, tmp_path, 0, entries, capture_output=True, text=True)
+    # THEN each means the same instant, as in the AWS CLI; the refused one fails alone
+    output = json.loads(result.stdout)
+    assert result.returncode == 1 and output["FailedEntryCount"] == 1
+    assert output["Entries"][2]["ErrorCode"] == "InvalidArgument"
+    assert [a["Time"] for a in endpoint.accepted()] == [1412195400] * len(CLI_TIMES)

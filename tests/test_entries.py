@@ -18,10 +18,12 @@ from forwarder.entries import (
     Rejected,
     build_entry,
     deduplication_id,
+    entry_rules,
     entry_size,
     event_time,
     to_detail,
 )
+from forwarder.publisher import POISON_CODES
 from forwarder.records import SourceRecord, parse_event
 from forwarder.settings import Settings
 from forwarder.wire import request_body
@@ -263,3 +265,87 @@ def test_every_entry_passes_botocores_own_validation_and_goes_on_the_wire_as_bot
     params = {"Entries": [entry.fields, entry.fields]}
     botocore_body = create_serializer("json").serialize_to_request(params, PUT_EVENTS)["body"]
     assert json.loads(request_body(params["Entries"])) == json.loads(botocore_body)
+
+
+# -- a Source or DetailType override that fails on a body falls back for that record ---------------
+
+FUNCTION_PATHS = [
+    "join('.', type)",
+    "to_number(type)",
+    "length(type)",
+    "starts_with(type, 'Order')",
+    "sort(type)[0]",
+    "max(type)",
+    "sum(items)",
+    "keys(type)[0]",
+    "reverse(type)",
+    "abs(type)",
+    "sort_by(items, &n)[0].name",
+    "max_by(items, &n).name",
+    "join(',', keys(@))",
+    "to_string(@)",
+    "merge(@, type).type",
+    "map(&to_string(@), items)[0]",
+    "not_null(missing, type)",
+    "type(type)",
+    "@ == type",
+]
+BODY_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=12,
+)
+BODIES = st.dictionaries(st.sampled_from(["type", "items", "n", "name", "x"]) | st.text(max_size=6), BODY_VALUES)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(path=st.sampled_from(FUNCTION_PATHS), which=st.sampled_from(["EVENT_DETAIL_TYPE_PATH", "EVENT_SOURCE_PATH"]),
+       body=BODIES)
+def test_an_override_expression_never_fails_a_record(path, which, body):
+    # GIVEN an expression calling JMESPath functions and any JSON object body
+    settings = Settings.from_env({"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", which: path})
+    # WHEN the entry is built THEN it never raises, and Source and DetailType are values the API takes
+    entry = build_entry(record(json.dumps(body)), settings, None)
+    assert isinstance(entry, Entry)
+    assert all(isinstance(entry.fields[k], str) and entry.fields[k].strip() for k in ("Source", "DetailType"))
+    assert len(entry.fields["DetailType"]) <= 128
+    report = ParamValidator().validate({"Entries": [entry.fields]}, PUT_EVENTS.input_shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+
+# -- every limit the service model states, checked before sending ----------------------------------
+
+
+@pytest.mark.parametrize("settings", [SETTINGS, custom_settings()], ids=["classic", "custom bus"])
+def test_a_resource_over_the_models_limit_fails_its_record_alone(settings):
+    # GIVEN a record whose resource the service would refuse its whole request for (over 2048 characters)
+    source = record('{"a": 1}', resources=("arn:aws:sns:us-east-1:123456789012:" + "t" * 3000,), group="g")
+    # THEN it never becomes an entry: InvalidArgument, which the quarantine takes as poison
+    rejected = build_entry(source, settings, None)
+    assert rejected == Rejected("InvalidArgument", "Resources[0] is longer than 2048 characters", "g")
+    assert rejected.code in POISON_CODES
+
+
+@hypothesis_settings(deadline=None)
+@given(
+    resources=st.lists(st.text(max_size=3000), max_size=2).map(tuple),
+    trace=st.one_of(st.none(), st.text(max_size=600)),
+    detail_type=st.text(max_size=300),
+    source=st.text(max_size=300),
+)
+def test_an_entry_is_within_every_limit_of_its_model_or_rejected(resources, trace, detail_type, source):
+    body = json.dumps({"type": detail_type, "source": source})
+    for settings, rules in [
+        (SETTINGS, entry_rules("events")),
+        (custom_settings(), entry_rules("eventbridgev2")),
+    ]:
+        env = {"EVENT_DETAIL_TYPE_PATH": "type", "EVENT_SOURCE_PATH": "source"}
+        settings = Settings.from_env(
+            {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "t", "EVENT_BUS_NAME": settings.event_bus_name, **env}
+        )
+        entry = build_entry(SourceRecord("id", body, resources=resources, trace_header=trace, time=1.0), settings, None)
+        if isinstance(entry, Rejected):
+            assert entry.code == "InvalidArgument" and any(len(r) > 2048 for r in resources)
+        else:
+            assert rules.problem(entry.fields) is None

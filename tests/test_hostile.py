@@ -14,6 +14,7 @@ Detail, which must stay *below* the limit.
 from __future__ import annotations
 
 import base64
+import copy
 import importlib
 import itertools
 import json
@@ -24,6 +25,7 @@ from typing import Any
 import pytest
 
 from forwarder.records import EventError
+from tests.conftest import load_event
 from tests.fakes.eventbridge_endpoint import FaultEndpoint
 from tests.support.events import kinesis_record, sqs_record
 from tests.test_handler import log_lines
@@ -63,19 +65,31 @@ class Reported:
     code: str
 
 
-def sqs(body: str | None = None, drop: tuple[str, ...] = (), drop_attributes: tuple[str, ...] = ()) -> dict:
+def sqs(
+    body: str | None = None, drop: tuple[str, ...] = (), drop_attributes: tuple[str, ...] = (), **attributes: Any
+) -> dict:
     record = sqs_record(body if body is not None else "")
     for key in drop:
         record.pop(key)
     for key in drop_attributes:
         record["attributes"].pop(key)
+    if attributes:
+        record["attributes"].update(attributes)
     return record
 
 
-def kinesis(data: bytes | None = None, raw_data: Any = "unset") -> dict:
+def kinesis(data: bytes | None = None, raw_data: Any = "unset", **fields: Any) -> dict:
     record = kinesis_record(data or b"", sequence=next(SEQUENCE))
     if raw_data != "unset":
         record["kinesis"]["data"] = raw_data
+    record["kinesis"].update(fields)
+    return record
+
+
+def dynamodb(**change: Any) -> dict:
+    """The INSERT of events/dynamodb.json, with its own sequence number and the given fields replaced."""
+    record = copy.deepcopy(load_event("dynamodb.json")["Records"][0])
+    record["dynamodb"].update(SequenceNumber=str(900000000000000000000 + next(SEQUENCE)), **change)
     return record
 
 
@@ -121,8 +135,29 @@ RECORD_CASES: list[tuple[str, dict, Raw | Wrapped | Reported]] = [
     ("kinesis invalid UTF-8", kinesis(INVALID_UTF8), Wrapped({"dataBase64": base64.b64encode(INVALID_UTF8).decode()})),
     ("kinesis invalid base64", kinesis(raw_data="%%% not base64"), Reported("InvalidRecord")),
     ("kinesis data missing", kinesis(raw_data=None), Reported("InvalidRecord")),
+    # A field of the wrong type or out of range is left out; the record is forwarded without it.
+    ("SentTimestamp beyond a double", sqs('{"a": 1}', SentTimestamp=10**400), Raw('{"a": 1}')),
+    ("SentTimestamp not a number", sqs('{"a": 1}', SentTimestamp=[1]), Raw('{"a": 1}')),
+    ("AWSTraceHeader an integer", sqs('{"a": 1}', AWSTraceHeader=5), Raw('{"a": 1}')),
+    ("AWSTraceHeader an object", sqs('{"a": 1}', AWSTraceHeader={"Root": "1-2-3"}), Raw('{"a": 1}')),
+    ("arrival beyond a double", kinesis(b'{"k": 1}', approximateArrivalTimestamp=10**400), Raw('{"k": 1}')),
+    ("partition key an integer", kinesis(b'{"k": 1}', partitionKey=7), Raw('{"k": 1}')),
+    # A DynamoDB image that is not DynamoDB JSON fails alone.
+    ("DynamoDB N not a number", dynamodb(Keys={"pk": {"N": "abc"}}), Reported("InvalidRecord")),
+    ("DynamoDB N a signalling NaN", dynamodb(NewImage={"n": {"N": "sNaN"}}), Reported("InvalidRecord")),
+    ("DynamoDB N infinite", dynamodb(NewImage={"n": {"N": "Infinity"}}), Reported("InvalidRecord")),
+    ("DynamoDB unknown type", dynamodb(NewImage={"n": {"X": "1"}}), Reported("InvalidRecord")),
+    ("DynamoDB Keys a list", dynamodb(Keys=[{"pk": {"S": "a"}}]), Reported("InvalidRecord")),
+    ("DynamoDB creation time beyond a double", dynamodb(ApproximateCreationDateTime=10**400), Wrapped(None)),
 ]
-NO_TIME = {"no attributes", "no SentTimestamp"}
+NO_TIME = {
+    "no attributes",
+    "no SentTimestamp",
+    "SentTimestamp beyond a double",
+    "SentTimestamp not a number",
+    "arrival beyond a double",
+    "DynamoDB creation time beyond a double",
+}
 
 # (case, event, what the EventError says): the whole batch is retried by Lambda
 EVENT_CASES: list[tuple[str, Any, str]] = [
@@ -166,6 +201,8 @@ def forwarder(warm_handler, endpoint):
 
 
 def item_id(record: dict) -> str:
+    if "dynamodb" in record:
+        return record["dynamodb"]["SequenceNumber"]
     return record.get("messageId") or record["kinesis"]["sequenceNumber"]
 
 
@@ -197,12 +234,14 @@ def test_each_hostile_record_is_forwarded_or_reported(forwarder, endpoint, conte
     (entry,) = accepted
     if isinstance(expected, Raw):
         assert entry["Detail"] == expected.text
+    elif expected.value is None:  # any Detail the endpoint accepted
+        assert json.loads(entry["Detail"])
     else:
         assert json.loads(entry["Detail"]) == expected.value
     assert ("Time" in entry) == (item_id(record) not in {item_id(c[1]) for c in RECORD_CASES if c[0] in NO_TIME})
 
 
-@pytest.mark.parametrize("source", ["aws:sqs", "aws:kinesis"])
+@pytest.mark.parametrize("source", ["aws:sqs", "aws:kinesis", "aws:dynamodb"])
 def test_a_batch_of_every_hostile_record_is_counted_once(forwarder, endpoint, context, caplog, source):
     cases = [c for c in RECORD_CASES if c[1].get("eventSource") == source]
     response = forwarder.lambda_handler({"Records": [c[1] for c in cases]}, context)
@@ -221,3 +260,23 @@ def test_an_unreadable_event_raises_so_lambda_retries_it_whole(forwarder, endpoi
     (error,) = [line for line in log_lines(caplog, forwarder) if line["level"] == "ERROR"]
     assert reason in error["reason"]
     assert endpoint.stats()["requests"] == 0
+
+
+# -- a Source or DetailType expression that fails on one body -------------------------------------
+
+
+@pytest.mark.parametrize("variable", ["EVENT_DETAIL_TYPE_PATH", "EVENT_SOURCE_PATH"])
+def test_an_expression_that_fails_on_a_body_falls_back_for_that_record_alone(
+    endpoint, load_handler, context, caplog, variable
+):
+    # GIVEN an override calling a JMESPath function, and bodies it cannot be applied to
+    endpoint.reset()
+    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url, **{variable: "join('.', type)"})
+    bodies = ['{"type": ["Order", "Placed"]}', '{"type": 5}', '{"type": [1, 2]}', '{"type": {"a": "b"}}', '{"n": 1}']
+    event = {"Records": [sqs(body) for body in bodies]}
+    # WHEN the batch arrives THEN every record is forwarded; the one the expression fits gets its value
+    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    field, configured = ("DetailType", "TestEvent") if "DETAIL" in variable else ("Source", "test.forwarder")
+    assert [entry[field] for entry in endpoint.accepted()] == ["Order.Placed"] + [configured] * 4
+    logged = [json.dumps(line) for line in log_lines(caplog, handler) if line["level"] != "DEBUG"]
+    assert not [line for line in logged if '"type"' in line]  # no body content

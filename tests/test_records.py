@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import base64
+import copy
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from forwarder.records import EventError, parse_event
+from forwarder.settings import Settings
 from tests.support.events import fifo_event, kinesis_event, kinesis_record, sqs_event, sqs_record
 
 
@@ -93,3 +98,103 @@ def test_kinesis_without_sequence_number():
     del raw["kinesis"]["sequenceNumber"]
     with pytest.raises(EventError, match="record 0 has no sequenceNumber"):
         parse_event({"Records": [raw]})
+
+
+# -- any field, any value: a record fails alone; only a batch-level problem raises -----------------
+
+IDENTIFIERS = {"aws:sqs": ("messageId",), "aws:kinesis": ("kinesis", "sequenceNumber")}
+IDENTIFIERS["aws:dynamodb"] = ("dynamodb", "SequenceNumber")
+
+
+def _valid_records() -> list[dict]:
+    from tests.conftest import load_event
+
+    records = [
+        sqs_record('{"type": "a", "n": 1}', trace="Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"),
+        sqs_record("{}", queue="q.fifo", group="g"),
+        kinesis_record(b'{"k": [1, 2]}'),
+    ]
+    for name in ("sns-via-sqs.json", "kinesis-kpl.json", "dynamodb.json"):
+        records += load_event(name)["Records"]
+    return records
+
+
+VALID_RECORDS = _valid_records()
+HUGE_INTS = st.integers() | st.sampled_from([10**400, -(10**400), 2**63, 2**64])
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | HUGE_INTS | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(value, prefix=()):
+    """Every place in a record that holds a value, at any depth."""
+    yield prefix
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        yield from _paths(child, (*prefix, key))
+
+
+def _replaced(record: dict, path: tuple, value) -> dict:
+    record = copy.deepcopy(record)
+    if not path:
+        return value
+    parent = record
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    return record
+
+
+def _nameable(record, source: str) -> bool:
+    """What parse_event needs to name the record in a partial batch response."""
+    if not isinstance(record, dict) or record.get("eventSource") != source:
+        return False
+    container = record
+    for key in IDENTIFIERS[source][:-1]:
+        container = container.get(key)
+        if not isinstance(container, dict):
+            return False
+    identifier = container.get(IDENTIFIERS[source][-1])
+    return isinstance(identifier, str) and bool(identifier)
+
+
+@st.composite
+def mutated_records(draw) -> tuple[dict, dict]:
+    original = draw(st.sampled_from(VALID_RECORDS))
+    path = draw(st.sampled_from(list(_paths(original))))
+    return original, _replaced(original, path, draw(ANY_JSON))
+
+
+SETTINGS_VARIANTS = [
+    Settings.from_env({"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "t", "EVENT_DETAIL_TYPE_PATH": "join('.', type)"}),
+    Settings.from_env(
+        {
+            "EVENT_SOURCE": "s",
+            "EVENT_DETAIL_TYPE": "t",
+            "EVENT_BUS_NAME": "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy",
+        }
+    ),
+]
+
+
+@hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_records())
+def test_a_record_with_any_field_replaced_fails_alone(case):
+    from forwarder.entries import Entry, Rejected, build_entry
+
+    original, mutated = case
+    source = original["eventSource"]
+    healthy = copy.deepcopy(original)
+    try:
+        _, records = parse_event({"Records": [mutated, healthy]})
+    except EventError:
+        # GIVEN a record that can no longer be named, THEN (and only then) the batch is refused whole
+        assert not _nameable(mutated, source)
+        return
+    assert _nameable(mutated, source)
+    for settings in SETTINGS_VARIANTS:
+        entries = [build_entry(record, settings, None) for record in records]  # never raises
+        assert all(isinstance(entry, Entry | Rejected) for entry in entries)
+        assert isinstance(entries[-1], Entry)  # the healthy neighbour is forwarded

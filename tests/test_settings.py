@@ -53,6 +53,10 @@ def test_every_setting_is_read():
         (REQUIRED | {"EVENT_SOURCE_PATH": "|"}, "EVENT_SOURCE_PATH"),
         (REQUIRED | {"MAX_ATTEMPTS": "0"}, "MAX_ATTEMPTS"),
         (REQUIRED | {"POISON_QUEUE_URL": "arn:aws:sqs:us-east-1:123456789012:q"}, "POISON_QUEUE_URL"),
+        (REQUIRED | {"SNS_UNWRAP": "yes"}, "SNS_UNWRAP"),
+        (REQUIRED | {"SNS_UNWRAP": "arn:aws:sns:us-east-1:123456789012:orders,"}, "SNS_UNWRAP"),
+        (REQUIRED | {"SNS_UNWRAP": "arn:aws:sqs:us-east-1:123456789012:orders"}, "SNS_UNWRAP"),
+        (REQUIRED | {"SNS_UNWRAP": "arn:aws:sns:us-east-1:123456789012:" + "t" * 257}, "SNS_UNWRAP"),
     ],
 )
 def test_a_wrong_setting_names_its_variable(env, variable):
@@ -85,3 +89,20 @@ def test_the_list_of_variables_is_what_from_env_reads():
 
     read = set(re.findall(r'env, "([A-Z_]+)"', Path(settings.__file__).read_text()))
     assert read | {"EVENT_BUS_NAME"} == set(settings.ENVIRONMENT_VARIABLES)
+
+
+ORDERS = "arn:aws:sns:us-east-1:123456789012:orders"
+AUDIT = "arn:aws-us-gov:sns:us-gov-west-1:123456789012:audit.fifo"
+
+
+@pytest.mark.parametrize(
+    ("value", "policy"),
+    [("", True), ("on", True), ("OFF", False), (f"{ORDERS}, {AUDIT}", frozenset({ORDERS, AUDIT}))],
+)
+def test_sns_unwrapping_is_on_off_or_limited_to_listed_topics(value, policy):
+    assert Settings.from_env(REQUIRED | {"SNS_UNWRAP": value}).sns_unwrap == policy
+
+
+def test_cold_start_refuses_a_malformed_sns_unwrap(load_handler):
+    with pytest.raises(ConfigurationError, match="SNS_UNWRAP must be on, off or"):
+        load_handler(SNS_UNWRAP="arn:aws:sns:us-east-1:1:short-account")

@@ -14,7 +14,7 @@ from aws_kinesis_agg.aggregator import RecordAggregator
 from forwarder.records import parse_event
 from tests.conftest import load_event
 from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.support.events import kinesis_record, sqs_event
+from tests.support.events import SENT, kinesis_record, sqs_event
 from tools.local_aws import lambda_sqs_record, queue_arn
 
 pytestmark = pytest.mark.integration
@@ -46,19 +46,79 @@ def test_sns_envelope_is_unwrapped(endpoint, load_handler, context):
 def test_a_text_sns_message_is_wrapped_like_any_body():
     envelope = {
         "Type": "Notification",
-        "TopicArn": "arn:aws:sns:us-east-1:1:t",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
         "Message": "plain words",
         "Timestamp": "2025-11-22T08:30:00Z",
         "MessageId": "m",
     }
     _, (record,) = parse_event(sqs_event([json.dumps(envelope)]))
-    assert record.body == "plain words" and record.resources == ("arn:aws:sns:us-east-1:1:t",)
+    assert record.body == "plain words" and record.resources == ("arn:aws:sns:us-east-1:123456789012:t",)
 
 
 def test_a_body_that_only_looks_like_sns_is_left_alone():
     body = json.dumps({"Type": "Receipt", "TopicArn": "x", "Message": "m", "note": "Notification"})
     _, (record,) = parse_event(sqs_event([body]))
     assert record.body == body and record.resources == ()
+
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:orders-topic"
+
+
+def envelope(topic: str = TOPIC, timestamp: str = "2025-11-22T08:30:00.123Z", message: str = '{"orderId": "o-1"}'):
+    return json.dumps({"Type": "Notification", "TopicArn": topic, "Message": message, "Timestamp": timestamp})
+
+
+@pytest.mark.parametrize(
+    ("topic", "timestamp"),
+    [
+        ("arn:aws:sns:us-east-1:123456789012:" + "t" * 3000, "2025-11-22T08:30:00Z"),  # over SNS's 256
+        ("arn:aws:sns:us-east-1:123456789012:" + "t" * 257, "2025-11-22T08:30:00Z"),
+        ("arn:aws:sqs:us-east-1:123456789012:orders", "2025-11-22T08:30:00Z"),  # not SNS
+        ("arn:aws:sns:us-east-1:1234:orders", "2025-11-22T08:30:00Z"),  # not an account
+        ("orders", "2025-11-22T08:30:00Z"),
+        (TOPIC + "\n", "2025-11-22T08:30:00Z"),
+        (TOPIC, "yesterday"),
+        (TOPIC, "2025-11-22T08:30:00"),  # no offset: SNS always writes Z
+        (TOPIC, "0001-01-01T00:00:00+14:00"),
+    ],
+)
+def test_an_envelope_sns_could_not_have_written_is_forwarded_as_it_is(topic, timestamp):
+    body = envelope(topic, timestamp)
+    _, (record,) = parse_event(sqs_event([body]))
+    assert (record.body, record.resources, record.time) == (body, (), SENT / 1000)
+
+
+def test_sns_unwrapping_can_be_off_or_limited_to_listed_topics():
+    event = sqs_event([envelope(), envelope("arn:aws:sns:us-east-1:123456789012:other")])
+    assert [r.resources for r in parse_event(event)[1]] == [(TOPIC,), ("arn:aws:sns:us-east-1:123456789012:other",)]
+    assert [r.resources for r in parse_event(event, sns_unwrap=False)[1]] == [(), ()]
+    listed = parse_event(event, sns_unwrap=frozenset({TOPIC}))[1]
+    assert [r.resources for r in listed] == [(TOPIC,), ()]
+    assert json.loads(listed[0].body) == {"orderId": "o-1"} and listed[1].body == event["Records"][1]["body"]
+
+
+def test_a_forged_envelope_with_a_huge_topic_arn_does_not_fail_its_neighbours(endpoint, load_handler, context):
+    # GIVEN a plain SQS body shaped like an SNS notification whose TopicArn no SNS topic could have
+    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+    forged = envelope("arn:aws:sns:us-east-1:123456789012:" + "t" * 3000)
+    event = sqs_event([forged] + [json.dumps({"n": n}) for n in range(9)])
+    # WHEN the batch is forwarded THEN nothing is refused: the forged body goes on as the body it is
+    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    accepted = endpoint.accepted()
+    assert len(accepted) == 10 and accepted[0]["Detail"] == forged and "Resources" not in accepted[0]
+
+
+@pytest.mark.parametrize(
+    ("setting", "unwrapped"), [("off", False), (TOPIC, True), ("arn:aws:sns:us-east-1:123456789012:x", False)]
+)
+def test_the_sns_unwrap_setting_decides_through_the_handler(endpoint, load_handler, context, setting, unwrapped):
+    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url, SNS_UNWRAP=setting)
+    event = load_event("sns-via-sqs.json")
+    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    (accepted,) = endpoint.accepted()
+    assert ("Resources" in accepted) == unwrapped
+    assert (accepted["Detail"] == event["Records"][0]["body"]) == (not unwrapped)
+    assert accepted["Time"] == (1763800200.123 if unwrapped else 1763800000)
 
 
 def test_real_sns_to_sqs_delivery_through_moto(aws, clients, load_handler, context):

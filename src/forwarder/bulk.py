@@ -15,19 +15,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 from forwarder.clients import create_client
-from forwarder.entries import MAX_DETAIL_TYPE_CHARS, MAX_TRACE_HEADER_CHARS, Entry, Rejected, entry_size
+from forwarder.entries import (
+    CLASSIC_RULES,
+    INVALID_ARGUMENT,
+    MAX_DETAIL_TYPE_CHARS,
+    Entry,
+    Rejected,
+    entry_size,
+    utc_time,
+)
 from forwarder.outcomes import Outcome
 from forwarder.publisher import Publisher, PublishOptions, put_events_sender
 from forwarder.settings import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY
-
-INVALID = "InvalidArgument"  # the code EventBridge itself gives a malformed entry
-# The fields botocore's model defines for a PutEventsRequestEntry; anything else would make
-# botocore refuse the whole request, so such an entry is refused alone instead.
-ENTRY_FIELDS = frozenset({"Time", "Source", "Resources", "DetailType", "Detail", "EventBusName", "TraceHeader"})
 
 
 def put_events(
@@ -44,7 +46,8 @@ def put_events(
     """Send every entry; return one result per entry, in input order.
 
     entries: boto3's PutEventsRequestEntry shape; `Detail` may be a JSON string or a dict
-        (serialized here); `Time` a datetime, epoch seconds or an RFC 3339 string.
+        (serialized here); `Time` a datetime, or anything the AWS CLI takes as a timestamp:
+        epoch seconds (a number, or a string of one) or ISO 8601 / RFC 3339 text in any case.
     client: a botocore/boto3 `events` client; by default one is made with a connection pool
         of `max_concurrency` (endpoint and region from the usual AWS variables).
     event_bus_name: fills entries that name no bus.
@@ -65,46 +68,40 @@ def put_events(
 
 
 def prepare(entry: Mapping[str, Any], event_bus_name: str | None = None) -> Entry | Rejected:
-    """Check one entry the way the API would, so a bad entry fails alone, not its whole request."""
+    """Check one entry the way botocore and the API would, so a bad entry fails alone, not its whole request.
+
+    Every field is checked against botocore's own model of PutEventsRequestEntry (entries.EntryRules:
+    known fields, types, lengths, patterns, a Time botocore can send), plus the API's DetailType limit.
+    """
     if not isinstance(entry, Mapping):
-        return Rejected(INVALID, f"an entry must be an object, got {type(entry).__name__}")
-    unknown = sorted(set(entry) - ENTRY_FIELDS)
-    if unknown:
-        return Rejected(INVALID, f"unknown field(s) {unknown}; an entry takes {sorted(ENTRY_FIELDS)}")
+        return Rejected(INVALID_ARGUMENT, f"an entry must be an object, got {type(entry).__name__}")
     fields = dict(entry)
     if event_bus_name and not fields.get("EventBusName"):
         fields["EventBusName"] = event_bus_name
-    problem = _normalize(fields)
+    problem = _normalize(fields) or CLASSIC_RULES.problem(fields)
     if problem:
-        return Rejected(INVALID, problem)
+        return Rejected(INVALID_ARGUMENT, problem)
+    if len(fields.get("DetailType") or "") > MAX_DETAIL_TYPE_CHARS:
+        return Rejected(INVALID_ARGUMENT, f"DetailType is longer than {MAX_DETAIL_TYPE_CHARS} characters")
     return Entry(fields, entry_size(fields))
 
 
 def _normalize(fields: dict[str, Any]) -> str | None:
-    """Serialize Detail and parse Time in place; return what is wrong, if anything."""
+    """Serialize a dict Detail and read Time as the AWS CLI does, in place; return what is wrong, if anything."""
     detail = fields.get("Detail")
     if isinstance(detail, Mapping):
-        fields["Detail"] = json.dumps(detail, ensure_ascii=False, separators=(",", ":"))
+        try:
+            fields["Detail"] = json.dumps(detail, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError, RecursionError) as error:
+            return f"Detail cannot be serialized as JSON: {error}"
     elif detail is not None and not isinstance(detail, str):
         return "Detail must be a JSON object or a string holding one"
-    for name in ("Source", "DetailType", "EventBusName", "TraceHeader"):
-        if name in fields and not isinstance(fields[name], str):
-            return f"{name} must be a string"
-    if len(fields.get("DetailType") or "") > MAX_DETAIL_TYPE_CHARS:
-        return f"DetailType is longer than {MAX_DETAIL_TYPE_CHARS} characters"
-    if len(fields.get("TraceHeader") or "") > MAX_TRACE_HEADER_CHARS:
-        return f"TraceHeader is longer than {MAX_TRACE_HEADER_CHARS} characters"
-    resources = fields.get("Resources")
-    if resources is not None and not (isinstance(resources, list) and all(isinstance(r, str) for r in resources)):
-        return "Resources must be a list of strings"
-    moment = fields.get("Time")
-    if isinstance(moment, str):
+    if fields.get("Time") is not None:
         try:
-            fields["Time"] = datetime.fromisoformat(moment)
+            # One reading for the library and the command: botocore's, the AWS CLI's.
+            fields["Time"] = utc_time(fields["Time"])
         except ValueError:
-            return f"Time {moment!r} is not an RFC 3339 timestamp"
-    elif moment is not None and (isinstance(moment, bool) or not isinstance(moment, datetime | int | float)):
-        return "Time must be an RFC 3339 string, a datetime or epoch seconds"
+            return CLASSIC_RULES.member_problem("Time", fields["Time"])
     return None
 
 

@@ -2,8 +2,10 @@
 
     python -m forwarder put-events --entries file://events.json --event-bus-name orders
 
-It takes the AWS CLI's entries format (a JSON list; `Time` an RFC 3339 string, `Detail` a string
-or an object), prints the AWS CLI's result shape in input order, and exits 1 when any entry failed.
+It takes the AWS CLI's entries format (a JSON list; `Detail` a string or an object; `Time` in any
+form of the AWS CLI's Timestamp type, read as the AWS CLI reads it: epoch seconds as a number or a
+string, ISO 8601 / RFC 3339 in any case), prints the AWS CLI's result shape in input order, and
+exits 1 when any entry failed. An entry the AWS CLI would refuse fails alone, with InvalidArgument.
 """
 
 from __future__ import annotations

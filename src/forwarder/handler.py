@@ -90,7 +90,7 @@ if os.environ.get(LOG_EVENT_VARIABLE, "").strip().lower() in ("1", "y", "yes", "
 @logger.inject_lambda_context(log_event=False)  # an explicit False wins over POWERTOOLS_LOGGER_LOG_EVENT
 def lambda_handler(event: dict, context: Any) -> dict:
     try:
-        source, records = parse_event(event)
+        source, records = parse_event(event, settings.sns_unwrap)
     except EventError as error:
         logger.error("event rejected; Lambda will retry the whole batch", extra={"reason": str(error)})
         metrics.add_metric("BatchesRejected", MetricUnit.Count, 1)

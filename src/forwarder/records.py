@@ -1,9 +1,19 @@
 """Lambda event -> SourceRecord list: one reader per event source, nothing else knows their shapes.
 
-A malformed event as a whole (no Records list, unknown or mixed sources, a record that cannot be
-named in a partial batch response) raises EventError: Lambda then retries the whole batch, so
-nothing is lost. A record that is readable but unusable (say, Kinesis data that is not base64)
-becomes a SourceRecord with a `problem`, which is reported for that record alone.
+A malformed event as a whole raises EventError, and Lambda then retries the whole batch, so
+nothing is lost. Only these are: no Records list, unknown or mixed sources, and a record that
+cannot be named in a partial batch response (no messageId, or no kinesis / dynamodb object with
+its sequence number). Anything else a record carries may be any JSON value:
+- a record that is readable but unusable (Kinesis data that is not base64, a DynamoDB image that
+  is not DynamoDB JSON) becomes a SourceRecord with a `problem`, reported for that record alone;
+- an unusable optional field is left out: a time that is not epoch seconds (or milliseconds) within
+  what a datetime holds, a trace header, message group or partition key that is not a string;
+- a body that is not a string is forwarded as no body (`{"data": null}`).
+
+An SQS body shaped like an SNS notification is unwrapped only when the policy allows it (the
+SNS_UNWRAP setting) and the envelope is well-formed: a `Notification` with a string Message, a
+TopicArn that is an SNS topic ARN within SNS's limits, and a Timestamp that parses. Anyone who
+can send to the queue can write such a body, so its TopicArn and Timestamp are claims, not facts.
 """
 
 from __future__ import annotations
@@ -13,14 +23,15 @@ import json
 from base64 import b64decode
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import StreamRecord
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
-from aws_lambda_powertools.utilities.data_classes.sns_event import SNSMessage
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from forwarder.settings import SNS_TOPIC_ARN, SnsUnwrap
 
 SQS = "aws:sqs"
 KINESIS = "aws:kinesis"
@@ -47,7 +58,7 @@ class SourceRecord:
     partition_key: str | None = None
 
 
-def parse_event(event: Any) -> tuple[str, list[SourceRecord]]:
+def parse_event(event: Any, sns_unwrap: SnsUnwrap = True) -> tuple[str, list[SourceRecord]]:
     """Return the batch's event source and its records, or raise EventError saying what is wrong."""
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):
@@ -56,11 +67,15 @@ def parse_event(event: Any) -> tuple[str, list[SourceRecord]]:
         return "", []
     source = _single_source(records)
     reader = _READERS[source]
-    return source, [record for index, raw in enumerate(records) for record in reader(raw, index)]
+    parsed = [record for index, raw in enumerate(records) for record in reader(raw, index)]
+    if source == SQS and sns_unwrap is not False:
+        for record in parsed:
+            _unwrap_sns(record, sns_unwrap)
+    return source, parsed
 
 
 def _single_source(records: list) -> str:
-    sources = {raw.get("eventSource") if isinstance(raw, dict) else None for raw in records}
+    sources = {_text(raw.get("eventSource")) if isinstance(raw, dict) else None for raw in records}
     if len(sources) > 1:
         names = sorted(str(s) for s in sources)
         raise EventError(f"batch mixes event sources {names}: one invocation takes one source")
@@ -92,16 +107,15 @@ def _sqs_records(raw: dict, index: int) -> list[SourceRecord]:
         item_id=item_id,
         body=body if isinstance(body, str) else None,
         time=_epoch_millis(attributes.get("SentTimestamp")),
-        trace_header=attributes.aws_trace_header,
+        trace_header=_text(attributes.aws_trace_header),
         # Standard queues may carry a MessageGroupId too (fair queues); only FIFO queues promise order.
-        group=attributes.message_group_id if is_fifo else None,
+        group=_text(attributes.message_group_id) if is_fifo else None,
         raw=raw,
     )
-    _unwrap_sns(source)
     return [source]
 
 
-def _unwrap_sns(record: SourceRecord) -> None:
+def _unwrap_sns(record: SourceRecord, policy: SnsUnwrap) -> None:
     """An SNS subscription without raw delivery wraps the message: forward the message itself."""
     body = record.body
     # Cheap test first: only an envelope is parsed twice.
@@ -109,17 +123,21 @@ def _unwrap_sns(record: SourceRecord) -> None:
         return
     try:
         envelope = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return
     if not (isinstance(envelope, dict) and envelope.get("Type") == "Notification"):
         return
-    notification = SNSMessage(envelope)
     message, topic = envelope.get("Message"), envelope.get("TopicArn")
-    if not (isinstance(message, str) and isinstance(topic, str)):
+    if not (isinstance(message, str) and isinstance(topic, str) and SNS_TOPIC_ARN.fullmatch(topic)):
+        return  # not an envelope SNS wrote: forwarded as the body it is
+    if policy is not True and topic not in policy:
+        return
+    sent = _iso_time(envelope.get("Timestamp"))
+    if sent is None:
         return
     record.body = message
-    record.time = _iso_time(envelope.get("Timestamp")) or record.time
-    record.resources = (notification.topic_arn,)
+    record.time = sent
+    record.resources = (topic,)
 
 
 # -- Kinesis, with KPL aggregation ----------------------------------------------------------------
@@ -130,13 +148,13 @@ def _kinesis_records(raw: dict, index: int) -> list[SourceRecord]:
         raise EventError(f"record {index} has no 'kinesis' object")
     item_id = _identifier(raw["kinesis"], "sequenceNumber", index)
     payload = KinesisStreamRecord(raw).kinesis
-    common = {"item_id": item_id, "time": _number(payload.get("approximateArrivalTimestamp")), "raw": raw}
+    common = {"item_id": item_id, "time": _seconds(payload.get("approximateArrivalTimestamp")), "raw": raw}
     data, problem = _base64(payload.get("data"))
     if data is None:
         return [SourceRecord(body=None, problem=problem, **common)]
     if data.startswith(KPL_MAGIC):
         return _deaggregate(raw, common)
-    return [SourceRecord(body=_text_or_bytes(data), partition_key=payload.get("partitionKey"), **common)]
+    return [SourceRecord(body=_text_or_bytes(data), partition_key=_text(payload.get("partitionKey")), **common)]
 
 
 def _deaggregate(raw: dict, common: dict) -> list[SourceRecord]:
@@ -157,7 +175,7 @@ def _deaggregate(raw: dict, common: dict) -> list[SourceRecord]:
                 body=None if data is None else _text_or_bytes(data),
                 problem=problem,
                 sub_sequence=payload.get("subSequenceNumber"),
-                partition_key=payload.get("partitionKey"),
+                partition_key=_text(payload.get("partitionKey")),
                 **common,
             )
         )
@@ -190,6 +208,17 @@ def _dynamodb_records(raw: dict, index: int) -> list[SourceRecord]:
     if not isinstance(change, dict):
         raise EventError(f"record {index} has no 'dynamodb' object")
     item_id = _identifier(change, "SequenceNumber", index)
+    time = _seconds(change.get("ApproximateCreationDateTime"))
+    try:
+        body = _dynamodb_detail(raw, change)
+    except Exception as error:  # noqa: BLE001 - an image that is not DynamoDB JSON is this record's problem alone
+        problem = f"DynamoDB record is not readable as DynamoDB JSON ({type(error).__name__})"
+        return [SourceRecord(item_id=item_id, body=None, time=time, problem=problem, raw=raw)]
+    return [SourceRecord(item_id=item_id, body=body, time=time, raw=raw)]
+
+
+def _dynamodb_detail(raw: dict, change: dict) -> str:
+    """Raises on anything boto3's TypeDeserializer cannot read: a bad number, an unknown type, a list for a map."""
     stream = StreamRecord(change)
     detail: dict[str, Any] = {"eventName": raw.get("eventName"), "keys": stream.keys}
     # Images are present only when the stream's view type carries them.
@@ -197,14 +226,7 @@ def _dynamodb_records(raw: dict, index: int) -> list[SourceRecord]:
         detail["newImage"] = stream.new_image
     if "OldImage" in change:
         detail["oldImage"] = stream.old_image
-    return [
-        SourceRecord(
-            item_id=item_id,
-            body=json.dumps(detail, default=_plain, ensure_ascii=False, separators=(",", ":")),
-            time=_number(change.get("ApproximateCreationDateTime")),
-            raw=raw,
-        )
-    ]
+    return json.dumps(detail, default=_plain, ensure_ascii=False, separators=(",", ":"))
 
 
 def _plain(value: Any) -> Any:
@@ -225,23 +247,33 @@ def _plain(value: Any) -> Any:
 # -- shared ---------------------------------------------------------------------------------------
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _epoch_millis(value: Any) -> float | None:
-    number = _number(value)
+    number = _seconds(value)
     return None if number is None else number / 1000
 
 
-def _number(value: Any) -> float | None:
+def _seconds(value: Any) -> float | None:
+    """A positive number below 1e13 (epoch seconds, or SQS's milliseconds), else None."""
+    if isinstance(value, bool):
+        return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond a double
         return None
     return number if 0 < number < 1e13 else None
 
 
 def _iso_time(value: Any) -> float | None:
+    """An ISO 8601 time with its offset (SNS writes `2025-11-22T10:00:00.000Z`) as epoch seconds."""
     try:
-        return datetime.fromisoformat(value).timestamp()
-    except (TypeError, ValueError):
+        moment = datetime.fromisoformat(value)
+        # In UTC, so that a time an offset pushes out of what a datetime holds (year 1 at +14:00) is refused.
+        return moment.astimezone(UTC).timestamp() if moment.tzinfo is not None else None
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

@@ -37,6 +37,15 @@ CUSTOM_BUS_PATTERN = re.compile(
 )
 
 
+# An SNS topic ARN as SNS issues it: a partition, a region, a 12-digit account and a topic name of
+# at most 256 characters (letters, digits, - and _, with .fifo at the end of a FIFO topic).
+SNS_TOPIC_ARN = re.compile(
+    r"arn:aws(-[a-z]+)*:sns:[a-z]{2,}(-[a-z]+)+-[0-9]+:[0-9]{12}:(?=[A-Za-z0-9_.-]{1,256}\Z)[A-Za-z0-9_-]+(\.fifo)?"
+)
+# Which SNS notifications in SQS bodies are unwrapped: every well-formed one (True), none (False),
+# or those of the listed topics.
+SnsUnwrap = bool | frozenset[str]
+
 # botocore's pattern for a global endpoint's EndpointId.
 ENDPOINT_ID_PATTERN = re.compile(r"[A-Za-z0-9\-]+\.[A-Za-z0-9\-]+")
 
@@ -56,6 +65,7 @@ ENVIRONMENT_VARIABLES = (
     "EVENT_ENDPOINT_ID",
     "LARGE_PAYLOAD_BUCKET",
     "EVENT_GROUPS",
+    "SNS_UNWRAP",
 )
 
 
@@ -78,6 +88,7 @@ class Settings:
     endpoint_id: str | None = None
     large_payload_bucket: str | None = None
     event_groups: bool = True  # Custom Event Bus: EventGroupId from the FIFO group or partition key
+    sns_unwrap: SnsUnwrap = True
 
     @property
     def custom_bus(self) -> bool:
@@ -100,6 +111,7 @@ class Settings:
             endpoint_id=_endpoint_id(env, "EVENT_ENDPOINT_ID"),
             large_payload_bucket=_bucket(env, "LARGE_PAYLOAD_BUCKET"),
             event_groups=_boolean(env, "EVENT_GROUPS", default=True),
+            sns_unwrap=_sns_unwrap(env, "SNS_UNWRAP"),
         )
 
 
@@ -136,6 +148,22 @@ def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in ("false", "0", "no", "off"):
         return False
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def _sns_unwrap(env: Mapping[str, str], name: str) -> SnsUnwrap:
+    """`on` (default), `off`, or a comma-separated list of the topic ARNs whose notifications are unwrapped."""
+    raw = _value(env, name)
+    if raw.lower() in ("", "on"):
+        return True
+    if raw.lower() == "off":
+        return False
+    topics = [topic.strip() for topic in raw.split(",")]
+    for topic in topics:
+        if not SNS_TOPIC_ARN.fullmatch(topic):
+            raise ConfigurationError(
+                f"{name} must be on, off or a comma-separated list of SNS topic ARNs; not a topic ARN: {topic!r}"
+            )
+    return frozenset(topics)
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
