@@ -149,7 +149,9 @@ class Publisher:
         """Return one outcome per item, in order; `deadline` is on the `clock`'s time line.
 
         With `quarantine`, an item that failed with a POISON_CODES code is handed to it, and
-        counts as settled (its group goes on) once that returns.
+        counts as settled (its group goes on) once that returns before the deadline; one still
+        running then is reported, as it may or may not land. A `Pending` item is sent once its
+        future resolves; until then only its group waits.
         """
         run = _Run(self, list(items), float("inf") if deadline is None else deadline, quarantine)
         return run.execute()
