@@ -54,7 +54,8 @@ EXCEPTIONS = [
     lambda: ParamValidationError(report="refused"), lambda: SystemExit(1), lambda: KeyboardInterrupt(),
     lambda: StrBreaks(), lambda: NotAnException(),
 ]
-KEYS = st.sampled_from(["Entries", "EventId", "ErrorCode", "a"])  # keys the publisher reads, and one it does not
+# The keys the publisher reads, and one it does not.
+KEYS = st.sampled_from(["Entries", "EventId", "SuccessCode", "ErrorCode", "a"])
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
@@ -93,7 +94,7 @@ class Peer:
     deadline: float
     answers: list[Any]
     quarantines: list[Any]
-    sends: dict[int, list[str | None]] = field(default_factory=lambda: defaultdict(list))  # key -> EventId given
+    sends: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))  # key -> its result, per send
     taken: list[int] = field(default_factory=list)
     active: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -112,40 +113,37 @@ class Peer:
                 number = sum(len(given) for given in self.sends.values())
                 answer = self.answers.pop(0) if self.answers else ("entries", [], 0, 0.0)
                 keys = [json.loads(entry["Detail"])["key"] for entry in entries]
-                given = self._given(answer, keys, number)
-                for key, event_id in zip(keys, given, strict=True):
-                    self.sends[key].append(event_id)
+                response = self._response(answer, keys, number)
+                results = response.get("Entries") if isinstance(response, dict) else None
+                matched = isinstance(results, list) and len(results) == len(keys)
+                for position, key in enumerate(keys):  # what this answer says of each key, if it can be read
+                    self.sends[key].append(results[position] if matched else None)
             self.wait(answer[-1])
-            return self._answer(answer, keys, given)
+            if isinstance(response, BaseException):
+                raise response
+            return response
         finally:
             self.track(-1)
 
     @staticmethod
-    def _given(answer: Any, keys: list[int], number: int) -> list[str | None]:
-        """The EventId this answer gives each key (None: none, or not one the publisher may take)."""
-        if answer[0] != "entries" or answer[2] != 0:
-            return [None] * len(keys)
-        results = answer[1] or ["ok"]
-        return [f"e{key}-{number}" if results[i % len(results)] == "ok" else None for i, key in enumerate(keys)]
-
-    @staticmethod
-    def _answer(answer: Any, keys: list[int], given: list[str | None]) -> Any:
+    def _response(answer: Any, keys: list[int], number: int) -> Any:
+        """The answer to return, or the exception to raise; "ok" results get an EventId unique to this send."""
         kind = answer[0]
         if kind == "json":
             return answer[1]
         if kind == "raise":
-            raise answer[1]()
+            return answer[1]()
         if kind == "client_error":
             _, status, code, _ = answer
-            raise ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-                              "PutEvents")
+            metadata = {"HTTPStatusCode": status}
+            return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": metadata}, "PutEvents")
         results = answer[1] or ["ok"]
-        count = max(0, len(keys) + answer[2])
         entries = []
-        for i in range(count):
-            result = results[i % len(results)]
+        for position in range(max(0, len(keys) + answer[2])):
+            result = results[position % len(results)]
             if result == "ok":
-                entries.append({"EventId": given[i] if i < len(given) else "extra"})
+                key = keys[position] if position < len(keys) else "extra"
+                entries.append({"EventId": f"e{key}-{number}"})
             elif isinstance(result, str) and result in CODES:
                 entries.append({"ErrorCode": result, "ErrorMessage": "scripted"})
             else:
@@ -236,8 +234,12 @@ def test_every_item_gets_one_outcome_that_never_changes_whatever_the_peer_does(
         if outcome.quarantined:
             assert with_quarantine and index in taken_by_then
         if outcome.confirmed:
-            # confirmed by the answer to its last send: never sent again after that
-            assert peer.sends[index] and peer.sends[index][-1] == outcome.event_id
+            # confirmed by the answer to its last send (its own result, by position): never sent again after that
+            last = peer.sends[index][-1] if peer.sends[index] else None
+            assert isinstance(last, dict)
+            assert (last.get("EventId") or None, last.get("SuccessCode") or None) == (
+                outcome.event_id, outcome.success_code
+            )
     # nothing changed after publish returned, though late answers and quarantines landed since
     assert [astuple(outcome) for outcome in outcomes] == snapshot
     assert publication.retries == sum(max(0, outcome.attempts - 1) for outcome in outcomes)
