@@ -211,3 +211,21 @@ def test_the_entries_an_answer_sends_back_are_retried_together():
     publication = Publisher(service, options).publish([make_entry(key) for key in range(10)])
     assert all(outcome.confirmed for outcome in publication.outcomes)
     assert [sorted(request) for request in service.requests] == [list(range(10))] * 2
+
+
+def test_a_quarantine_still_running_at_the_deadline_leaves_its_record_reported_for_good():
+    release = threading.Event()
+
+    def slow_quarantine(index, code, message, deadline):
+        release.wait(5)  # answers after the deadline: too late to count
+
+    service = ScriptedService(MAX_BYTES, {0: ["MalformedDetail"]})
+    publisher = publisher_for(service)
+    publication = publisher.publish([make_entry(0), make_entry(1)], time.monotonic() + 0.3, slow_quarantine)
+    poison, healthy = publication.outcomes
+    assert healthy.confirmed
+    assert not poison.settled and poison.error_code == DEADLINE_EXCEEDED
+    assert "quarantine" in poison.error_message and "MalformedDetail" in poison.error_message
+    release.set()  # the quarantine lands now; the outcome publish returned stands
+    time.sleep(0.05)
+    assert not poison.quarantined and poison.error_code == DEADLINE_EXCEEDED

@@ -12,14 +12,16 @@ import hashlib
 import json
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from forwarder.batching import fits_alone
 from forwarder.clients import bounded_by
 from forwarder.entries import Entry, Rejected, entry_size
+from forwarder.publisher import Pending
 
 CLAIM_CHECK_FAILED = "ClaimCheckFailed"
+TASK = "storing the payload in S3"
 
 
 class ClaimCheck:
@@ -28,40 +30,37 @@ class ClaimCheck:
         self._bucket = bucket
         self._max_concurrency = max_concurrency
 
-    def offload(self, items: list[Entry | Rejected], max_bytes: int, deadline: float | None) -> list[Entry | Rejected]:
-        """Replace every entry too large to send with one that refers to its stored Detail."""
+    def offload(
+        self, items: list[Entry | Rejected], max_bytes: int, deadline: float | None
+    ) -> list[Entry | Rejected | Pending]:
+        """Start storing every entry too large to send; each becomes a Pending for the publisher.
+
+        Returns at once: the publisher sends the other records while the uploads run, and admits each
+        large one (an entry that refers to its stored Detail) when its upload ends, so a slow S3 holds
+        back nothing but its record's FIFO group.
+        """
         large = [i for i, item in enumerate(items) if isinstance(item, Entry) and not fits_alone(item.size, max_bytes)]
         if not large:
             return items
-        items = list(items)
+        limit = math.inf if deadline is None else deadline
         pool = ThreadPoolExecutor(max_workers=min(self._max_concurrency, len(large)), thread_name_prefix="claim")
-        try:
-            futures = {pool.submit(self._store, items[i], deadline): i for i in large}
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            wait(futures, timeout=timeout)
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-        for future, index in futures.items():
-            items[index] = self._result(future, items[index])
-        return items
+        pending: list[Entry | Rejected | Pending] = list(items)
+        for index in large:
+            entry = items[index]
+            pending[index] = Pending(pool.submit(self._store, entry, limit), entry.group, CLAIM_CHECK_FAILED, TASK)
+        pool.shutdown(wait=False)  # the uploads go on; each thread ends with its upload (bounded by the deadline)
+        return pending
 
-    def _store(self, entry: Entry, deadline: float | None) -> Entry:
+    def _store(self, entry: Entry, deadline: float) -> Entry:
+        if time.monotonic() >= deadline:  # queued behind other uploads until the deadline: not worth starting
+            raise TimeoutError("the deadline came before the upload could start")
         payload = entry.fields["Detail"].encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(payload).hexdigest()
         key = f"{digest}.json"
-        with bounded_by(math.inf if deadline is None else deadline):
+        with bounded_by(deadline):
             self._client.put_object(
                 Bucket=self._bucket, Key=key, Body=payload, ContentType="application/json", ChecksumAlgorithm="SHA256"
             )
         reference = {"dataref": {"bucket": self._bucket, "key": key, "size": len(payload), "sha256": digest}}
         fields = {**entry.fields, "Detail": json.dumps(reference, separators=(",", ":"))}
         return Entry(fields, entry_size(fields), entry.group)
-
-    @staticmethod
-    def _result(future: Any, entry: Entry) -> Entry | Rejected:
-        if not future.done():
-            return Rejected(CLAIM_CHECK_FAILED, "the payload was not stored before the deadline", entry.group)
-        try:
-            return future.result()
-        except Exception as error:  # noqa: BLE001 - any failure to store leaves the record for redelivery
-            return Rejected(CLAIM_CHECK_FAILED, f"storing the payload failed: {type(error).__name__}", entry.group)

@@ -37,7 +37,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError, NoCredentialsError
 from botocore.handlers import add_recursion_detection_header
 from botocore.httpsession import get_cert_path
-from botocore.parsers import create_parser
+from botocore.parsers import ResponseParserError, create_parser
 from botocore.useragent import UserAgentString
 from botocore.utils import get_environ_proxies
 
@@ -87,16 +87,32 @@ class WirePutEvents:
             raise NoCredentialsError()  # as botocore's client would, per request
         self._signer.sign(headers, body, self._credentials.get_frozen_credentials())  # refreshed near expiry
         status, headers, body = self._send(body, headers)
-        if status == 200:
+        return self._answer(status, headers, body)
+
+    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> Any:
+        """A 2xx's JSON, whatever its shape (the publisher settles what is not PutEvents' answer), else the
+        ClientError botocore's client raises, with the HTTP status, so that a 5xx stays retryable."""
+        if 200 <= status < 300:
             try:
                 return json.loads(body)
-            except ValueError:
-                pass  # botocore's parser below reports it as the client would
-        response = {"status_code": status, "headers": headers, "body": body}
-        parsed = self._parser.parse(response, self._operation.output_shape)
-        if status >= 300:
-            raise ClientError(parsed, OPERATION)
-        return parsed
+            except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, or nested beyond Python's stack
+                raise ResponseParserError(f"the HTTP {status} answer is not JSON ({type(error).__name__})") from None
+        raise ClientError(self._error_response(status, headers, body), OPERATION)
+
+    def _error_response(self, status: int, headers: dict[str, str], body: bytes) -> dict:
+        """botocore's parse of an error answer. Its parser raises on bodies that are JSON but not an object
+        (`[]`, `null`), a `__type` that is not text, or bytes that are not UTF-8; those are read as an empty
+        body, as botocore reads one: the code from x-amzn-ErrorType or the status, and the status kept."""
+        for candidate in (body, b""):
+            try:
+                parsed = self._parser.parse(
+                    {"status_code": status, "headers": headers, "body": candidate}, self._operation.output_shape
+                )
+            except Exception:  # noqa: BLE001, S112 - any body botocore cannot read: try the empty one
+                continue
+            if isinstance(parsed, dict):
+                return parsed
+        return {"Error": {"Code": str(status), "Message": ""}, "ResponseMetadata": {"HTTPStatusCode": status}}
 
 
 def request_body(entries: list[dict]) -> bytes:

@@ -59,6 +59,12 @@ Config keys (``FaultConfig``; probabilities are drawn from one RNG seeded with `
     record_accepted    false keeps only counts (long benchmarks would otherwise hold every entry)
     dedup_window_seconds  eventbridgev2: how long an accepted DeduplicationId (or content hash) answers
                        DEDUPLICATED (default 300, as the service; tests shorten it)
+    answer_schedule    [{"status": int, "body": str} or null / "ok", ...] consumed one per PutEvents request before
+                       request_rules and faults: answer with that status and raw body (UTF-8, any text: "[]",
+                       "null", not JSON at all), nothing accepted; null / "ok" = go on as usual
+    request_rules      [{"contains": str, "code": str, "status": int}] a PutEvents request with an entry whose
+                       Detail contains the substring is refused whole (default 400 ValidationException), as the
+                       service refuses a request for one bad entry; nothing accepted
 
 Request fault kinds:
 
@@ -167,6 +173,8 @@ class FaultConfig:
     max_entries_bytes: int = 1024 * 1024
     record_accepted: bool = True
     dedup_window_seconds: float = 300.0  # eventbridgev2 only (see eventbridge_v2.py)
+    answer_schedule: list[dict[str, Any] | str | None] = dataclasses.field(default_factory=list)
+    request_rules: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def update(self, changes: dict[str, Any]) -> None:
         """Merge changes, rejecting unknown keys and unknown fault kinds before touching anything."""
@@ -190,6 +198,7 @@ class FaultConfig:
             raise ValueError('each detail rule needs "contains" and "code"')
         if self.dedup_window_seconds < 0:
             raise ValueError("dedup_window_seconds must not be negative")
+        check_scripted(self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -447,6 +456,53 @@ class FaultState:
             }
 
 
+# -- scripted answers and whole-request rules (answer_schedule, request_rules) ------------------------------
+
+
+def check_scripted(config: FaultConfig) -> None:
+    for answer in config.answer_schedule:
+        scripted = isinstance(answer, dict) and isinstance(answer.get("status"), int)
+        if not (answer in (None, "ok") or (scripted and isinstance(answer.get("body", ""), str))):
+            raise ValueError('each answer_schedule item is null, "ok" or {"status": int, "body": str}')
+    if any(not isinstance(rule, dict) or not isinstance(rule.get("contains"), str) for rule in config.request_rules):
+        raise ValueError('each request rule needs "contains"')
+
+
+def answer_scripted(handler: Handler, body: bytes) -> bool:
+    """Answer a PutEvents request by answer_schedule or request_rules; False when neither applies."""
+    state = handler.state
+    with state.lock:
+        answer = state.config.answer_schedule.pop(0) if state.config.answer_schedule else None
+        rule = None if isinstance(answer, dict) else _request_rule(state.config.request_rules, body)
+        if isinstance(answer, dict) or rule is not None:
+            state.requests += 1
+    if isinstance(answer, dict):
+        with state.lock:
+            state.faults[f"answer:{answer['status']}"] += 1
+        handler.send_raw(answer["status"], answer.get("body", "").encode("utf-8", "surrogatepass"))
+        return True
+    if rule is None:
+        return False
+    error = RequestError(rule.get("status", 400), rule.get("code", "ValidationException"),
+                         rule.get("message", "The request was refused for one of its entries."))
+    state.reject(error.code)
+    handler.send_error_json(error)
+    return True
+
+
+def _request_rule(rules: list[dict[str, Any]], body: bytes) -> dict[str, Any] | None:
+    if not rules:
+        return None
+    try:
+        entries = json.loads(body).get("Entries")
+    except (ValueError, AttributeError):
+        return None  # the usual checks answer it
+    if not isinstance(entries, list):
+        return None
+    details = [e["Detail"] for e in entries if isinstance(e, dict) and isinstance(e.get("Detail"), str)]
+    return next((rule for rule in rules if any(rule["contains"] in detail for detail in details)), None)
+
+
 class Handler(BaseHTTPRequestHandler):
     """One keep-alive connection; PutEvents on POST /, control routes under /_fault/."""
 
@@ -517,6 +573,8 @@ class Handler(BaseHTTPRequestHandler):
         if len(body) > self.state.config.max_body_bytes:
             self.state.reject("http413")
             self.send_raw(413, b"", close=True)  # what the real front end sends: no body, then close
+            return
+        if answer_scripted(self, body):  # answer_schedule, request_rules
             return
         fault = self.state.request_fault()
         if fault in REQUEST_ERRORS:

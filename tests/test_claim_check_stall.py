@@ -1,0 +1,110 @@
+"""A claim check whose S3 never answers holds back nothing but its own record (and that record's FIFO group).
+
+S3 here is a TCP server on 127.0.0.1 that accepts connections and never says a word; EventBridge is the
+fault endpoint. The small records of the batch are published while the upload hangs, and the large one
+is reported as ClaimCheckFailed when the deadline comes.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.eventbridge_endpoint import FaultEndpoint
+from tests.support.events import fifo_event, sqs_event
+from tests.support.lambda_context import LambdaContext
+from tests.test_handler import log_lines
+
+pytestmark = pytest.mark.integration
+
+TIMEOUT_MS, MARGIN_MS = 2500, 500  # the handler must be done 2 s in, S3 or not
+BIG = json.dumps({"blob": "x" * 300_000})  # over the 256 KiB limit below: goes to S3
+
+
+class SilentServer:
+    """Accepts every connection and holds it open without answering, until closed."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            self.held.append(connection)
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.held:
+            connection.close()  # the hung upload fails now instead of at its read timeout
+
+
+@pytest.fixture
+def silent_s3() -> Iterator[SilentServer]:
+    server = SilentServer()
+    server.thread.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def forwarder(load_handler, silent_s3):
+    endpoint = FaultEndpoint().start()
+    handler = load_handler(
+        AWS_ENDPOINT_URL=endpoint.url,
+        AWS_ENDPOINT_URL_S3=silent_s3.url,
+        LARGE_PAYLOAD_BUCKET="large-payloads",
+        PUT_EVENTS_MAX_BYTES="262144",
+        DEADLINE_MARGIN_MS=str(MARGIN_MS),
+    )
+    yield handler, endpoint
+    endpoint.stop()
+
+
+def invoke(handler, event: dict) -> tuple[dict, float]:
+    started = time.monotonic()
+    response = handler.lambda_handler(event, LambdaContext(timeout_ms=TIMEOUT_MS))
+    return response, time.monotonic() - started
+
+
+def reported(response: dict) -> list[str]:
+    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+
+def test_small_records_are_published_while_the_upload_hangs(forwarder, silent_s3, caplog):
+    handler, endpoint = forwarder
+    small = [json.dumps({"n": n}) for n in range(5)]
+    event = sqs_event([small[0], small[1], BIG, *small[2:]])
+    response, elapsed = invoke(handler, event)
+    assert elapsed < TIMEOUT_MS / 1000  # returned before Lambda's deadline
+    assert reported(response) == [event["Records"][2]["messageId"]]  # only the large one
+    assert sorted(entry["Detail"] for entry in endpoint.accepted()) == sorted(small)
+    assert silent_s3.held  # the upload did start, and S3 never answered
+    summary = next(line for line in log_lines(caplog, handler) if line.get("message") == "batch done")
+    assert summary["failures_by_code"] == {"ClaimCheckFailed": 1}
+
+
+def test_only_the_fifo_group_of_the_hanging_upload_waits(forwarder, caplog):
+    handler, endpoint = forwarder
+    event = fifo_event([("a", BIG), ("a", '{"a": 1}'), ("b", '{"b": 1}'), ("b", '{"b": 2}'), ("c", '{"c": 1}')])
+    response, elapsed = invoke(handler, event)
+    assert elapsed < TIMEOUT_MS / 1000
+    ids = [record["messageId"] for record in event["Records"]]
+    assert reported(response) == ids[:2]  # the large head of group a, and the record behind it
+    assert [entry["Detail"] for entry in endpoint.accepted() if '"b"' in entry["Detail"]] == ['{"b": 1}', '{"b": 2}']
+    assert {entry["Detail"] for entry in endpoint.accepted()} == {'{"b": 1}', '{"b": 2}', '{"c": 1}'}
+    summary = next(line for line in log_lines(caplog, handler) if line.get("message") == "batch done")
+    assert summary["failures_by_code"] == {"ClaimCheckFailed": 1, "GroupBlocked": 1}
