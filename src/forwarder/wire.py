@@ -27,7 +27,7 @@ Left out on purpose: botocore's request-level retries. The publisher retries wha
 entry, with full jitter and never past the invocation's deadline; a second retry loop inside a
 request would sleep in a pool thread where the deadline cannot reach it.
 Global endpoints (SigV4a, endpoint rules per EndpointId) and the Custom Event Bus (CBOR) keep
-botocore's full client path.
+botocore's full client path (whose requests clients.py bounds by the deadline in the same way).
 """
 
 from __future__ import annotations
