@@ -438,3 +438,8 @@ def test_a_repeated_header_is_joined_as_botocores_session_joins_it():
     with raw_serving(http_answer(extra=b"X-Thing: a\r\nx-thing: b\r\n")) as server, pool_for(server.url) as pool:
         _, headers, _ = pool.post(b"{}", {})
     assert headers["x-thing"] == "a, b"
+
+
+def test_without_timeouts_or_deadline_a_post_waits_as_botocore_would():
+    with serving() as server, pool_for(server.url, connect_timeout=None, read_timeout=None) as pool:
+        assert post(pool)[0] == 200

@@ -7,6 +7,7 @@ botocore's exceptions when the connection fails.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import threading
@@ -54,8 +55,9 @@ def senders() -> tuple[Any, WirePutEvents]:
     return client, WirePutEvents(session, create_client("events", 4, session=session))
 
 
-def check_signature(request: dict[str, Any], secret: str = "testing") -> None:  # noqa: S107 - the tests' dummy
-    """Verify a recorded request's SigV4 signature as the service does: recompute it from what arrived."""
+def check_signature(request: dict[str, Any], secret: str = "testing", path: str = "/") -> None:  # noqa: S107
+    """Verify a recorded request's SigV4 signature as the service does: recompute it from what arrived
+    (`secret`: the tests' dummy; `path`: the request line's)."""
     headers = {name.lower(): value for name, value in request["headers"].items()}
     algorithm, _, fields = headers["authorization"].partition(" ")
     assert algorithm == "AWS4-HMAC-SHA256"
@@ -64,7 +66,7 @@ def check_signature(request: dict[str, Any], secret: str = "testing") -> None:  
     signed = parts["SignedHeaders"].split(";")
     assert {"host", "x-amz-date", "x-amz-target", "content-type"} <= set(signed)
     token = headers.get("x-amz-security-token")
-    arrived = AWSRequest(method="POST", url=f"http://{headers['host']}/", data=request["body"],
+    arrived = AWSRequest(method="POST", url=f"http://{headers['host']}{path}", data=request["body"],
                          headers={name: value for name, value in headers.items() if name in signed})
     arrived.context["timestamp"] = headers["x-amz-date"]
     assert headers["x-amz-date"].startswith(date)
@@ -236,6 +238,7 @@ class RecordingEndpoint:
 
     def __init__(self, answer: bytes):
         self.answer, self.lines = answer, []
+        self.requests: list[dict[str, Any]] = []  # headers and body, as check_signature takes them
         self.listener = socket.create_server(("127.0.0.1", 0))
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -253,12 +256,10 @@ class RecordingEndpoint:
     def _serve(self, sock: socket.socket) -> None:
         with sock, sock.makefile("rb") as reader:
             while line := reader.readline():
-                length = 0
-                while (header := reader.readline()) not in (b"\r\n", b""):
-                    if header.lower().startswith(b"content-length:"):
-                        length = int(header.split(b":")[1])
-                reader.read(length)
+                headers = http.client.parse_headers(reader)
+                body = reader.read(int(headers.get("Content-Length") or 0))
                 self.lines.append(line.decode().strip())
+                self.requests.append({"headers": dict(headers.items()), "body": body})
                 sock.sendall(self.answer)
 
 
@@ -280,6 +281,8 @@ def test_the_path_on_the_wire_is_botocores(recording, monkeypatch, path):
     wire(ENTRIES)
     assert recording.lines[0] == recording.lines[1]
     assert recording.lines[0].split()[1] == (path or "/")
+    for request in recording.requests:  # both signed for the path they went to
+        check_signature(request, path=path or "/")
 
 
 def test_an_interim_103_is_skipped_for_the_final_answer(recording, monkeypatch):

@@ -148,12 +148,14 @@ class ConnectionPool:
         return connection
 
 
-def _wait(timeout: float | None, deadline: float) -> float:
-    """How long the next socket wait may take: the timeout, or less if the deadline comes first."""
+def _wait(timeout: float | None, deadline: float) -> float | None:
+    """How long the next socket wait may take: the timeout, or less if the deadline comes first (None: no limit)."""
     left = deadline - time.monotonic()
     if left <= 0:
         raise TimeoutError("the request's deadline passed")
-    return left if timeout is None or left < timeout else timeout
+    if timeout is None or left < timeout:
+        return None if left == math.inf else left
+    return timeout
 
 
 class _BoundedSocket:
