@@ -6,6 +6,7 @@ endpoint, moto)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import struct
 import threading
@@ -18,6 +19,8 @@ import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from forwarder.clients import bound_by_deadline, bounded_by, create_client
 from tests.fakes.eventbridge_endpoint import FaultEndpoint
@@ -116,6 +119,40 @@ def test_botocore_parses_and_raises_alike_through_either_transport(name):
         theirs = outcome(lambda: plain.put_events(Entries=ENTRIES))
         with bounded_by(time.monotonic() + 5):
             ours = outcome(lambda: bounded.put_events(Entries=ENTRIES))
+    assert ours == theirs
+
+
+STATUSES = st.integers(200, 599).filter(lambda status: status not in (204, 304))  # those have no body
+HEADERS = st.dictionaries(
+    st.text("abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12).map(lambda name: f"x-h-{name}"),
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=20),
+    max_size=4,
+)
+BODIES = st.one_of(
+    st.binary(max_size=64),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                 max_leaves=8).map(lambda value: json.dumps(value).encode()),
+    st.sampled_from([b'{"__type":"ThrottlingException","message":"m"}', b'{"Entries":[{"EventId":"1"}]}',
+                     b'{"__type":"com.amazon#ValidationException","Message":"m"}']),
+)
+
+
+@pytest.fixture(scope="module")
+def any_answer() -> Iterator[Scripted]:
+    with scripted(ANSWERS["ok"]) as server:
+        yield server
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(status=STATUSES, headers=HEADERS, body=BODIES)
+def test_any_answer_is_parsed_or_raised_alike(any_answer, status, headers, body):
+    extra = JSON + "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode()
+    any_answer.answer = http_answer(f"{status} Whatever", body, extra)
+    plain, bounded = events_clients(any_answer.url)
+    theirs = outcome(lambda: plain.put_events(Entries=ENTRIES))
+    with bounded_by(time.monotonic() + 5):
+        ours = outcome(lambda: bounded.put_events(Entries=ENTRIES))
     assert ours == theirs
 
 

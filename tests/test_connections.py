@@ -443,3 +443,16 @@ def test_a_repeated_header_is_joined_as_botocores_session_joins_it():
 def test_without_timeouts_or_deadline_a_post_waits_as_botocore_would():
     with serving() as server, pool_for(server.url, connect_timeout=None, read_timeout=None) as pool:
         assert post(pool)[0] == 200
+
+
+def test_a_peer_that_stops_reading_the_request_is_cut_at_the_deadline():
+    # The kernel completes the TCP handshake for a listener nobody accepts from; once the socket buffers are
+    # full, sending the rest of a 32 MB body blocks (each send's timeout would be the read timeout).
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        with pool_for(f"http://127.0.0.1:{listener.getsockname()[1]}/", read_timeout=30) as pool:
+            started = time.monotonic()
+            with pytest.raises(ReadTimeoutError):
+                pool.post(b"x" * 32_000_000, {}, deadline=started + 0.3)
+            assert time.monotonic() - started < 1.0
