@@ -145,6 +145,8 @@ def _through_botocore(client: Any) -> Any:
     url = operation_url(client.meta.endpoint_url)
 
     def send(body: bytes, headers: dict[str, str], deadline: float) -> Response:
+        # Not bounded by `deadline` (connections.py does not speak proxies); the publisher still
+        # stops waiting at the deadline, and never starts a request after it.
         response = session.send(AWSRequest(method="POST", url=url, data=body, headers=headers).prepare())
         return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
 
