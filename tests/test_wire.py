@@ -306,3 +306,13 @@ def test_a_trickling_answer_ends_at_the_deadline(endpoint):
     with pytest.raises(ReadTimeoutError):
         senders()[1](ENTRIES, started + 0.5)
     assert time.monotonic() - started < 1.5
+
+
+def test_a_trickled_answer_is_whole_for_a_patient_client(endpoint):
+    # The fault endpoint's trickle is a real answer, only slow: botocore's client (whose read timeout is per
+    # receive) gets all of it; the entries were accepted, under a fault that counts as ambiguous.
+    endpoint.configure(request_schedule=["trickle"], trickle_ms=1)
+    client, _ = senders()
+    response = client.put_events(Entries=ENTRIES)
+    assert [result["EventId"] for result in response["Entries"]] == endpoint.ambiguous()
+    assert endpoint.stats()["faults"] == {"trickle": 1}
