@@ -41,6 +41,7 @@ class Server(ThreadingHTTPServer):
     """
 
     daemon_threads = True
+    request_queue_size = 64  # 16 threads connect at once: a full backlog would drop connections the client sees open
 
     def __init__(self, tls: ssl.SSLContext | None = None):
         super().__init__(("127.0.0.1", 0), Handler)
@@ -300,3 +301,158 @@ def test_many_threads_share_the_pool_without_losing_a_request():
         answers = list(threads.map(lambda _: post(pool)[0], range(400)))
     assert answers == [200] * 400
     assert server.accepted <= 16
+
+
+# -- deadlines: every exchange ends by its deadline, whatever the peer does ---------------------------
+
+
+class RawServer:
+    """A TCP server that reads each request (headers and Content-Length body) and answers it with `answer`:
+    bytes sent in one write, or one byte every `trickle` seconds. Counts the connections still open."""
+
+    def __init__(self, answer: bytes, trickle: float | None = None):
+        self.answer, self.trickle = answer, trickle
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.open = 0
+        self.requests: list[bytes] = []
+        self.lock = threading.Condition()
+        self.stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.open += 1
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        try:
+            reader = sock.makefile("rb")
+            while (line := reader.readline()) and not self.stop.is_set():
+                length = 0
+                while (header := reader.readline()) not in (b"\r\n", b""):
+                    if header.lower().startswith(b"content-length:"):
+                        length = int(header.split(b":")[1])
+                self.requests.append(line + reader.read(length))
+                if self.trickle is None:
+                    sock.sendall(self.answer)
+                    continue
+                for position in range(len(self.answer)):
+                    if self.stop.wait(self.trickle):
+                        return
+                    sock.sendall(self.answer[position:position + 1])
+        except OSError:
+            pass  # the client hung up
+        finally:
+            sock.close()
+            with self.lock:
+                self.open -= 1
+                self.lock.notify_all()
+
+    def wait_until_closed(self, timeout: float = 5.0) -> bool:
+        with self.lock:
+            return self.lock.wait_for(lambda: self.open == 0, timeout)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+@contextmanager
+def raw_serving(answer: bytes, trickle: float | None = None) -> Iterator[RawServer]:
+    server = RawServer(answer, trickle)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def http_answer(status: str = "200 OK", body: bytes = ANSWER, extra: bytes = b"") -> bytes:
+    return (f"HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {len(body)}\r\n"
+            .encode() + extra + b"\r\n" + body)
+
+
+def test_an_answer_that_trickles_ends_at_the_deadline_and_its_socket_is_closed():
+    # One byte every 50 ms never trips the 2 s read timeout, which is per receive; the deadline bounds it all.
+    with raw_serving(http_answer(), trickle=0.05) as server, pool_for(server.url) as pool:
+        started = time.monotonic()
+        with pytest.raises(ReadTimeoutError):
+            pool.post(b"{}", {}, deadline=started + 0.5)
+        assert 0.45 < time.monotonic() - started < 1.0
+        assert server.wait_until_closed()  # the connection was closed, not left to the peer
+
+
+def test_a_hang_ends_at_the_deadline_before_the_read_timeout():
+    with serving() as server, pool_for(server.url, read_timeout=30) as pool:
+        server.mode = "hang"
+        started = time.monotonic()
+        with pytest.raises(ReadTimeoutError):
+            pool.post(b"{}", {}, deadline=started + 0.3)
+        assert time.monotonic() - started < 1.0
+
+
+def test_a_request_whose_deadline_passed_is_not_started():
+    with serving() as server, pool_for(server.url) as pool:
+        assert post(pool)[0] == 200  # an idle connection is ready
+        with pytest.raises(ConnectTimeoutError):
+            pool.post(b"{}", {}, deadline=time.monotonic())
+    assert len(server.requests) == 1
+
+
+def test_connecting_waits_no_longer_than_the_time_left(certificate):
+    # A listener nobody accepts from: TCP connects, the TLS handshake never answers (connect timeout 30 s).
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}/"
+        with pool_for(url, connect_timeout=30, ca_bundle=str(certificate[0])) as pool:
+            started = time.monotonic()
+            with pytest.raises(ConnectTimeoutError):
+                pool.post(b"{}", {}, deadline=started + 0.3)
+            assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize("interim", [
+    b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n",
+    b"HTTP/1.1 100 Continue\r\n\r\n",
+    b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n",
+])
+def test_interim_answers_are_skipped_for_the_final_one(interim):
+    with raw_serving(interim + http_answer(extra=b"X-Amzn-RequestId: final\r\n")) as server, \
+            pool_for(server.url) as pool:
+        answers = [pool.post(b"{}", {}) for _ in range(2)]  # the second on the same connection: nothing left over
+    assert [(status, headers["x-amzn-requestid"], body) for status, headers, body in answers] == [
+        (200, "final", ANSWER)] * 2
+    assert all("link" not in headers for _, headers, _ in answers)
+
+
+def test_a_repeated_header_is_joined_as_botocores_session_joins_it():
+    with raw_serving(http_answer(extra=b"X-Thing: a\r\nx-thing: b\r\n")) as server, pool_for(server.url) as pool:
+        _, headers, _ = pool.post(b"{}", {})
+    assert headers["x-thing"] == "a, b"
+
+
+def test_without_timeouts_or_deadline_a_post_waits_as_botocore_would():
+    with serving() as server, pool_for(server.url, connect_timeout=None, read_timeout=None) as pool:
+        assert post(pool)[0] == 200
+
+
+def test_a_peer_that_stops_reading_the_request_is_cut_at_the_deadline():
+    # The kernel completes the TCP handshake for a listener nobody accepts from; once the socket buffers are
+    # full, sending the rest of a 32 MB body blocks (each send's timeout would be the read timeout).
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        with pool_for(f"http://127.0.0.1:{listener.getsockname()[1]}/", read_timeout=30) as pool:
+            started = time.monotonic()
+            with pytest.raises(ReadTimeoutError):
+                pool.post(b"x" * 32_000_000, {}, deadline=started + 0.3)
+            assert time.monotonic() - started < 1.0

@@ -7,7 +7,11 @@ botocore's exceptions when the connection fails.
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -18,10 +22,13 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from botocore.serialize import create_serializer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from forwarder.clients import create_client
-from forwarder.wire import WirePutEvents
+from forwarder.clients import bounded_by, create_client
+from forwarder.wire import WirePutEvents, request_body
 from tests.fakes.eventbridge_endpoint import FaultEndpoint
 
 pytestmark = pytest.mark.integration
@@ -48,8 +55,9 @@ def senders() -> tuple[Any, WirePutEvents]:
     return client, WirePutEvents(session, create_client("events", 4, session=session))
 
 
-def check_signature(request: dict[str, Any], secret: str = "testing") -> None:  # noqa: S107 - the tests' dummy
-    """Verify a recorded request's SigV4 signature as the service does: recompute it from what arrived."""
+def check_signature(request: dict[str, Any], secret: str = "testing", path: str = "/") -> None:  # noqa: S107
+    """Verify a recorded request's SigV4 signature as the service does: recompute it from what arrived
+    (`secret`: the tests' dummy; `path`: the request line's)."""
     headers = {name.lower(): value for name, value in request["headers"].items()}
     algorithm, _, fields = headers["authorization"].partition(" ")
     assert algorithm == "AWS4-HMAC-SHA256"
@@ -58,7 +66,7 @@ def check_signature(request: dict[str, Any], secret: str = "testing") -> None:  
     signed = parts["SignedHeaders"].split(";")
     assert {"host", "x-amz-date", "x-amz-target", "content-type"} <= set(signed)
     token = headers.get("x-amz-security-token")
-    arrived = AWSRequest(method="POST", url=f"http://{headers['host']}/", data=request["body"],
+    arrived = AWSRequest(method="POST", url=f"http://{headers['host']}{path}", data=request["body"],
                          headers={name: value for name, value in headers.items() if name in signed})
     arrived.context["timestamp"] = headers["x-amz-date"]
     assert headers["x-amz-date"].startswith(date)
@@ -173,3 +181,138 @@ def test_the_url_is_the_one_botocore_resolved_from_its_settings(monkeypatch, var
     client = create_client("events", 4, session=session)
     wire = WirePutEvents(session, client)
     assert wire.url == client.meta.endpoint_url.rstrip("/") + "/" == url
+
+
+# -- the body: UTF-8, the same JSON value as botocore's ----------------------------------------------
+
+# Any code point, lone surrogates included (the forwarder passes them through; see test_hostile.py).
+ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=40)
+WIRE_ENTRIES = st.lists(
+    st.fixed_dictionaries(
+        {"Source": ANY_TEXT, "DetailType": ANY_TEXT, "Detail": ANY_TEXT},
+        optional={"Resources": st.lists(ANY_TEXT, max_size=3), "EventBusName": ANY_TEXT,
+                  "TraceHeader": ANY_TEXT,
+                  "Time": st.datetimes(timezones=st.just(UTC), min_value=datetime(1971, 1, 1))},
+    ),
+    min_size=1, max_size=4,
+)
+
+
+def botocore_body(entries: list[dict]) -> bytes:
+    """What botocore's serializer sends for these entries."""
+    model = botocore.session.get_session().get_service_model("events")
+    serializer = create_serializer(model.metadata["protocol"], include_validation=False)
+    return serializer.serialize_to_request({"Entries": entries}, model.operation_model("PutEvents"))["body"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(WIRE_ENTRIES)
+def test_the_body_is_utf8_json_of_the_same_value_botocore_sends(entries):
+    ours, theirs = request_body(entries), botocore_body(entries)
+    assert json.loads(ours) == json.loads(theirs)  # lone surrogates decode alike: as escapes on both sides
+    ours.decode("utf-8")  # strictly valid UTF-8
+    assert len(ours) <= len(theirs)
+
+
+def test_non_ascii_goes_as_utf8_and_lone_surrogates_as_escapes():
+    body = request_body([{"Detail": '{"s":"caf\u00e9 \u4e2d \ud800 \udc00\ud83d"}'}])
+    assert "caf\u00e9 \u4e2d".encode() in body
+    assert rb"\ud800 \udc00\ud83d" in body
+
+
+def test_a_detail_of_200000_cjk_characters_is_accepted(endpoint):
+    # 600,012 bytes by AWS's formula; escaped as botocore writes it, the body would be 1.2 MB (over 1 MiB: 413).
+    detail = json.dumps({"t": "\u4e2d" * 200_000}, ensure_ascii=False)
+    entry = {"Source": "shop", "DetailType": "Big", "Detail": detail}
+    response = senders()[1]([entry])
+    assert response["FailedEntryCount"] == 0
+    (accepted,) = endpoint.accepted()
+    assert accepted["Detail"] == detail
+
+
+# -- the request line and the final answer, as botocore's client sees them -----------------------------
+
+
+class RecordingEndpoint:
+    """Answers every request with `answer` (raw bytes) and records each request line."""
+
+    def __init__(self, answer: bytes):
+        self.answer, self.lines = answer, []
+        self.requests: list[dict[str, Any]] = []  # headers and body, as check_signature takes them
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}{path}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        with sock, sock.makefile("rb") as reader:
+            while line := reader.readline():
+                headers = http.client.parse_headers(reader)
+                body = reader.read(int(headers.get("Content-Length") or 0))
+                self.lines.append(line.decode().strip())
+                self.requests.append({"headers": dict(headers.items()), "body": body})
+                sock.sendall(self.answer)
+
+
+@pytest.fixture
+def recording() -> Iterator[RecordingEndpoint]:
+    body = b'{"FailedEntryCount":0,"Entries":[{"EventId":"1"},{"EventId":"2"}]}'
+    final = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body), body)
+    server = RecordingEndpoint(b"HTTP/1.1 103 Early Hints\r\nLink: </hint>; rel=preload\r\n\r\n" + final)
+    yield server
+    server.listener.close()
+
+
+@pytest.mark.parametrize("path", ["", "/", "/prefix", "/prefix/", "/a/b"])
+def test_the_path_on_the_wire_is_botocores(recording, monkeypatch, path):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", recording.url(path))
+    client, wire = senders()
+    client.put_events(Entries=ENTRIES)  # botocore takes the 103 for the answer (below): only its request line counts
+    wire(ENTRIES)
+    assert recording.lines[0] == recording.lines[1]
+    assert recording.lines[0].split()[1] == (path or "/")
+    for request in recording.requests:  # both signed for the path they went to
+        check_signature(request, path=path or "/")
+
+
+def test_an_interim_103_is_skipped_for_the_final_answer(recording, monkeypatch):
+    # botocore's urllib3 session (urllib3 2.8) takes the 103 for the final answer: put_events then returns
+    # HTTPStatusCode 103 and no Entries, and the real answer is left unread on the connection. The wire path
+    # and botocore's clients inside bounded_by (which send on forwarder.connections) read the final answer.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", recording.url())
+    session = botocore.session.get_session()
+    client = create_client("events", 4, session=session)
+    wire = WirePutEvents(session, client)
+    with bounded_by(time.monotonic() + 5):
+        through_client = client.put_events(Entries=ENTRIES)
+    through_wire = wire(ENTRIES, time.monotonic() + 5)
+    assert through_client["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert through_client["Entries"] == through_wire["Entries"] == [{"EventId": "1"}, {"EventId": "2"}]
+
+
+def test_a_trickling_answer_ends_at_the_deadline(endpoint):
+    endpoint.configure(request_schedule=["trickle"], trickle_ms=50)
+    started = time.monotonic()
+    with pytest.raises(ReadTimeoutError):
+        senders()[1](ENTRIES, started + 0.5)
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_trickled_answer_is_whole_for_a_patient_client(endpoint):
+    # The fault endpoint's trickle is a real answer, only slow: botocore's client (whose read timeout is per
+    # receive) gets all of it; the entries were accepted, under a fault that counts as ambiguous.
+    endpoint.configure(request_schedule=["trickle"], trickle_ms=1)
+    client, _ = senders()
+    response = client.put_events(Entries=ENTRIES)
+    assert [result["EventId"] for result in response["Entries"]] == endpoint.ambiguous()
+    assert endpoint.stats()["faults"] == {"trickle": 1}

@@ -1,27 +1,47 @@
-"""Keep-alive HTTP(S) connections to one endpoint, for the wire path's PutEvents requests.
+"""Keep-alive HTTP(S) connections to one endpoint, each request bounded by a deadline.
+
+Used by the wire path's PutEvents requests (wire.py) and by every botocore client the function
+makes (clients.py sends their signed requests here while a deadline is set).
 
 Why not botocore's HTTP session: under the forwarder's concurrency, urllib3 and botocore's
 request and response wrappers cost about as much CPU per request as signing and the body
-together (BENCHMARKS.md, "Request path"). The standard library's http.client does the HTTP;
-this module only keeps idle connections for reuse and speaks botocore's language when something
-fails, so the publisher treats these errors exactly as it treats botocore's:
+together (BENCHMARKS.md, "Request path"); and neither bounds a request as a whole. Their read
+timeout is per receive, so a peer that answers one byte a second never trips it: the thread
+stays blocked and the socket open long after the invocation returned, more of both each warm
+invocation, until the process runs out of descriptors. Here every wait of an exchange (connect,
+TLS handshake, each send and each receive) is given the time left until the request's deadline
+(at most the connect or read timeout), so the whole exchange ends by the deadline and what was
+abandoned is closed; a request whose deadline has passed is not started. That costs a clock read
+and a settimeout per socket wait, about a microsecond per request.
 
-- connecting: ConnectTimeoutError, SSLError or EndpointConnectionError;
-- after the request was written: ReadTimeoutError or ConnectionClosedError (the request may
-  have landed: the publisher retries its entries, at least once, as for botocore's client).
+The standard library's http.client does the HTTP; this module keeps idle connections for reuse,
+skips interim (1xx) answers as RFC 9110 asks (http.client skips only 100 Continue), and speaks
+botocore's language when something fails, so callers treat these errors exactly as botocore's:
+
+- connecting: ConnectTimeoutError (also for a deadline that passed before the request started:
+  nothing was sent), SSLError or EndpointConnectionError;
+- after the request was written: ReadTimeoutError (the deadline or the read timeout cut it) or
+  ConnectionClosedError (the request may have landed: the publisher retries its entries, at
+  least once, as for botocore's client).
 
 TLS is verified against the CA bundle botocore would use (AWS_CA_BUNDLE, ca_bundle in the
-config file, REQUESTS_CA_BUNDLE, then botocore's default). A proxy is not spoken here: wire.py
-sends through botocore's session when one applies.
+config file, REQUESTS_CA_BUNDLE, then botocore's default). A proxy is not spoken here: callers
+leave requests that go through one to botocore's session. Name resolution is not bounded
+(getaddrinfo takes no timeout).
 """
 
 from __future__ import annotations
 
 import http.client
+import io
+import math
+import os
 import select
 import socket
 import ssl
+import time
 from collections import deque
+from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import (
@@ -31,10 +51,21 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.exceptions import SSLError as BotocoreSSLError
+from botocore.httpsession import get_cert_path
+
+Response = tuple[int, dict[str, str], bytes]  # status, headers (lower-case names), body
+
+
+def ca_bundle(session: Any) -> str | None:
+    """The CA bundle botocore would verify TLS with for clients of `session`."""
+    return get_cert_path(session.get_config_variable("ca_bundle") or os.environ.get("REQUESTS_CA_BUNDLE") or True)
 
 
 class ConnectionPool:
-    """`ConnectionPool(url, ...).post(body, headers) -> (status, headers, body)`; thread-safe."""
+    """`ConnectionPool(url, ...).post(body, headers, deadline) -> (status, headers, body)`; thread-safe.
+
+    `deadline` is on time.monotonic()'s time line (math.inf for none).
+    """
 
     def __init__(self, url: str, connect_timeout: float, read_timeout: float, ca_bundle: str | None = None):
         parts = urlsplit(url)
@@ -45,25 +76,34 @@ class ConnectionPool:
         self._timeouts = (connect_timeout, read_timeout)
         self._tls = ssl.create_default_context(cafile=ca_bundle) if self._https else None
         # Idle connections, most recent last: deque's append and pop are atomic, so no lock is needed.
-        self._idle: deque[http.client.HTTPConnection] = deque()
+        self._idle: deque[_Connection] = deque()
 
-    def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        connection = self._checkout()
+    def post(self, body: bytes, headers: dict[str, str], deadline: float = math.inf) -> Response:
+        return self.request("POST", self._path, body, headers, deadline)
+
+    def request(
+        self, method: str, target: str, body: Any, headers: dict[str, str], deadline: float = math.inf,
+        url: str | None = None,
+    ) -> Response:
+        """One exchange on this pool's host; `target` is the path (and query); `url` names it in errors."""
+        url = url or self.url
+        connection = self._checkout(deadline, url)
+        connection.sock.deadline = deadline
         try:
-            connection.request("POST", self._path, body, headers)
+            connection.request(method, target, body, headers)
             response = connection.getresponse()
             data = response.read()
         except TimeoutError as error:
             connection.close()
-            raise ReadTimeoutError(endpoint_url=self.url, error=error) from error
+            raise ReadTimeoutError(endpoint_url=url, error=error) from error
         except (OSError, http.client.HTTPException) as error:
             connection.close()
-            raise ConnectionClosedError(endpoint_url=self.url, error=error) from error
+            raise ConnectionClosedError(endpoint_url=url, error=error) from error
         if response.will_close:
             connection.close()
         else:
             self._idle.append(connection)
-        return response.status, {name.lower(): value for name, value in response.getheaders()}, data
+        return response.status, _header_map(response.getheaders()), data
 
     def close(self) -> None:
         """Close the idle connections (the handler's pool lives as long as its process)."""
@@ -73,38 +113,117 @@ class ConnectionPool:
             except IndexError:
                 return
 
-    def _checkout(self) -> http.client.HTTPConnection:
+    def _checkout(self, deadline: float, url: str) -> _Connection:
+        if time.monotonic() >= deadline:
+            raise ConnectTimeoutError(endpoint_url=url, error=TimeoutError("the deadline passed before the request"))
         while True:
             try:
                 connection = self._idle.pop()
             except IndexError:  # none idle (another thread may have taken the last one just now)
-                return self._connect()
+                return self._connect(deadline, url)
             if _still_open(connection):
                 return connection
             connection.close()  # the server closed it while idle: never write a request into that
 
-    def _connect(self) -> http.client.HTTPConnection:
+    def _connect(self, deadline: float, url: str) -> _Connection:
         connect_timeout, read_timeout = self._timeouts
-        if self._https:
-            connection = http.client.HTTPSConnection(
-                self._host, self._port, timeout=connect_timeout, context=self._tls
-            )
-        else:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=connect_timeout)
         try:
-            connection.connect()  # http.client sets TCP_NODELAY
+            sock = socket.create_connection((self._host, self._port), _wait(connect_timeout, deadline))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if self._tls is not None:
+                sock.settimeout(_wait(connect_timeout, deadline))  # the handshake: one bound for all of it
+                sock = self._tls.wrap_socket(sock, server_hostname=self._host)
         except TimeoutError as error:
-            raise ConnectTimeoutError(endpoint_url=self.url, error=error) from error
+            raise ConnectTimeoutError(endpoint_url=url, error=error) from error
         except ssl.SSLError as error:
-            raise BotocoreSSLError(endpoint_url=self.url, error=error) from error
+            raise BotocoreSSLError(endpoint_url=url, error=error) from error
         except OSError as error:
-            raise EndpointConnectionError(endpoint_url=self.url, error=error) from error
-        connection.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        connection.sock.settimeout(read_timeout)
-        # Never let http.client reconnect on its own: that socket would have neither the read timeout
-        # nor keep-alive. A closed connection fails instead (ConnectionClosedError).
+            raise EndpointConnectionError(endpoint_url=url, error=error) from error
+        connection = _Connection(self._host, self._port)
+        connection.sock = _BoundedSocket(sock, read_timeout)
+        # Never let http.client reconnect on its own: that socket would be unbounded. A closed
+        # connection fails instead (ConnectionClosedError).
         connection.auto_open = 0
         return connection
+
+
+def _wait(timeout: float | None, deadline: float) -> float | None:
+    """How long the next socket wait may take: the timeout, or less if the deadline comes first (None: no limit)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the request's deadline passed")
+    if timeout is None or left < timeout:
+        return None if left == math.inf else left
+    return timeout
+
+
+class _BoundedSocket:
+    """The socket as http.client uses it (sendall, makefile, close), each wait cut at `deadline`."""
+
+    __slots__ = ("_sock", "_timeout", "deadline")
+
+    def __init__(self, sock: socket.socket, timeout: float | None):
+        self._sock, self._timeout, self.deadline = sock, timeout, math.inf
+
+    def arm(self) -> None:
+        self._sock.settimeout(_wait(self._timeout, self.deadline))
+
+    def sendall(self, data: bytes) -> None:
+        self.arm()
+        self._sock.sendall(data)  # since Python 3.5 the timeout bounds the whole sendall
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_BoundedReader(self, self._sock.makefile(mode, buffering=0)))
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def close(self) -> None:
+        self._sock.close()  # a reader made by makefile keeps the descriptor until it is closed too
+
+
+class _BoundedReader(io.RawIOBase):
+    """Reads from the socket, each receive given only the time left until the deadline."""
+
+    def __init__(self, bounded: _BoundedSocket, raw: io.RawIOBase):
+        self._bounded, self._raw = bounded, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        self._bounded.arm()
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _Response(http.client.HTTPResponse):
+    """An answer that skips interim (1xx) responses, e.g. 103 Early Hints, to reach the final one."""
+
+    def _read_status(self) -> tuple[str, int, str]:
+        while True:
+            version, status, reason = super()._read_status()
+            if not 100 <= status < 200 or status == http.client.SWITCHING_PROTOCOLS:
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # the interim answer's headers, not the final one's
+
+
+class _Connection(http.client.HTTPConnection):
+    response_class = _Response
+    sock: _BoundedSocket
+
+
+def _header_map(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Lower-case names; a repeated header's values joined with ", ", as botocore's urllib3 session does."""
+    headers: dict[str, str] = {}
+    for name, value in pairs:
+        name = name.lower()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
 
 
 def _still_open(connection: http.client.HTTPConnection) -> bool:

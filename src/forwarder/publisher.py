@@ -400,8 +400,12 @@ class _Run:
         if outcome.attempts >= self.options.max_attempts:
             self._fail(index, code, f"{message} (gave up after {outcome.attempts} attempts)")
             return
+        now = self.clock()
+        if now >= self.deadline:  # the request ended with the deadline (connections.py cuts it there)
+            self._fail(index, DEADLINE_EXCEEDED, f"not confirmed before the invocation's deadline (last error: {code})")
+            return
         cap = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (outcome.attempts - 1))
-        not_before = self.clock() + self.jitter * cap  # full jitter
+        not_before = now + self.jitter * cap  # full jitter
         if not_before >= self.deadline:
             self._fail(index, code, f"{message} (no time left to retry)")
             return

@@ -2,6 +2,16 @@
 
 The message body is `{"record": <the Lambda record as received>, "errorCode": ..., "errorMessage": ...}`:
 everything needed to inspect the record, fix it and send it again.
+
+A send runs under the invocation's deadline (clients.bounded_by): its request is cut there and never
+started after it, so a record the publisher reports for redelivery is not put in the queue a moment
+later by a send still in flight. One case stays ambiguous, as for any request: SQS took the message
+but its answer was lost (a reset, or the deadline cut the read). The record is then reported and
+quarantined; on redelivery it fails the same way and is sent again. A FIFO quarantine queue drops
+that second copy when it comes within SQS's 5-minute deduplication window (the deduplication id is a
+hash of the record's own id: its SQS messageId, or Kinesis or DynamoDB sequence number), that is when
+the source redelivers within 5 minutes (an SQS visibility timeout under 5 minutes, a Kinesis retry);
+otherwise, and on a standard queue, the queue holds two copies that say the same.
 """
 
 from __future__ import annotations

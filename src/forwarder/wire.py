@@ -16,32 +16,37 @@ other piece from botocore:
   header by botocore's own handler;
 - errors parsed by botocore's JSON parser into the same ClientError the client raises, and
   botocore's exceptions for connections that fail;
-- botocore's own HTTP session (the client's), when a proxy applies to the endpoint.
+- botocore's own HTTP session (the client's), when a proxy applies to the endpoint (then only its
+  socket timeouts bound a request, not the deadline).
+
+The body is UTF-8 JSON, not botocore's all-ASCII escapes: AWS's size formula counts UTF-8, and
+escaping would send up to twice the bytes it counted (a request refused with 413). Each request
+ends by the invocation's deadline (connections.py says how).
 
 Left out on purpose: botocore's request-level retries. The publisher retries what failed, per
 entry, with full jitter and never past the invocation's deadline; a second retry loop inside a
 request would sleep in a pool thread where the deadline cannot reach it.
 Global endpoints (SigV4a, endpoint rules per EndpointId) and the Custom Event Bus (CBOR) keep
-botocore's full client path.
+botocore's full client path (whose requests clients.py bounds by the deadline in the same way).
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
-import os
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError, NoCredentialsError
 from botocore.handlers import add_recursion_detection_header
-from botocore.httpsession import get_cert_path
 from botocore.parsers import ResponseParserError, create_parser
 from botocore.useragent import UserAgentString
 from botocore.utils import get_environ_proxies
 
-from forwarder.connections import ConnectionPool
+from forwarder.connections import ConnectionPool, ca_bundle
 from forwarder.signing import SigV4, host_header
 
 OPERATION = "PutEvents"
@@ -59,7 +64,7 @@ class WirePutEvents:
         meta = client.meta
         model = meta.service_model
         self._credentials = session.get_credentials()
-        self.url = meta.endpoint_url.rstrip("/") + "/"
+        self.url = operation_url(meta.endpoint_url)
         self._signer = SigV4(self.url, meta.region_name, model.signing_name)
         self._operation = model.operation_model(OPERATION)
         self._parser = create_parser(model.metadata["protocol"])
@@ -73,10 +78,9 @@ class WirePutEvents:
         if get_environ_proxies(self.url):
             self._send = _through_botocore(client)
         else:
-            ca_bundle = get_cert_path(
-                session.get_config_variable("ca_bundle") or os.environ.get("REQUESTS_CA_BUNDLE") or True
+            pool = ConnectionPool(
+                self.url, meta.config.connect_timeout, meta.config.read_timeout, ca_bundle(session)
             )
-            pool = ConnectionPool(self.url, meta.config.connect_timeout, meta.config.read_timeout, ca_bundle)
             self._send = pool.post
 
     def __call__(self, entries: list[dict], deadline: float = math.inf) -> dict:
@@ -86,7 +90,7 @@ class WirePutEvents:
         if self._credentials is None:
             raise NoCredentialsError()  # as botocore's client would, per request
         self._signer.sign(headers, body, self._credentials.get_frozen_credentials())  # refreshed near expiry
-        status, headers, body = self._send(body, headers)
+        status, headers, body = self._send(body, headers, deadline)
         return self._answer(status, headers, body)
 
     def _answer(self, status: int, headers: dict[str, str], body: bytes) -> Any:
@@ -115,9 +119,33 @@ class WirePutEvents:
         return {"Error": {"Code": str(status), "Message": ""}, "ResponseMetadata": {"HTTPStatusCode": status}}
 
 
+def operation_url(endpoint_url: str) -> str:
+    """Where botocore sends an operation whose request URI is "/": the endpoint's own path, or "/"."""
+    return endpoint_url if urlsplit(endpoint_url).path else endpoint_url + "/"
+
+
 def request_body(entries: list[dict]) -> bytes:
-    """The JSON botocore's serializer would send for these entries (tests compare the two), compact."""
-    return json.dumps({"Entries": entries}, separators=(",", ":"), default=_epoch_seconds).encode()
+    """The JSON botocore's serializer would send for these entries (tests compare the two), compact.
+
+    Written as UTF-8, as AWS's size formula counts it (botocore escapes every non-ASCII character,
+    up to six bytes for three), except lone surrogates, which UTF-8 cannot encode: those stay
+    \\u escapes, so the text parses to the same value either way.
+    """
+    text = json.dumps({"Entries": entries}, separators=(",", ":"), default=_epoch_seconds, ensure_ascii=False)
+    return text.encode("utf-8", _ESCAPE_SURROGATES)
+
+
+def _escape_surrogates(error: UnicodeEncodeError) -> tuple[str, int]:
+    """Codec error handler: unencodable characters (only lone surrogates, for UTF-8) as JSON escapes.
+
+    A raw character in json.dumps' output is always inside a string literal, so its escape means the same.
+    """
+    bad = error.object[error.start:error.end]
+    return "".join(f"\\u{ord(char):04x}" for char in bad), error.end
+
+
+_ESCAPE_SURROGATES = "forwarder-json-escape"
+codecs.register_error(_ESCAPE_SURROGATES, _escape_surrogates)
 
 
 def _epoch_seconds(value: Any) -> float:
@@ -130,9 +158,11 @@ def _epoch_seconds(value: Any) -> float:
 def _through_botocore(client: Any) -> Any:
     """Send on the client's own HTTP session: its proxy settings, pool and TLS."""
     session = client._endpoint.http_session  # botocore has no public handle on it
-    url = client.meta.endpoint_url.rstrip("/") + "/"
+    url = operation_url(client.meta.endpoint_url)
 
-    def send(body: bytes, headers: dict[str, str]) -> Response:
+    def send(body: bytes, headers: dict[str, str], deadline: float) -> Response:
+        # Not bounded by `deadline` (connections.py does not speak proxies); the publisher still
+        # stops waiting at the deadline, and never starts a request after it.
         response = session.send(AWSRequest(method="POST", url=url, data=body, headers=headers).prepare())
         return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
 

@@ -54,6 +54,7 @@ Config keys (``FaultConfig``; probabilities are drawn from one RNG seeded with `
     detail_rules       [{"contains": str, "code": ErrorCode}] an entry whose Detail contains the substring
                        always fails with that code (lets a test target one record)
     slow_ms            how long "slow", "accepted_hang" hold the answer (make it exceed the read timeout)
+    trickle_ms         "trickle": the pause before each byte of the answer (default 1000)
     max_body_bytes     HTTP body limit, over it -> 413 with an empty body (default 1 MiB)
     max_entries_bytes  sum of entry sizes (AWS formula) over it -> ValidationException (default 1 MiB)
     record_accepted    false keeps only counts (long benchmarks would otherwise hold every entry)
@@ -77,6 +78,9 @@ Request fault kinds:
     accepted_hang   process and record the entries, then hold the answer slow_ms and close: the client
                     times out although the entries were accepted (the source of ambiguous duplicates)
     accepted_reset  process and record the entries, then reset the connection instead of answering
+    trickle         process and record the entries, then write the answer (status line, headers, body) one
+                    byte per trickle_ms and close: no single receive ever waits long, so a per-receive read
+                    timeout never trips; stops when the client hangs up (both APIs)
 
 On eventbridgev2, throttle answers 429 (its modeled ThrottlingException), and accepted_hang / accepted_reset
 also put the entries in the dedup window, so the client's retry comes back DEDUPLICATED.
@@ -87,6 +91,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import io
 import json
 import random
 import re
@@ -110,10 +115,11 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 TIME_ENTRY_BYTES = 14  # AWS's size formula counts a set Time as 14 bytes
 
 REQUEST_FAULT_KINDS = frozenset(
-    {"ok", "throttle", "http500", "http503", "http429", "reset", "slow", "accepted_hang", "accepted_reset"}
+    {"ok", "throttle", "http500", "http503", "http429", "reset", "slow", "accepted_hang", "accepted_reset",
+     "trickle"}
 )
 # Faults after which entries are accepted although the client may never see the answer.
-AMBIGUOUS_FAULT_KINDS = frozenset({"slow", "accepted_hang", "accepted_reset"})
+AMBIGUOUS_FAULT_KINDS = frozenset({"slow", "accepted_hang", "accepted_reset", "trickle"})
 # (status, __type, message) for the request-level errors the faults imitate.
 REQUEST_ERRORS = {
     "throttle": (400, "ThrottlingException", "Rate exceeded"),
@@ -169,6 +175,7 @@ class FaultConfig:
     entry_schedule: list[str | None] = dataclasses.field(default_factory=list)
     detail_rules: list[dict[str, str]] = dataclasses.field(default_factory=list)
     slow_ms: float = 2000.0
+    trickle_ms: float = 1000.0
     max_body_bytes: int = 1024 * 1024
     max_entries_bytes: int = 1024 * 1024
     record_accepted: bool = True
@@ -582,6 +589,7 @@ class Handler(BaseHTTPRequestHandler):
         elif fault == "reset":
             self.reset_connection()
         else:
+            self.trickling = fault == "trickle"
             self.answer_put_events(body, fault)
 
     def answer_put_events(self, body: bytes, fault: str | None) -> None:
@@ -620,6 +628,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_raw(self, status: int, body: bytes, headers: dict[str, str] | None = None,
                  close: bool = False, content_type: str = CONTENT_TYPE) -> None:
+        if self.trickling:
+            self.send_trickled(lambda: self.send_raw(status, body, headers, close, content_type))
+            return
         latency = self.state.config.latency_ms
         if latency and not self.path.startswith("/_fault/"):
             time.sleep(latency / 1000)
@@ -634,6 +645,27 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
+
+    # -- the "trickle" fault: an answer written one byte per trickle_ms ------------------------------
+    trickling = False  # set per request by the fault draw; the next answer is trickled
+
+    def send_trickled(self, write_answer: Any) -> None:
+        """Write the answer `write_answer` would send, byte by byte, then close the connection."""
+        self.trickling = False
+        real, self.wfile = self.wfile, io.BytesIO()
+        try:
+            write_answer()
+        finally:
+            answer, self.wfile = self.wfile.getvalue(), real
+        self.close_connection = True
+        for position in range(len(answer)):
+            if self.state.stopping.wait(self.state.config.trickle_ms / 1000):
+                return
+            try:
+                real.write(answer[position:position + 1])
+            except OSError:
+                return  # the client hung up: nobody is reading
+    # -- end of the "trickle" fault ------------------------------------------------------------------
 
     def reset_connection(self) -> None:
         """Drop the connection with an RST (SO_LINGER 0) and no answer at all."""

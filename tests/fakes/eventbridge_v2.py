@@ -328,6 +328,7 @@ def put_events_v2(handler: Any, body: bytes) -> None:
         handler.send_raw(413, b"", close=True)
         return
     fault = state.request_fault()
+    handler.trickling = fault == "trickle"  # the answer, whatever it is, goes out one byte at a time
     if fault in REQUEST_ERRORS:
         send_error(handler, RequestError(*REQUEST_ERRORS[fault]))
         return
