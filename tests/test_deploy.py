@@ -16,18 +16,18 @@ What is proven here, offline and on 127.0.0.1 only:
 5. A deployment rehearsal: the built code and layer go to moto's S3, the translated template (pointing at them)
    is created as a stack in moto's CloudFormation, and what it made is inspected: once with every optional
    stage on (Kinesis, DynamoDB Streams, global endpoint, created bucket), once FIFO on an existing bus and
-   bucket with the optional stages off.
+   bucket with the optional stages off, and once for each alarm target (an e-mail address, an existing topic),
+   where the one place that chooses the alarms' topic must name that topic.
 
 What this cannot prove, and says so rather than passing silently: moto's CloudFormation has no
-AWS::CloudWatch::Alarm and no AWS::S3::BucketPolicy, so the alarms and the bucket's TLS-only policy are
-checked in the translated template, not deployed (the test fails if the template gains any other type moto
-would skip); moto's Lambda drops the function's Architectures, TracingConfig, LoggingConfig and Layers, and
-moto's S3 keeps only a created bucket's encryption (not its public access block, ownership controls or
-lifecycle rule), and moto's IAM drops a role's ManagedPolicyArns: those are checked in the translation
-instead. moto evaluates no template Rules, no
-AllowedPattern and no IAM policy (so nothing here shows that AWS accepts the dynamodb:ListStreams scoping or
-that PutEvents through a real global endpoint is allowed); nothing here runs the function in Lambda or signs
-with SigV4a.
+AWS::CloudWatch::Alarm and no AWS::S3::BucketPolicy, so the alarms (each reading its topic from that one
+place) and the bucket's TLS-only policy are checked in the translated template, not deployed (the test fails
+if the template gains any other type moto would skip); moto's Lambda drops the function's Architectures,
+TracingConfig, LoggingConfig and Layers, and moto's S3 keeps only a created bucket's encryption (not its
+public access block, ownership controls or lifecycle rule), and moto's IAM drops a role's ManagedPolicyArns:
+those are checked in the translation instead. moto evaluates no template Rules, no AllowedPattern and no IAM
+policy (so nothing here shows that AWS accepts the dynamodb:ListStreams scoping or that PutEvents through a
+real global endpoint is allowed); nothing here runs the function in Lambda or signs with SigV4a.
 
 The SAM CLI and checkov live in their own virtual environments (.venv-sam, .venv-checkov, built by
 ``make sam-venv checkov-venv``, which ``make test`` does first); they are called by path.
@@ -973,6 +973,43 @@ def test_fifo_stack_on_an_existing_bus_and_bucket_without_quarantine_deploys_on_
     [mapping] = lam.list_event_source_mappings(FunctionName=out["FunctionName"])["EventSourceMappings"]
     assert mapping["EventSourceArn"] == out["SourceQueueArn"]
     assert "MaximumBatchingWindowInSeconds" not in mapping or not mapping["MaximumBatchingWindowInSeconds"]
+
+
+@pytest.mark.parametrize("target", ["AlarmEmail", "AlarmTopicArn"])
+def test_alarm_target_resolves_to_the_one_chosen_topic_on_moto(
+    moto_localhost: str, translated: dict, code_zip: Path, target: str
+) -> None:
+    # GIVEN an e-mail address (the stack makes a topic for it) or an existing topic as where alarms notify
+    url = moto_localhost
+    sns = boto3.client("sns", endpoint_url=url, region_name=REGION)
+    existing = sns.create_topic(Name=f"oncall-{target.lower()}")["TopicArn"]
+    value = {"AlarmEmail": "oncall@example.com", "AlarmTopicArn": existing}[target]
+    stack_name = f"forwarder-{target.lower()}"
+    stack = deploy(url, translated, {"forwarder.zip": code_zip}, stack_name, {target: value})
+
+    # THEN the stack holds the choice once, and it names that topic: the created one, or the existing one alone
+    created = target == "AlarmEmail"
+    conditions = {
+        "CreateBus": True,
+        "CreateSourceQueue": True,
+        "CreateQuarantineQueue": True,
+        "HasKinesis": False,
+        "HasDynamoDB": False,
+        "CreateLargePayloadBucket": True,
+        "HasEventEndpoint": False,
+        "CreateAlarmTopic": created,
+        "HasAlarmAction": True,
+    }
+    assert_deployed_exactly(stack, translated, conditions)
+    ssm = boto3.client("ssm", endpoint_url=url, region_name=REGION)
+    name = stack["resources"]["AlarmNotificationTopic"]["PhysicalResourceId"]
+    chosen = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    if created:
+        assert chosen == stack["resources"]["AlarmTopic"]["PhysicalResourceId"]
+        [subscription] = sns.list_subscriptions_by_topic(TopicArn=chosen)["Subscriptions"]
+        assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "oncall@example.com")
+    else:
+        assert chosen == existing
 
 
 def test_sam_cli_environment_is_kept_apart_from_the_project() -> None:
