@@ -600,6 +600,21 @@ def test_off_and_not_given_are_spelled_one_way_and_described(translated: dict) -
             assert "Empty (default)" in description, name
 
 
+def test_every_switch_passed_to_the_function_reads_as_meant(translated: dict) -> None:
+    # The template's switches are on/off: the function must read each value it may be handed as that switch.
+    from forwarder.settings import Settings
+
+    env = translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
+    parameters = translated["Parameters"]
+    refs = {name: value["Ref"] for name, value in env.items() if isinstance(value, dict) and "Ref" in value}
+    switches = {name for name, ref in refs.items() if parameters.get(ref, {}).get("Default") in ("on", "off")}
+    assert switches == {"EVENT_GROUPS", "SNS_UNWRAP"}
+    required = {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "d"}
+    for value, meant in (("on", True), ("off", False)):
+        settings = Settings.from_env({**required, "EVENT_GROUPS": value, "SNS_UNWRAP": value})
+        assert (settings.event_groups, settings.sns_unwrap) == (meant, meant), value
+
+
 # ---------------------------------------------------------------------------------------------- 3. build
 
 
