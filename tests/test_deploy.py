@@ -238,6 +238,7 @@ def test_every_parameter_is_in_one_console_group(translated: dict) -> None:
     groups = translated["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     grouped = [name for group in groups for name in group["Parameters"]]
     assert sorted(grouped) == sorted(translated["Parameters"])  # each exactly once
+    assert grouped == list(translated["Parameters"])  # and the Parameters section reads in the same order
 
 
 def test_visibility_timeout_is_six_times_every_allowed_function_timeout(translated: dict) -> None:
