@@ -10,6 +10,8 @@ PY313 := $(shell for c in python3.13 "$$(pyenv prefix 3.13 2>/dev/null | tail -n
 VENV := .venv
 PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
+# tests/test_deploy.py puts this Python's directory on PATH for `sam build`, which needs a real python3.13.
+export PY313
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help python venv test demo lint clean
@@ -30,17 +32,23 @@ $(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml | p
 
 venv: $(VENV)/.installed ## create .venv with Python 3.13 and the dependencies
 
-test: lint ## run the linters and the whole test suite
+# Everything `make test` needs, in this one place: ruff first (`lint`); the SAM CLI, cfn-lint and checkov in
+# their own environments (mk/sam.mk), which tests/test_deploy.py calls; and the bench extras (mk/bench.mk),
+# because the benchmark's chart test draws with matplotlib and would otherwise be skipped.
+test: lint sam-venv checkov-venv $(VENV)/.bench-installed ## ruff, then every test: unit, integration on 127.0.0.1, deployment proofs
 	$(PY) -m pytest
 
 demo: venv ## run the forwarder against a local AWS emulator and show what reached the bus
 	$(PY) tools/demo.py
 
-lint: venv ## static checks on the code
+lint: venv ## ruff on src, tests, tools and bench
 	$(PY) -m ruff check src tests tools bench
 
-clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache
+# What .gitignore lists, no more: a fresh clone again. (A tool environment that is a link loses the link only.)
+clean: ## remove the virtual environments (.venv, .venv-sam, .venv-checkov), build output, caches, soak results
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .hypothesis .ruff_cache src/*.egg-info \
+	  soak-results.json
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # Targets added by later work live in mk/*.mk so that each area keeps its own file.
 -include mk/*.mk

@@ -14,6 +14,3 @@ bench: $(VENV)/.bench-installed ## measure throughput, CPU, cold start and memor
 
 bench-report: $(VENV)/.bench-installed ## rewrite BENCHMARKS.md and bench/throughput.png from bench/results.json
 	PYTHONPATH=src:. $(PY) -m bench --from-results bench/results.json
-
-# The chart test in `make test` draws with matplotlib: install it for the suite too, so nothing is skipped.
-test: $(VENV)/.bench-installed

@@ -16,18 +16,18 @@ What is proven here, offline and on 127.0.0.1 only:
 5. A deployment rehearsal: the built code and layer go to moto's S3, the translated template (pointing at them)
    is created as a stack in moto's CloudFormation, and what it made is inspected: once with every optional
    stage on (Kinesis, DynamoDB Streams, global endpoint, created bucket), once FIFO on an existing bus and
-   bucket with the optional stages off.
+   bucket with the optional stages off, and once for each alarm target (an e-mail address, an existing topic),
+   where the one place that chooses the alarms' topic must name that topic.
 
 What this cannot prove, and says so rather than passing silently: moto's CloudFormation has no
-AWS::CloudWatch::Alarm and no AWS::S3::BucketPolicy, so the alarms and the bucket's TLS-only policy are
-checked in the translated template, not deployed (the test fails if the template gains any other type moto
-would skip); moto's Lambda drops the function's Architectures, TracingConfig, LoggingConfig and Layers, and
-moto's S3 keeps only a created bucket's encryption (not its public access block, ownership controls or
-lifecycle rule), and moto's IAM drops a role's ManagedPolicyArns: those are checked in the translation
-instead. moto evaluates no template Rules, no
-AllowedPattern and no IAM policy (so nothing here shows that AWS accepts the dynamodb:ListStreams scoping or
-that PutEvents through a real global endpoint is allowed); nothing here runs the function in Lambda or signs
-with SigV4a.
+AWS::CloudWatch::Alarm and no AWS::S3::BucketPolicy, so the alarms (each reading its topic from that one
+place) and the bucket's TLS-only policy are checked in the translated template, not deployed (the test fails
+if the template gains any other type moto would skip); moto's Lambda drops the function's Architectures,
+TracingConfig, LoggingConfig and Layers, and moto's S3 keeps only a created bucket's encryption (not its
+public access block, ownership controls or lifecycle rule), and moto's IAM drops a role's ManagedPolicyArns:
+those are checked in the translation instead. moto evaluates no template Rules, no AllowedPattern and no IAM
+policy (so nothing here shows that AWS accepts the dynamodb:ListStreams scoping or that PutEvents through a
+real global endpoint is allowed); nothing here runs the function in Lambda or signs with SigV4a.
 
 The SAM CLI and checkov live in their own virtual environments (.venv-sam, .venv-checkov, built by
 ``make sam-venv checkov-venv``, which ``make test`` does first); they are called by path.
@@ -238,6 +238,7 @@ def test_every_parameter_is_in_one_console_group(translated: dict) -> None:
     groups = translated["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     grouped = [name for group in groups for name in group["Parameters"]]
     assert sorted(grouped) == sorted(translated["Parameters"])  # each exactly once
+    assert grouped == list(translated["Parameters"])  # and the Parameters section reads in the same order
 
 
 def test_visibility_timeout_is_six_times_every_allowed_function_timeout(translated: dict) -> None:
@@ -263,9 +264,10 @@ def test_every_queue_is_encrypted_at_rest(translated: dict) -> None:
     }
     for name, props in queues.items():
         # SSE-SQS unless a customer managed key is given, then that key.
-        assert props["SqsManagedSseEnabled"] == {"Fn::If": ["UseQueueCmk", {"Ref": "AWS::NoValue"}, True]}, name
         no_value = {"Ref": "AWS::NoValue"}
-        assert props["KmsMasterKeyId"] == {"Fn::If": ["UseQueueCmk", {"Ref": "QueueKmsKeyArn"}, no_value]}, name
+        assert props["SqsManagedSseEnabled"] == {"Fn::If": ["UseQueueAndBucketKey", no_value, True]}, name
+        key = {"Ref": "QueueAndBucketKmsKeyArn"}
+        assert props["KmsMasterKeyId"] == {"Fn::If": ["UseQueueAndBucketKey", key, no_value]}, name
 
 
 def role_statements(translated: dict) -> dict[str, tuple[str | None, dict]]:
@@ -448,8 +450,11 @@ def test_claim_check_may_only_put_objects_into_its_bucket(translated: dict) -> N
         ]
     }
     conditions = translated["Conditions"]
-    assert conditions["CreateLargePayloadBucket"] == {"Fn::Equals": [{"Ref": "LargePayloadBucket"}, "Create"]}
-    assert conditions["HasLargePayloadBucket"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "LargePayloadBucket"}, "None"]}]}
+    # The claim check is on unless switched off; its bucket is the stack's own unless one is named.
+    assert conditions["HasLargePayloadBucket"] == {"Fn::Equals": [{"Ref": "LargePayloadClaimCheck"}, "on"]}
+    assert conditions["CreateLargePayloadBucket"] == {
+        "Fn::And": [{"Condition": "HasLargePayloadBucket"}, {"Fn::Equals": [{"Ref": "LargePayloadBucket"}, ""]}]
+    }
     env = translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
     assert env["LARGE_PAYLOAD_BUCKET"] == {
         "Fn::If": [
@@ -458,11 +463,16 @@ def test_claim_check_may_only_put_objects_into_its_bucket(translated: dict) -> N
             {"Fn::If": ["HasLargePayloadBucket", {"Ref": "LargePayloadBucket"}, ""]},
         ]
     }
+    assert translated["Parameters"]["LargePayloadClaimCheck"]["Default"] == "on"
     parameter = translated["Parameters"]["LargePayloadBucket"]
-    assert parameter["Default"] == "Create"
-    values = [("Create", True), ("None", True), ("my-bucket.data", True), ("", False), ("arn:aws:s3:::b", False)]
+    assert parameter["Default"] == ""
+    values = [("", True), ("my-bucket.data", True), ("Create", False), ("None", False), ("arn:aws:s3:::b", False)]
     for value, ok in values:
         assert bool(re.fullmatch(parameter["AllowedPattern"], value)) is ok, value
+    # A bucket named while the claim check is off is refused, not silently ignored.
+    rule = translated["Rules"]["ClaimCheckOffNamesNoBucket"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "LargePayloadClaimCheck"}, "off"]}
+    assert [a["Assert"] for a in rule["Assertions"]] == [{"Fn::Equals": [{"Ref": "LargePayloadBucket"}, ""]}]
 
 
 def test_large_payload_bucket_is_private_encrypted_and_expiring(translated: dict) -> None:
@@ -475,15 +485,15 @@ def test_large_payload_bucket_is_private_encrypted_and_expiring(translated: dict
     # SSE-S3, or SSE-KMS with the stack's queue key when one is given (the role may use that key). One whole
     # rule per branch: checkov cannot judge an SSEAlgorithm that is itself an Fn::If.
     [rule] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    with_key = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Ref": "QueueKmsKeyArn"}}
+    with_key = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Ref": "QueueAndBucketKmsKeyArn"}}
     assert rule == {
         "Fn::If": [
-            "UseQueueCmk",
+            "UseQueueAndBucketKey",
             {"ServerSideEncryptionByDefault": with_key, "BucketKeyEnabled": True},
             {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}},
         ]
     }
-    assert role_statements(translated)["UseQueueKey"][1]["Resource"] == {"Ref": "QueueKmsKeyArn"}
+    assert role_statements(translated)["UseQueueAndBucketKey"][1]["Resource"] == {"Ref": "QueueAndBucketKmsKeyArn"}
     assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
         ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
     )
@@ -548,6 +558,62 @@ def test_alarms_cover_dlq_errors_and_stream_lag(translated: dict) -> None:
     assert lag["Threshold"] == {"Ref": "DynamoDBIteratorAgeAlarmMilliseconds"}
     dlq = alarms["SourceDeadLetterQueueAlarm"]["Properties"]
     assert (dlq["Threshold"], dlq["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+def test_every_alarm_notifies_the_topic_chosen_in_one_place(translated: dict) -> None:
+    resources = translated["Resources"]
+    # GIVEN the one place that chooses where alarms notify: the existing topic, or else the one made for AlarmEmail
+    choice = resources["AlarmNotificationTopic"]
+    assert (choice["Type"], choice["Condition"]) == ("AWS::SSM::Parameter", "HasAlarmAction")
+    existing_or_created = {"Fn::If": ["HasAlarmTopicArn", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}
+    assert choice["Properties"]["Value"] == existing_or_created
+    assert resources["AlarmTopic"]["Condition"] == "CreateAlarmTopic"
+    conditions = translated["Conditions"]
+    either = {"Fn::Or": [{"Condition": "HasAlarmEmail"}, {"Condition": "HasAlarmTopicArn"}]}
+    assert conditions["HasAlarmAction"] == either
+    # THEN every alarm reads it back for both state changes, and has no actions without a target
+    actions = {
+        "Fn::If": ["HasAlarmAction", [{"Fn::GetAtt": ["AlarmNotificationTopic", "Value"]}], {"Ref": "AWS::NoValue"}]
+    }
+    alarms = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert len(alarms) == 7
+    for name, props in alarms.items():
+        assert (props["AlarmActions"], props["OKActions"]) == (actions, actions), name
+    # AND no other resource names either topic itself
+    others = json.dumps({n: r for n, r in resources.items() if n != "AlarmNotificationTopic"})
+    assert '{"Ref": "AlarmTopicArn"}' not in others and '{"Ref": "AlarmTopic"}' not in others
+
+
+# Words that would be a second way of saying "off" or "not given" (the template's Parameters section says the one
+# way: a switch is on or off; a name, ARN, id, path or address is empty when not given).
+OTHER_OFF_WORDS = {"true", "false", "yes", "no", "none", "null", "create", "enabled", "disabled"}
+
+
+def test_off_and_not_given_are_spelled_one_way_and_described(translated: dict) -> None:
+    for name, parameter in translated["Parameters"].items():
+        values = [str(v) for v in parameter.get("AllowedValues", [])] + [str(parameter.get("Default", ""))]
+        assert not {v.lower() for v in values} & OTHER_OFF_WORDS, name
+        description = parameter["Description"]
+        if parameter.get("Default") in ("on", "off"):  # a switch: exactly on and off, and both described
+            assert parameter.get("AllowedValues", ["on", "off"]) == ["on", "off"], name
+            assert "on (default)" in description and "off" in description, name
+        elif parameter.get("Default") == "":  # a value that may be left out: what empty means is said
+            assert "Empty (default)" in description, name
+
+
+def test_every_switch_passed_to_the_function_reads_as_meant(translated: dict) -> None:
+    # The template's switches are on/off: the function must read each value it may be handed as that switch.
+    from forwarder.settings import Settings
+
+    env = translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
+    parameters = translated["Parameters"]
+    refs = {name: value["Ref"] for name, value in env.items() if isinstance(value, dict) and "Ref" in value}
+    switches = {name for name, ref in refs.items() if parameters.get(ref, {}).get("Default") in ("on", "off")}
+    assert switches == {"EVENT_GROUPS", "SNS_UNWRAP"}
+    required = {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "d"}
+    for value, meant in (("on", True), ("off", False)):
+        settings = Settings.from_env({**required, "EVENT_GROUPS": value, "SNS_UNWRAP": value})
+        assert (settings.event_groups, settings.sns_unwrap) == (meant, meant), value
 
 
 # ---------------------------------------------------------------------------------------------- 3. build
@@ -762,6 +828,7 @@ def test_default_stack_with_every_optional_stage_deploys_on_moto(
             "CreateLargePayloadBucket": True,
             "HasEventEndpoint": True,
             "CreateAlarmTopic": False,
+            "HasAlarmAction": False,
         },
     )
     out = stack["outputs"]
@@ -887,7 +954,7 @@ def test_fifo_stack_on_an_existing_bus_and_bucket_without_quarantine_deploys_on_
         {
             "SourceQueueType": "fifo",
             "EventBusName": "shared-bus",
-            "EnableQuarantineQueue": "false",
+            "RejectedRecordQuarantine": "off",
             "LargePayloadBucket": "shared-claim-checks",
         },
     )
@@ -904,6 +971,7 @@ def test_fifo_stack_on_an_existing_bus_and_bucket_without_quarantine_deploys_on_
             "CreateLargePayloadBucket": False,
             "HasEventEndpoint": False,
             "CreateAlarmTopic": False,
+            "HasAlarmAction": False,
         },
     )
     out = stack["outputs"]
@@ -921,6 +989,43 @@ def test_fifo_stack_on_an_existing_bus_and_bucket_without_quarantine_deploys_on_
     [mapping] = lam.list_event_source_mappings(FunctionName=out["FunctionName"])["EventSourceMappings"]
     assert mapping["EventSourceArn"] == out["SourceQueueArn"]
     assert "MaximumBatchingWindowInSeconds" not in mapping or not mapping["MaximumBatchingWindowInSeconds"]
+
+
+@pytest.mark.parametrize("target", ["AlarmEmail", "AlarmTopicArn"])
+def test_alarm_target_resolves_to_the_one_chosen_topic_on_moto(
+    moto_localhost: str, translated: dict, code_zip: Path, target: str
+) -> None:
+    # GIVEN an e-mail address (the stack makes a topic for it) or an existing topic as where alarms notify
+    url = moto_localhost
+    sns = boto3.client("sns", endpoint_url=url, region_name=REGION)
+    existing = sns.create_topic(Name=f"oncall-{target.lower()}")["TopicArn"]
+    value = {"AlarmEmail": "oncall@example.com", "AlarmTopicArn": existing}[target]
+    stack_name = f"forwarder-{target.lower()}"
+    stack = deploy(url, translated, {"forwarder.zip": code_zip}, stack_name, {target: value})
+
+    # THEN the stack holds the choice once, and it names that topic: the created one, or the existing one alone
+    created = target == "AlarmEmail"
+    conditions = {
+        "CreateBus": True,
+        "CreateSourceQueue": True,
+        "CreateQuarantineQueue": True,
+        "HasKinesis": False,
+        "HasDynamoDB": False,
+        "CreateLargePayloadBucket": True,
+        "HasEventEndpoint": False,
+        "CreateAlarmTopic": created,
+        "HasAlarmAction": True,
+    }
+    assert_deployed_exactly(stack, translated, conditions)
+    ssm = boto3.client("ssm", endpoint_url=url, region_name=REGION)
+    name = stack["resources"]["AlarmNotificationTopic"]["PhysicalResourceId"]
+    chosen = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    if created:
+        assert chosen == stack["resources"]["AlarmTopic"]["PhysicalResourceId"]
+        [subscription] = sns.list_subscriptions_by_topic(TopicArn=chosen)["Subscriptions"]
+        assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "oncall@example.com")
+    else:
+        assert chosen == existing
 
 
 def test_sam_cli_environment_is_kept_apart_from_the_project() -> None:
