@@ -14,10 +14,10 @@ threads and the endpoint's then do not share one GIL, which roughly halves the r
 server (also its own process) holds the quarantine queue. Each function instance is its own process
 too (`simulation.Workers`), as Lambda's execution environments are.
 
-It prints a table and writes the figures to soak-results.json; the exit code is 1 when a message was
-lost, a duplicate has no cause (on a Custom Event Bus: any duplicate at all), a healthy message reached
-a dead-letter place it should not have (FIFO with quarantine), a poison message reached the bus, or a
-FIFO group's order broke.
+It prints a table and writes the figures to soak-results.json and, as Markdown, docs/soak-results.md;
+the exit code is 1 when a message was lost, a duplicate has no cause (on a Custom Event Bus: any
+duplicate at all), a healthy message reached a dead-letter place it should not have (FIFO with
+quarantine), a poison message reached the bus, or a FIFO group's order broke.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ CUSTOM_BUS = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghi
 # redelivery in the soak therefore comes at most one scenario's run time (a few real minutes) after the
 # first acceptance; a day covers every one of them, so what the soak checks is the forwarder's side:
 # the same DeduplicationId on every redelivery, and DEDUPLICATED taken as a success. (AWS's window is
-# 5 minutes; see the README for the redeliveries that may come later than that.)
+# 5 minutes; see docs/reliability.md for the redeliveries that may come later than that.)
 DEDUP_WINDOW_SECONDS = 86_400
 
 
@@ -367,6 +367,14 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def write_report(summary: dict[str, Any], path: str) -> None:
+    """The figures as docs/soak-results.md, the page docs/reliability.md links (as make bench writes BENCHMARKS.md)."""
+    from tools.soak_report import markdown
+
+    if path:
+        Path(path).write_text(markdown(summary))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000, help="per scenario")
@@ -379,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=2,
                         help="scenarios run at the same time (each has its own endpoint and function processes)")
     parser.add_argument("--out", default="soak-results.json")
+    parser.add_argument("--report", default="docs/soak-results.md", help="the figures as Markdown; '' for none")
     parser.add_argument("--no-quarantine", action="store_true", help="FIFO without POISON_QUEUE_URL, for comparison")
     parser.add_argument("--poison-rate", type=float, help="share of poison messages, instead of each scenario's")
     args = parser.parse_args(argv)
@@ -417,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
+    write_report(summary, args.report)
     print()
     print(table(results))
     print(f"\ntotal {summary['total_seconds']} s; figures written to {args.out}")
