@@ -55,8 +55,10 @@ def put_events(
     timeout: seconds; entries not confirmed by then get ErrorCode "DeadlineExceeded".
 
     A result is {"EventId": ...} or {"ErrorCode": ..., "ErrorMessage": ...}, as in PutEvents'
-    own response. Entries failing with InternalFailure or ThrottlingException are retried
-    (up to `max_attempts` sends each); an entry that succeeded is never sent twice.
+    own response. Entries answered InternalFailure, InternalException or ThrottlingException,
+    and those of a request that failed in a way worth retrying (5xx, 429, throttling, a lost
+    connection, an answer that cannot be read), are retried (up to `max_attempts` sends each);
+    an entry that succeeded is never sent twice.
     """
     client = client or create_client("events", max_concurrency)
     items = [prepare(entry, event_bus_name) for entry in entries]
