@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.endpoint import EndpointProcess
 from bench.workload import BODY_BYTES, payload_bytes, sqs_event
+from forwarder_testing.endpoint_process import EndpointProcess
 
 BENCH_ENV = {
     "AWS_ACCESS_KEY_ID": "bench",

@@ -19,8 +19,8 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 import boto3  # noqa: E402
 
-from tests.support.lambda_context import LambdaContext  # noqa: E402
-from tools.local_aws import drain, lambda_sqs_record, moto_server, queue_arn, tap_bus  # noqa: E402
+from forwarder_testing.lambda_context import LambdaContext  # noqa: E402
+from forwarder_testing.local_aws import drain, lambda_sqs_record, moto_server, queue_arn, tap_bus  # noqa: E402
 
 REGION = "us-east-1"
 BUS = "demo-bus"

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from forwarder.settings import ENVIRONMENT_VARIABLES
-from tools.local_aws import moto_server
+from forwarder_testing.local_aws import moto_server
 
 EXIT_OK = 0
 EXIT_INVOKE_ERROR = 1

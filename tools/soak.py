@@ -1,7 +1,7 @@
 """`make soak`: the forwarder under faults and load, through the simulated event sources.
 
 For each scenario (standard SQS; FIFO SQS with a POISON_QUEUE_URL quarantine; Kinesis with an
-on-failure destination) it sends N messages through `tools.simulation`, with the fault-injecting
+on-failure destination) it sends N messages through `forwarder_testing.simulation`, with the fault-injecting
 PutEvents endpoint as the bus, then accounts for every message and every duplicate. Each source runs
 twice: onto the classic bus (PutEvents), and onto a Custom Event Bus (`-v2`: EVENT_BUS_NAME is a
 Custom Event Bus ARN, so the forwarder publishes through eventbridgev2 with deduplication ids), where
@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from tools.simulation import (  # noqa: E402
+from forwarder_testing.simulation import (  # noqa: E402
     InProcess,
     KinesisSource,
     Message,
@@ -291,7 +291,7 @@ class RemoteEndpoint:
 
 def start_endpoint(config: dict[str, Any], latency_ms: float) -> tuple[subprocess.Popen, RemoteEndpoint]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.eventbridge_endpoint", "--port", "0", "--latency-ms", str(latency_ms),
+        [sys.executable, "-m", "forwarder_testing.eventbridge_endpoint", "--port", "0", "--latency-ms", str(latency_ms),
          "--config", json.dumps(config)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-quarantine", action="store_true", help="FIFO without POISON_QUEUE_URL, for comparison")
     parser.add_argument("--poison-rate", type=float, help="share of poison messages, instead of each scenario's")
     args = parser.parse_args(argv)
-    from tools.local_aws import moto_server
+    from forwarder_testing.local_aws import moto_server
 
     names = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     scenarios = {name: SCENARIOS[name] for name in names}

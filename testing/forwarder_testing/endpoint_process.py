@@ -22,7 +22,7 @@ class EndpointProcess:
     def __enter__(self) -> EndpointProcess:
         config = json.dumps({"record_accepted": False})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.eventbridge_endpoint", "--port", "0",
+            [sys.executable, "-m", "forwarder_testing.eventbridge_endpoint", "--port", "0",
              "--latency-ms", str(self.latency_ms), "--config", config],
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )

@@ -23,7 +23,7 @@ In a test (same process)::
 
 As its own process (the first stdout line is the URL; SIGTERM or SIGINT stops it)::
 
-    python -m tests.fakes.eventbridge_endpoint --port 0 --latency-ms 10 [--seed 7] [--config '{...}']
+    python -m forwarder_testing.eventbridge_endpoint --port 0 --latency-ms 10 [--seed 7] [--config '{...}']
 
 Control routes (JSON in and out; answered without latency or faults):
 

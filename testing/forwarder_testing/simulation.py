@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_for_connections
 from typing import Any
 
-from tests.support.events import ACCOUNT, REGION, SENT, kinesis_record, sqs_record
-from tests.support.lambda_context import LambdaContext
+from forwarder_testing.events import ACCOUNT, REGION, SENT, kinesis_record, sqs_record
+from forwarder_testing.lambda_context import LambdaContext
 
 Invoke = Callable[[dict], dict]
 

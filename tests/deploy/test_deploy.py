@@ -52,11 +52,11 @@ import boto3
 import pytest
 
 from forwarder.settings import ENVIRONMENT_VARIABLES
-from tools.local_aws import moto_server
+from forwarder_testing.local_aws import moto_server
 
 pytestmark = pytest.mark.deploy
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 SAM_BIN = ROOT / ".venv-sam" / "bin"
 CHECKOV_BIN = ROOT / ".venv-checkov" / "bin"

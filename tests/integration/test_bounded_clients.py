@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forwarder.clients import bound_by_deadline, bounded_by, create_client
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.test_connections import http_answer, raw_serving
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from tests.integration.test_connections import http_answer, raw_serving
 
 pytestmark = pytest.mark.integration
 

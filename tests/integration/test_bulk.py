@@ -15,8 +15,8 @@ import pytest
 from forwarder import put_events
 from forwarder.cli import main
 from forwarder.clients import create_client
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from tests.conftest import ROOT
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
 
 pytestmark = pytest.mark.integration
 
@@ -126,7 +126,7 @@ def test_without_endpoint_id_requests_are_sigv4(endpoint):
 
 
 def test_handler_sends_through_the_global_endpoint_when_configured(endpoint, load_handler, context):
-    from tests.support.events import sqs_event
+    from forwarder_testing.events import sqs_event
 
     handler = load_handler(AWS_ENDPOINT_URL=endpoint.url, EVENT_ENDPOINT_ID="abcde.veo")
     assert handler.lambda_handler(sqs_event(["{}"]), context) == {"batchItemFailures": []}

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.support.events import fifo_event, sqs_event
-from tests.support.lambda_context import LambdaContext
-from tests.test_handler import log_lines
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.events import fifo_event, sqs_event
+from forwarder_testing.lambda_context import LambdaContext
+from tests.integration.test_handler import log_lines
 
 pytestmark = pytest.mark.integration
 

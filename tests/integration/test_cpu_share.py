@@ -21,9 +21,9 @@ from contextlib import ExitStack
 
 import pytest
 
+from forwarder_testing.cpu_share import QuotaUnavailable, cpu_quota
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from tests.conftest import ROOT
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.support.cpu_share import QuotaUnavailable, cpu_quota
 
 pytestmark = [pytest.mark.cpu_share, pytest.mark.integration]
 
@@ -64,7 +64,7 @@ def invoke_under_quota(join: Callable[[int], None], endpoint: FaultEndpoint, tmp
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     with log_path.open("w") as log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.cpu_share", json.dumps(config)],
+            [sys.executable, "-m", "forwarder_testing.cpu_share", json.dumps(config)],
             cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.PIPE, text=True,
         )
         try:

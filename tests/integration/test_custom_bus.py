@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.support.events import fifo_event, kinesis_event, sqs_event
-from tests.support.lambda_context import LambdaContext
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.events import fifo_event, kinesis_event, sqs_event
+from forwarder_testing.lambda_context import LambdaContext
 
 pytestmark = pytest.mark.integration
 BUS = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"

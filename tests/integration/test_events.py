@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from tests.conftest import EVENTS
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
 
 pytestmark = pytest.mark.integration
 INVOCATION_TRACE = "Root=1-6740a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"

@@ -21,7 +21,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from tests.fakes.eventbridge_endpoint import FaultEndpoint, entry_size
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint, entry_size
 
 pytestmark = pytest.mark.integration
 
@@ -462,7 +462,7 @@ def test_control_route_rejects_unknown_keys_and_kinds(endpoint):
 
 
 def test_runs_as_its_own_process():
-    command = [sys.executable, "-m", "tests.fakes.eventbridge_endpoint", "--port", "0", "--latency-ms", "10"]
+    command = [sys.executable, "-m", "forwarder_testing.eventbridge_endpoint", "--port", "0", "--latency-ms", "10"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603 - fixed argv
     try:
         url = process.stdout.readline().strip()

@@ -18,10 +18,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.fakes.eventbridge_v2 import OPERATION_PATH
-from tests.test_fault_endpoint import OK_ENTRY, Remote, control, error_of
-from tests.test_fault_endpoint import make_client as make_classic_client
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.eventbridge_v2 import OPERATION_PATH
+from tests.integration.test_fault_endpoint import OK_ENTRY, Remote, control, error_of
+from tests.integration.test_fault_endpoint import make_client as make_classic_client
 
 pytestmark = pytest.mark.integration
 
@@ -390,7 +390,7 @@ def test_control_routes_show_v2_entries_and_stats_over_http(endpoint, client):
 
 def test_runs_as_its_own_process_serving_both_apis():
     config = json.dumps({"request_schedule": ["accepted_reset"]})
-    command = [sys.executable, "-m", "tests.fakes.eventbridge_endpoint", "--port", "0", "--config", config]
+    command = [sys.executable, "-m", "forwarder_testing.eventbridge_endpoint", "--port", "0", "--config", config]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603 - fixed argv
     try:
         remote = Remote(process.stdout.readline().strip())

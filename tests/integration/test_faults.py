@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.support.events import sqs_event, sqs_record
-from tests.support.lambda_context import LambdaContext
-from tests.test_handler import log_lines
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.events import sqs_event, sqs_record
+from forwarder_testing.lambda_context import LambdaContext
+from tests.integration.test_handler import log_lines
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from forwarder.records import EventError
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.support.events import sqs_event
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.events import sqs_event
 
 SECRET = "card-4111111111111111"  # noqa: S105 - a marker to look for in logs
 

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 
 from forwarder.records import EventError
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.events import kinesis_record, sqs_record
 from tests.conftest import load_event
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.support.events import kinesis_record, sqs_record
-from tests.test_handler import log_lines
+from tests.integration.test_handler import log_lines
 
 pytestmark = pytest.mark.integration
 

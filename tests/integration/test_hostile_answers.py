@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from forwarder.clients import create_client
 from forwarder.wire import WirePutEvents
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.support.events import sqs_event
-from tests.support.lambda_context import LambdaContext
-from tests.test_handler import log_lines
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.events import sqs_event
+from forwarder_testing.lambda_context import LambdaContext
+from tests.integration.test_handler import log_lines
 
 pytestmark = pytest.mark.integration
 

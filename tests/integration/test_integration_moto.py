@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.support.events import fifo_event, kinesis_event, sqs_event
-from tools.local_aws import drain, tap_bus
+from forwarder_testing.events import fifo_event, kinesis_event, sqs_event
+from forwarder_testing.local_aws import drain, tap_bus
 
 pytestmark = pytest.mark.integration
 

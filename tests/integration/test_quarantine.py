@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.support.events import kinesis_event, sqs_event
-from tools.local_aws import drain
+from forwarder_testing.events import kinesis_event, sqs_event
+from forwarder_testing.local_aws import drain
 
 pytestmark = pytest.mark.integration
 

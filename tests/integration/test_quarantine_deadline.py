@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.support.events import sqs_event
-from tests.support.lambda_context import LambdaContext
-from tools.local_aws import drain
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.events import sqs_event
+from forwarder_testing.lambda_context import LambdaContext
+from forwarder_testing.local_aws import drain
 
 pytestmark = pytest.mark.integration
 

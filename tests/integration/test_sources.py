@@ -12,10 +12,10 @@ import pytest
 from aws_kinesis_agg.aggregator import RecordAggregator
 
 from forwarder.records import parse_event
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.events import SENT, kinesis_record, sqs_event
+from forwarder_testing.local_aws import lambda_sqs_record, queue_arn
 from tests.conftest import load_event
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.support.events import SENT, kinesis_record, sqs_event
-from tools.local_aws import lambda_sqs_record, queue_arn
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from forwarder_testing.events import sqs_event
+from forwarder_testing.lambda_context import LambdaContext
 from tests.conftest import ROOT
-from tests.support.events import sqs_event
-from tests.support.lambda_context import LambdaContext
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ WARM_UP = 15  # the first invocations open the connections and threads a warm co
 @pytest.fixture
 def fault_endpoint() -> Iterator[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.eventbridge_endpoint", "--port", "0", "--config", json.dumps(FAULTS)],
+        [sys.executable, "-m", "forwarder_testing.eventbridge_endpoint", "--port", "0", "--config", json.dumps(FAULTS)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     try:

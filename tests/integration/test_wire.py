@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from forwarder.clients import bounded_by, create_client
 from forwarder.wire import WirePutEvents, request_body
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 
 pytestmark = pytest.mark.integration
 

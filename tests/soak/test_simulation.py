@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 
-from tools.simulation import InProcess, KinesisSource, Message, SqsSource, Tally, drive, reconcile
+from forwarder_testing.simulation import InProcess, KinesisSource, Message, SqsSource, Tally, drive, reconcile
 
 
 def messages(count: int, groups: int = 0) -> list[Message]:

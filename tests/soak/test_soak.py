@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from tests.fakes.eventbridge_endpoint import FaultEndpoint
-from tests.support.lambda_context import LambdaContext
-from tools.simulation import InProcess, drive
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.lambda_context import LambdaContext
+from forwarder_testing.simulation import InProcess, drive
 from tools.soak import (
     SCENARIOS,
     TIMEOUT_MS,

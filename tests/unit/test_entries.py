@@ -176,7 +176,7 @@ def custom_settings(**env) -> Settings:
 
 
 def test_custom_bus_entries_carry_system_metadata_instead_of_bus_and_trace():
-    from tests.support.events import fifo_event
+    from forwarder_testing.events import fifo_event
 
     _, (first, second) = parse_event(fifo_event([("g1", "{}"), ("g1", "{}")]))
     first.trace_header = "Root=1-a-b"

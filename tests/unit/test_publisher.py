@@ -16,7 +16,7 @@ from forwarder.publisher import (
     Publisher,
     PublishOptions,
 )
-from tests.support.service import OK, NoJitter, ScriptedService, make_entry
+from forwarder_testing.service import OK, NoJitter, ScriptedService, make_entry
 
 RETRYABLE = ["InternalFailure", "ThrottlingException"]
 FINAL = ["AccessDeniedException", "InvalidArgument", "MalformedDetail"]

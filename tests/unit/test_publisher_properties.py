@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from forwarder.entries import Entry, Rejected
 from forwarder.publisher import Pending, Publisher, PublishOptions
-from tests.support.service import NoJitter, make_entry
+from forwarder_testing.service import NoJitter, make_entry
 
 DEADLINE_SECONDS = 0.08
 LATE = "late"  # after the deadline

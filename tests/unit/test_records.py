@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from forwarder.records import EventError, parse_event
 from forwarder.settings import Settings
-from tests.support.events import fifo_event, kinesis_event, kinesis_record, sqs_event, sqs_record
+from forwarder_testing.events import fifo_event, kinesis_event, kinesis_record, sqs_event, sqs_record
 
 
 def test_sqs_record_fields():
