@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import http.client
 import json
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -21,6 +18,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
+from forwarder_testing.endpoint_process import EndpointProcess
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint, entry_size
 
 pytestmark = pytest.mark.integration
@@ -29,15 +27,8 @@ SESSION = botocore.session.get_session()  # one session: its loader caches the s
 OK_ENTRY = {"Source": "test.source", "DetailType": "thing.happened", "Detail": '{"n": 1}'}
 
 
-@dataclasses.dataclass
-class Remote:
-    """An endpoint running in another process: the helpers below only need its url."""
-
-    url: str
-
-
 def make_client(
-    endpoint: FaultEndpoint | Remote, attempts: int = 1, read_timeout: float = 1.0, **config: Any
+    endpoint: FaultEndpoint | EndpointProcess, attempts: int = 1, read_timeout: float = 1.0, **config: Any
 ) -> Any:
     return SESSION.create_client(
         "events",
@@ -54,7 +45,7 @@ def make_client(
     )
 
 
-def control(endpoint: FaultEndpoint | Remote, path: str, payload: dict[str, Any] | None = None) -> Any:
+def control(endpoint: FaultEndpoint | EndpointProcess, path: str, payload: dict[str, Any] | None = None) -> Any:
     data = None if payload is None else json.dumps(payload).encode()
     assert endpoint.url.startswith("http://127.0.0.1:")  # so the S310 waivers below are safe
     request = urllib.request.Request(  # noqa: S310 - checked above: http to 127.0.0.1 only
@@ -462,18 +453,11 @@ def test_control_route_rejects_unknown_keys_and_kinds(endpoint):
 
 
 def test_runs_as_its_own_process():
-    command = [sys.executable, "-m", "forwarder_testing.eventbridge_endpoint", "--port", "0", "--latency-ms", "10"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603 - fixed argv
-    try:
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
-        remote = Remote(url)
+    with EndpointProcess(latency_ms=10) as remote:
+        assert remote.url.startswith("http://127.0.0.1:")
         assert control(remote, "/_fault/config")["latency_ms"] == 10
         control(remote, "/_fault/config", {"entry_schedule": ["InternalFailure"]})
         response = make_client(remote).put_events(Entries=[OK_ENTRY, OK_ENTRY])
         assert [r.get("ErrorCode") for r in response["Entries"]] == ["InternalFailure", None]
         assert control(remote, "/_fault/stats")["faults"] == {"entry:InternalFailure": 1}
-    finally:
-        process.terminate()
-        assert process.wait(timeout=5) == 0
-        process.stdout.close()
+    assert remote.returncode == 0

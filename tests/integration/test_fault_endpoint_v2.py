@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
-import json
-import subprocess
-import sys
 import time
 import urllib.error
 from collections.abc import Iterator
@@ -18,9 +15,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
+from forwarder_testing.endpoint_process import EndpointProcess
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.eventbridge_v2 import OPERATION_PATH
-from tests.integration.test_fault_endpoint import OK_ENTRY, Remote, control, error_of
+from tests.integration.test_fault_endpoint import OK_ENTRY, control, error_of
 from tests.integration.test_fault_endpoint import make_client as make_classic_client
 
 pytestmark = pytest.mark.integration
@@ -31,7 +29,7 @@ OTHER_BUS = "arn:aws:events:us-east-1:123456789012:event-busv2/billing/zyxwvutsr
 ENTRY = {"Source": "test.source", "DetailType": "thing.happened", "Detail": '{"n": 1}'}
 
 
-def make_client(endpoint: FaultEndpoint | Remote, attempts: int = 1, read_timeout: float = 1.0,
+def make_client(endpoint: FaultEndpoint | EndpointProcess, attempts: int = 1, read_timeout: float = 1.0,
                 **config: Any) -> Any:
     return SESSION.create_client(
         "eventbridgev2",
@@ -389,17 +387,10 @@ def test_control_routes_show_v2_entries_and_stats_over_http(endpoint, client):
 
 
 def test_runs_as_its_own_process_serving_both_apis():
-    config = json.dumps({"request_schedule": ["accepted_reset"]})
-    command = [sys.executable, "-m", "forwarder_testing.eventbridge_endpoint", "--port", "0", "--config", config]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603 - fixed argv
-    try:
-        remote = Remote(process.stdout.readline().strip())
+    with EndpointProcess({"request_schedule": ["accepted_reset"]}) as remote:
         response = make_client(remote, attempts=2).put_events(EventBusArn=BUS, Entries=[with_id("p")])
         assert codes(response) == ["DEDUPLICATED"]
         assert make_classic_client(remote).put_events(Entries=[OK_ENTRY])["FailedEntryCount"] == 0
         assert control(remote, "/_fault/accepted")["count"] == 2
         assert control(remote, "/_fault/stats")["eventbridgev2"]["entries_deduplicated"] == 1
-    finally:
-        process.terminate()
-        assert process.wait(timeout=5) == 0
-        process.stdout.close()
+    assert remote.returncode == 0

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -19,9 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from forwarder_testing.endpoint_process import EndpointProcess
 from forwarder_testing.events import sqs_event
 from forwarder_testing.lambda_context import LambdaContext
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -40,15 +38,8 @@ WARM_UP = 15  # the first invocations open the connections and threads a warm co
 
 @pytest.fixture
 def fault_endpoint() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "forwarder_testing.eventbridge_endpoint", "--port", "0", "--config", json.dumps(FAULTS)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait(10)
+    with EndpointProcess(FAULTS) as endpoint:
+        yield endpoint.url
 
 
 def open_descriptors() -> int:
