@@ -6,7 +6,7 @@ makes a new cgroup (v1 ``cpu.cfs_quota_us``, or v2 ``cpu.max``) and yields a fun
 process into it, and removes the cgroup afterwards. Where no cgroup is writable it raises
 ``QuotaUnavailable`` saying why, so that a test can skip with that reason.
 
-The child (``python -m forwarder_testing.cpu_share '<json>'``, run from the repository root) takes the
+The child (``python -m forwarder_testing.cpu_share '<json>'``) takes the
 environment in its JSON argument, does the cold start and builds the event, writes ``ready`` to
 stderr, waits for a line on stdin (the parent moves it into the cgroup meanwhile), then invokes the
 handler once with a context of ``remaining_ms`` and writes to ``result_path`` how long the call took

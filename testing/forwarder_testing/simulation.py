@@ -342,10 +342,11 @@ class InProcess:
         return done
 
 
-def _worker(env: dict[str, str], paths: list[str], timeout_ms: int, connection: Any) -> None:
-    """One execution environment: a cold start (importing the handler), then invocations on request."""
+def _worker(env: dict[str, str], timeout_ms: int, connection: Any) -> None:
+    """One execution environment: a cold start (importing the handler), then invocations on request.
+
+    A spawned process: it finds the forwarder and this package where the parent does, in the venv."""
     os.environ.update(env)
-    sys.path[:0] = paths
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the handler's log and metric lines: not wanted here
     warnings.filterwarnings("ignore", message="No application metrics")  # metrics are disabled on purpose
     import forwarder.handler as handler
@@ -367,7 +368,7 @@ class Workers:
         self._processes = []
         for _ in range(size):
             parent, child = context.Pipe()
-            process = context.Process(target=_worker, args=(env, list(sys.path), timeout_ms, child), daemon=True)
+            process = context.Process(target=_worker, args=(env, timeout_ms, child), daemon=True)
             process.start()
             self._connections.append(parent)
             self._processes.append(process)

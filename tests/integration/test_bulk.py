@@ -16,7 +16,6 @@ from forwarder import put_events
 from forwarder.cli import main
 from forwarder.clients import create_client
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -187,7 +186,6 @@ def run_command(
     command = [sys.executable, "-m", "forwarder", "put-events", "--entries", f"file://{path}"]
     return subprocess.run(
         [*command, "--endpoint-url", endpoint.url],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         timeout=120,
         check=False,
         **streams,

@@ -13,7 +13,6 @@ The one timed assertion of the suite: "returned before the deadline", with the m
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -23,7 +22,6 @@ import pytest
 
 from forwarder_testing.cpu_share import QuotaUnavailable, cpu_quota
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
-from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.cpu_share, pytest.mark.integration]
 
@@ -61,11 +59,10 @@ def invoke_under_quota(join: Callable[[int], None], endpoint: FaultEndpoint, tmp
         "remaining_ms": REMAINING_MS,
         "result_path": str(result_path),
     }
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     with log_path.open("w") as log:
         child = subprocess.Popen(
             [sys.executable, "-m", "forwarder_testing.cpu_share", json.dumps(config)],
-            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE, stdout=log, stderr=subprocess.PIPE, text=True,
         )
         try:
             ready = child.stderr.readline()

@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_bench_harness_runs_at_a_tiny_size(tmp_path: Path) -> None:
     # GIVEN the suite's environment minus what the bench sets itself
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVENT_", "AWS_ENDPOINT_URL"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     # WHEN the whole harness runs with the smoke profile
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--profile", "smoke", "--out-dir", str(tmp_path), "--no-chart"],
