@@ -1,12 +1,15 @@
-"""A claim check whose S3 never answers holds back nothing but its own record (and that record's FIFO group).
+"""The S3 claim check: a payload too large for PutEvents goes to S3 and its entry points at it; when S3
+fails, only the large record is reported; and an S3 that never answers holds back nothing but its own
+record (and that record's FIFO group).
 
-S3 here is a TCP server on 127.0.0.1 that accepts connections and never says a word; EventBridge is the
-fault endpoint. The small records of the batch are published while the upload hangs, and the large one
-is reported as ClaimCheckFailed when the deadline comes.
+For the silent S3, S3 is a TCP server on 127.0.0.1 that accepts connections and never says a word;
+EventBridge is the fault endpoint. The small records of the batch are published while the upload hangs,
+and the large one is reported as ClaimCheckFailed when the deadline comes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import threading
@@ -108,3 +111,65 @@ def test_only_the_fifo_group_of_the_hanging_upload_waits(forwarder, caplog):
     assert {entry["Detail"] for entry in endpoint.accepted()} == {'{"b": 1}', '{"b": 2}', '{"c": 1}'}
     summary = next(line for line in log_lines(caplog, handler) if line.get("message") == "batch done")
     assert summary["failures_by_code"] == {"ClaimCheckFailed": 1, "GroupBlocked": 1}
+
+
+# -- payloads in S3 -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def endpoint() -> Iterator[FaultEndpoint]:
+    with FaultEndpoint() as running:
+        yield running
+
+
+def details(endpoint: FaultEndpoint) -> list[dict]:
+    return [json.loads(entry["Detail"]) for entry in endpoint.accepted()]
+
+
+def test_large_payloads_go_to_s3_and_the_entry_points_at_them(aws, clients, load_handler, context):
+    s3, events = clients("s3"), clients("events")
+    s3.create_bucket(Bucket="large-payloads")
+    events.create_event_bus(Name="bus")
+    handler = load_handler(
+        AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="bus", LARGE_PAYLOAD_BUCKET="large-payloads", PUT_EVENTS_MAX_BYTES="262144"
+    )
+    big = json.dumps({"blob": "x" * 300_000})
+    assert handler.lambda_handler(sqs_event([big, '{"small": 1}']), context) == {"batchItemFailures": []}
+    digest = hashlib.sha256(big.encode()).hexdigest()
+    stored = s3.get_object(Bucket="large-payloads", Key=f"{digest}.json")["Body"].read()
+    assert stored == big.encode()
+
+
+def test_claim_check_reference_shape(endpoint, aws, clients, load_handler, context):
+    clients("s3").create_bucket(Bucket="large-payloads")
+    handler = load_handler(
+        AWS_ENDPOINT_URL=aws,
+        AWS_ENDPOINT_URL_EVENTBRIDGE=endpoint.url,
+        LARGE_PAYLOAD_BUCKET="large-payloads",
+        PUT_EVENTS_MAX_BYTES="262144",
+    )
+    big = "y" * 300_000  # text: wrapped first, then stored
+    assert handler.lambda_handler(sqs_event([big]), context) == {"batchItemFailures": []}
+    (detail,) = details(endpoint)
+    stored_detail = json.dumps({"data": big}, separators=(",", ":"))
+    assert detail == {
+        "dataref": {
+            "bucket": "large-payloads",
+            "key": f"{hashlib.sha256(stored_detail.encode()).hexdigest()}.json",
+            "size": len(stored_detail),
+            "sha256": hashlib.sha256(stored_detail.encode()).hexdigest(),
+        }
+    }
+
+
+def test_when_s3_fails_the_large_record_is_reported(endpoint, aws, load_handler, context):
+    handler = load_handler(
+        AWS_ENDPOINT_URL=aws,
+        AWS_ENDPOINT_URL_EVENTBRIDGE=endpoint.url,
+        LARGE_PAYLOAD_BUCKET="no-such-bucket",
+        PUT_EVENTS_MAX_BYTES="262144",
+    )
+    event = sqs_event(["z" * 300_000, "{}"])
+    response = handler.lambda_handler(event, context)
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert len(endpoint.accepted()) == 1

@@ -1,10 +1,9 @@
-"""More sources: SNS through SQS, KPL aggregates, DynamoDB Streams, and the S3 claim check."""
+"""More sources: SNS through SQS, KPL aggregates, DynamoDB Streams (the claim check: test_claim_check.py)."""
 
 from __future__ import annotations
 
 import base64
 import copy
-import hashlib
 import json
 from collections.abc import Iterator
 
@@ -223,55 +222,3 @@ def test_dynamodb_numbers_beyond_int64_stay_exact():
     new_image = json.loads(records[0].body)["newImage"]
     assert new_image["big"] == "123456789012345678901234567890"
     assert new_image["precise"] == "0.1000000000000000000000000001"
-
-
-# -- claim check ----------------------------------------------------------------------------------
-
-
-def test_large_payloads_go_to_s3_and_the_entry_points_at_them(aws, clients, load_handler, context):
-    s3, events = clients("s3"), clients("events")
-    s3.create_bucket(Bucket="large-payloads")
-    events.create_event_bus(Name="bus")
-    handler = load_handler(
-        AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="bus", LARGE_PAYLOAD_BUCKET="large-payloads", PUT_EVENTS_MAX_BYTES="262144"
-    )
-    big = json.dumps({"blob": "x" * 300_000})
-    assert handler.lambda_handler(sqs_event([big, '{"small": 1}']), context) == {"batchItemFailures": []}
-    digest = hashlib.sha256(big.encode()).hexdigest()
-    stored = s3.get_object(Bucket="large-payloads", Key=f"{digest}.json")["Body"].read()
-    assert stored == big.encode()
-
-
-def test_claim_check_reference_shape(endpoint, aws, clients, load_handler, context):
-    clients("s3").create_bucket(Bucket="large-payloads")
-    handler = load_handler(
-        AWS_ENDPOINT_URL=aws,
-        AWS_ENDPOINT_URL_EVENTBRIDGE=endpoint.url,
-        LARGE_PAYLOAD_BUCKET="large-payloads",
-        PUT_EVENTS_MAX_BYTES="262144",
-    )
-    big = "y" * 300_000  # text: wrapped first, then stored
-    assert handler.lambda_handler(sqs_event([big]), context) == {"batchItemFailures": []}
-    (detail,) = details(endpoint)
-    stored_detail = json.dumps({"data": big}, separators=(",", ":"))
-    assert detail == {
-        "dataref": {
-            "bucket": "large-payloads",
-            "key": f"{hashlib.sha256(stored_detail.encode()).hexdigest()}.json",
-            "size": len(stored_detail),
-            "sha256": hashlib.sha256(stored_detail.encode()).hexdigest(),
-        }
-    }
-
-
-def test_when_s3_fails_the_large_record_is_reported(endpoint, aws, load_handler, context):
-    handler = load_handler(
-        AWS_ENDPOINT_URL=aws,
-        AWS_ENDPOINT_URL_EVENTBRIDGE=endpoint.url,
-        LARGE_PAYLOAD_BUCKET="no-such-bucket",
-        PUT_EVENTS_MAX_BYTES="262144",
-    )
-    event = sqs_event(["z" * 300_000, "{}"])
-    response = handler.lambda_handler(event, context)
-    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
-    assert len(endpoint.accepted()) == 1
