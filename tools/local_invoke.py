@@ -301,7 +301,7 @@ def function_environment(
         "_HANDLER": args.handler,
         "LAMBDA_TASK_ROOT": str(code_root),
         "LAMBDA_RUNTIME_DIR": str(Path(awslambdaric.__file__).resolve().parent.parent),
-        "PYTHONPATH": str(code_root),
+        "PYTHONPATH": str(code_root),  # the function's code on its path, as Lambda puts LAMBDA_TASK_ROOT there
         # Keep the caller's ~/.aws out of the function, as Lambda has none.
         "AWS_CONFIG_FILE": str(scratch / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "no-aws-credentials"),
