@@ -227,7 +227,7 @@ def test_translation_turns_the_function_into_plain_cloudformation(translated: di
 
 
 def test_template_passes_on_every_setting_the_function_reads(translated: dict) -> None:
-    # ENVIRONMENT_VARIABLES is what Settings.from_env reads (tests/test_settings.py holds the two together).
+    # ENVIRONMENT_VARIABLES is what Settings.from_env reads (tests/unit/test_settings.py holds the two together).
     read = set(ENVIRONMENT_VARIABLES)
     passed = set(translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"])
     assert read - passed == set(NOT_PASSED_ON), "a setting the function reads is neither passed nor excused"
