@@ -46,8 +46,8 @@ lint: venv ## ruff on src, tests, tools, bench and the support package (testing)
 
 # What .gitignore lists, no more: a fresh clone again. (A tool environment that is a link loses the link only.)
 clean: ## remove the virtual environments (.venv, .venv-sam, .venv-checkov), build output, caches, soak results
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .hypothesis .ruff_cache src/*.egg-info testing/*.egg-info \
-	  soak-results.json
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .hypothesis .ruff_cache src/*.egg-info \
+	  testing/*.egg-info soak-results.json
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # Targets added by later work live in mk/*.mk so that each area keeps its own file.
