@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from forwarder.settings import ENVIRONMENT_VARIABLES
-from forwarder_testing.local_aws import BusTap, moto_server
+from forwarder_testing.bus_tap import BusTap
+from forwarder_testing.local_aws import moto_server
 
 EXIT_OK = 0
 EXIT_INVOKE_ERROR = 1

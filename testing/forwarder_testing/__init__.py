@@ -2,7 +2,7 @@
 
 - ``eventbridge_endpoint``, ``eventbridge_v2``: the fault-injecting PutEvents endpoint (classic and
   Custom Event Bus), in a thread (``FaultEndpoint``); ``endpoint_process``: the same as its own process.
-- ``local_aws``: moto in server mode on 127.0.0.1, its reset, the bus tap, SQS helpers.
+- ``local_aws``: moto in server mode on 127.0.0.1, its reset, SQS helpers; ``bus_tap``: what reached a bus.
 - ``events``, ``lambda_context``: Lambda events and the context object, as Lambda hands them over.
 - ``service``: a scripted PutEvents service for the publisher's tests (no network).
 - ``simulation``: Lambda's event source mappings, simulated, driving the handler (soak and tests).
