@@ -10,7 +10,7 @@ PY313 := $(shell for c in python3.13 "$$(pyenv prefix 3.13 2>/dev/null | tail -n
 VENV := .venv
 PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
-# tests/test_deploy.py puts this Python's directory on PATH for `sam build`, which needs a real python3.13.
+# tests/deploy/test_deploy.py puts this Python's directory on PATH for `sam build`, which needs a real python3.13.
 export PY313
 export SAM_CLI_TELEMETRY := 0
 
@@ -23,17 +23,17 @@ python:
 	  echo "Python 3.13 not found. Install it (e.g. 'pyenv install 3.13' or your OS package python3.13) and retry." >&2; \
 	  exit 1; fi
 
-$(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml | python
+$(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml testing/pyproject.toml | python
 	test -x $(PY) || "$(PY313)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --no-deps -e . -e testing  # the forwarder, and the support package
 	touch $@
 
 venv: $(VENV)/.installed ## create .venv with Python 3.13 and the dependencies
 
 # Everything `make test` needs, in this one place: ruff first (`lint`); the SAM CLI, cfn-lint and checkov in
-# their own environments (mk/sam.mk), which tests/test_deploy.py calls; and the bench extras (mk/bench.mk),
+# their own environments (mk/sam.mk), which tests/deploy/test_deploy.py calls; and the bench extras (mk/bench.mk),
 # because the benchmark's chart test draws with matplotlib and would otherwise be skipped.
 test: lint sam-venv checkov-venv $(VENV)/.bench-installed ## ruff, then every test: unit, integration on 127.0.0.1, deployment proofs
 	$(PY) -m pytest
@@ -41,13 +41,13 @@ test: lint sam-venv checkov-venv $(VENV)/.bench-installed ## ruff, then every te
 demo: venv ## run the forwarder against a local AWS emulator and show what reached the bus
 	$(PY) tools/demo.py
 
-lint: venv ## ruff on src, tests, tools and bench
-	$(PY) -m ruff check src tests tools bench
+lint: venv ## ruff on src, tests, tools, bench and the support package (testing)
+	$(PY) -m ruff check src tests tools bench testing
 
 # What .gitignore lists, no more: a fresh clone again. (A tool environment that is a link loses the link only.)
 clean: ## remove the virtual environments (.venv, .venv-sam, .venv-checkov), build output, caches, soak results
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .hypothesis .ruff_cache src/*.egg-info \
-	  soak-results.json
+	  testing/*.egg-info soak-results.json
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # Targets added by later work live in mk/*.mk so that each area keeps its own file.

@@ -1,7 +1,6 @@
 """`make bench`: the forwarder beside the usual ways of doing its job, on one local endpoint, in one run.
 
 Modules:
-  endpoint    the project's fault endpoint (tests/fakes) as its own process, latency set per cell
   workload    SQS events of ~500-byte JSON bodies, in Lambda's exact shape
   contenders  the warm handler; Powertools' BatchProcessor, one put_events per record; the AWS docs'
               loop of sequential 10-entry chunks; the SDK floor (pre-built 10-entry calls, nothing else)

@@ -62,8 +62,7 @@ def _once(script: str, event_path: str, env: dict[str, str]) -> tuple[float, flo
 
 
 def run(endpoint_url: str, reps: int, log: Callable[[str], None]) -> dict:
-    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint_url,
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]), "PYTHONDONTWRITEBYTECODE": ""}
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint_url, "PYTHONDONTWRITEBYTECODE": ""}
     results: dict[str, dict[str, list[float]]] = {k: {"process": [], "inner": []} for k in SCRIPTS}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(sqs_event(1), f)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from tests.support.lambda_context import LambdaContext
+from forwarder_testing.lambda_context import LambdaContext
 
 CONTEXT_TIMEOUT_MS = 900_000  # Lambda's longest timeout: the deadline never cuts a benchmark run short
 

@@ -39,8 +39,7 @@ print(json.dumps({"interpreter_mb": baseline, "after_import_mb": after_import, "
 
 
 def run(endpoint_url: str, records: int, log: Callable[[str], None]) -> dict:
-    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint_url,
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint_url}
     done = subprocess.run([sys.executable, "-c", CHILD, str(records)], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300, check=False)
     if done.returncode:

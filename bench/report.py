@@ -110,9 +110,9 @@ def markdown(results: dict, chart: str | None) -> str:
         + ", ".join(f"{int(s):,}: {b / 1e6:.2f} MB" for s, b in sorted(results["event_bytes"].items(),
                                                                           key=lambda kv: int(kv[0])))
         + ").",
-        "- The endpoint is the project's fault endpoint (`tests/fakes/eventbridge_endpoint.py`) in its own process "
-        "on 127.0.0.1, no faults, answering every PutEvents after 0, 10 or 25 ms. It is Python too and shares "
-        "the two cores, so at 0 ms it is part of what limits wall time (not CPU per record, which counts the "
+        "- The endpoint is the project's fault endpoint (`testing/forwarder_testing/eventbridge_endpoint.py`) in its "
+        "own process on 127.0.0.1, no faults, answering every PutEvents after 0, 10 or 25 ms. It is Python too and "
+        "shares the two cores, so at 0 ms it is part of what limits wall time (not CPU per record, which counts the "
         "benchmark process only).",
         "- Contenders, all in one warm process (clients built and connections open before timing):",
         *[f"  - **{LABELS[k]}**" for k in present],

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.endpoint import EndpointProcess
 from bench.workload import BODY_BYTES, payload_bytes, sqs_event
+from forwarder_testing.endpoint_process import EndpointProcess
 
 BENCH_ENV = {
     "AWS_ACCESS_KEY_ID": "bench",
@@ -82,7 +82,7 @@ def run_cells(profile: Profile, endpoint: EndpointProcess, contenders: list[Any]
     events = {size: sqs_event(size) for size in profile.sizes}
     warm = sqs_event(min(100, min(profile.sizes)))
     for latency in profile.latencies_ms:
-        endpoint.set_latency(latency)
+        endpoint.configure(latency_ms=latency)
         for contender in contenders:  # connections open, code paths warm
             contender.run(contender.prepare(warm))
         for size in profile.sizes:
@@ -143,7 +143,7 @@ def run_levers(profile: Profile, endpoint: EndpointProcess, forwarder: Any) -> l
     event, warm = sqs_event(profile.sweep_size), sqs_event(200)
     publishers = {n: _publisher(handler, concurrency=n) for n in profile.sweep_concurrency}
     for latency in profile.sweep_latencies_ms:
-        endpoint.set_latency(latency)
+        endpoint.configure(latency_ms=latency)
         for publisher in publishers.values():
             _measure_with(forwarder, publisher, warm, 200)
         for _rep in range(profile.sweep_reps):
@@ -152,7 +152,7 @@ def run_levers(profile: Profile, endpoint: EndpointProcess, forwarder: Any) -> l
                 samples.append({"lever": "concurrency", "value": concurrency, "latency_ms": latency,
                                 "size": profile.sweep_size, **sample})
                 log(f"sweep {latency:>3} ms concurrency {concurrency:>3}: {sample['wall']:.3f} s")
-    endpoint.set_latency(0)
+    endpoint.configure(latency_ms=0)
     event = sqs_event(profile.lever_size)
     publishers = {path: _publisher(handler, path=path) for path in REQUEST_PATHS}
     for publisher in publishers.values():
@@ -199,7 +199,7 @@ def run(profile: Profile) -> dict[str, Any]:
     os.environ.update(BENCH_ENV)
     started = time.time()
     results: dict[str, Any] = {"profile": dataclasses.asdict(profile), "body_bytes": BODY_BYTES}
-    with EndpointProcess() as endpoint:
+    with EndpointProcess({"record_accepted": False}) as endpoint:  # counts only, not entries
         os.environ["AWS_ENDPOINT_URL"] = endpoint.url
         stdout = sys.stdout
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the handler's logs and EMF lines, until the end
@@ -209,7 +209,7 @@ def run(profile: Profile) -> dict[str, Any]:
             results["max_concurrency"] = contenders[0].handler.settings.max_concurrency
             results["samples"] = run_cells(profile, endpoint, contenders)
             results["levers"] = run_levers(profile, endpoint, contenders[0])
-            endpoint.set_latency(0)
+            endpoint.configure(latency_ms=0)
             results["coldstart"] = coldstart.run(endpoint.url, profile.coldstart_reps, log)
             results["memory"] = memory.run(endpoint.url, profile.memory_records, log)
             results["endpoint_stats"] = endpoint.stats()

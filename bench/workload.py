@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from tests.support.events import sqs_record
+from forwarder_testing.events import sqs_record
 
 BODY_BYTES = 500
 

@@ -10,7 +10,7 @@ $(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
 	touch $@
 
 bench: $(VENV)/.bench-installed ## measure throughput, CPU, cold start and memory side by side; writes BENCHMARKS.md
-	PYTHONPATH=src:. $(PY) -m bench --profile $(BENCH_PROFILE)
+	$(PY) -m bench --profile $(BENCH_PROFILE)
 
 bench-report: $(VENV)/.bench-installed ## rewrite BENCHMARKS.md and bench/throughput.png from bench/results.json
-	PYTHONPATH=src:. $(PY) -m bench --from-results bench/results.json
+	$(PY) -m bench --from-results bench/results.json

@@ -2,7 +2,7 @@
 #
 # The SAM CLI and checkov each pin dependencies that clash with the project's and with each other's
 # (boto3, networkx, pydantic), so each lives in its own virtual environment, built from its own pinned
-# requirements file and stamped like the main one. tests/test_deploy.py calls them by path.
+# requirements file and stamped like the main one. tests/deploy/test_deploy.py calls them by path.
 
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
@@ -44,4 +44,4 @@ build: sam-venv ## sam build: package src/, src/requirements.txt and the CRT lay
 	PATH="$(SAM_PATH)" $(SAM) build --region $(SAM_REGION) --template-file template.yaml --build-dir $(SAM_BUILD_DIR)
 
 deploy-test: venv sam-venv checkov-venv ## the deployment proofs alone: template lint, build, checkov, rehearsal on moto
-	$(PY) -m pytest -m deploy tests/test_deploy.py
+	$(PY) -m pytest -m deploy tests/deploy/test_deploy.py

@@ -10,8 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.support.lambda_context import LambdaContext
-from tools.local_aws import moto_server, reset
+from forwarder_testing.lambda_context import LambdaContext
+from forwarder_testing.local_aws import moto_server, reset
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

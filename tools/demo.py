@@ -12,15 +12,11 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+import boto3
 
-import boto3  # noqa: E402
-
-from tests.support.lambda_context import LambdaContext  # noqa: E402
-from tools.local_aws import drain, lambda_sqs_record, moto_server, queue_arn, tap_bus  # noqa: E402
+from forwarder_testing.lambda_context import LambdaContext
+from forwarder_testing.local_aws import drain, lambda_sqs_record, moto_server, queue_arn, tap_bus
 
 REGION = "us-east-1"
 BUS = "demo-bus"

@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from forwarder.settings import ENVIRONMENT_VARIABLES
-from tools.local_aws import moto_server
+from forwarder_testing.bus_tap import BusTap
+from forwarder_testing.local_aws import moto_server
 
 EXIT_OK = 0
 EXIT_INVOKE_ERROR = 1
@@ -242,90 +243,19 @@ class RuntimeApi:
 # The emulator and what reached the bus
 
 
-class BusTap:
-    """A rule on the target bus that copies every event into an SQS queue we can read back."""
+def bus_tap(endpoint_url: str, region: str, bus: str) -> BusTap:
+    """The tap on the target bus, through clients with the function's dummy credentials."""
+    import boto3  # the tool runs in the project's venv, where boto3 is pinned
 
-    def __init__(self, endpoint_url: str, region: str, bus: str) -> None:
-        import boto3  # the tool runs in the project's venv, where boto3 is pinned
-
-        session = boto3.session.Session(
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
-            region_name=region,
-        )
-        self.events = session.client("events", endpoint_url=endpoint_url)
-        self.sqs = session.client("sqs", endpoint_url=endpoint_url)
-        # EVENT_BUS_NAME may be an ARN; rules take the name.
-        self.bus = bus.rsplit("event-bus/", 1)[-1] or "default"
-        suffix = secrets.token_hex(4)
-        self.rule = f"local-invoke-tap-{suffix}"
-        self.queue_name = f"local-invoke-tap-{suffix}"
-        self.queue_url: str | None = None
-        self.created_bus = False
-        self.rule_created = False
-
-    def __enter__(self) -> BusTap:
-        try:
-            if self.bus != "default":
-                try:
-                    self.events.create_event_bus(Name=self.bus)
-                    self.created_bus = True
-                except self.events.exceptions.ResourceAlreadyExistsException:
-                    pass
-            self.queue_url = self.sqs.create_queue(QueueName=self.queue_name)["QueueUrl"]
-            queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-                "Attributes"
-            ]["QueueArn"]
-            self.events.put_rule(
-                Name=self.rule,
-                EventBusName=self.bus,
-                EventPattern=json.dumps({"source": [{"exists": True}]}),
-                State="ENABLED",
-            )
-            self.rule_created = True
-            self.events.put_targets(
-                Rule=self.rule, EventBusName=self.bus, Targets=[{"Id": "local-invoke-tap", "Arn": queue_arn}]
-            )
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def drain(self, settle_s: float = 1.0) -> list[Any]:
-        """Everything delivered so far. Waits up to settle_s for emulators that deliver asynchronously."""
-        assert self.queue_url is not None  # noqa: S101 - set by __enter__
-        received: list[Any] = []
-        quiet_until = time.monotonic() + settle_s
-        while True:
-            messages = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            ).get("Messages", [])
-            for message in messages:
-                try:
-                    received.append(json.loads(message["Body"]))
-                except ValueError:
-                    received.append(message["Body"])
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-            if messages:
-                quiet_until = time.monotonic() + 0.2
-            elif time.monotonic() >= quiet_until or received:
-                return received
-            else:
-                time.sleep(0.1)
-
-    def __exit__(self, *exc: object) -> None:
-        # Leave an existing endpoint as we found it.
-        with contextlib.suppress(Exception):
-            if self.rule_created:
-                self.events.remove_targets(Rule=self.rule, EventBusName=self.bus, Ids=["local-invoke-tap"])
-                self.events.delete_rule(Name=self.rule, EventBusName=self.bus)
-        with contextlib.suppress(Exception):
-            if self.queue_url:
-                self.sqs.delete_queue(QueueUrl=self.queue_url)
-        with contextlib.suppress(Exception):
-            if self.created_bus:
-                self.events.delete_event_bus(Name=self.bus)
+    session = boto3.session.Session(
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+        region_name=region,
+    )
+    events = session.client("events", endpoint_url=endpoint_url)
+    sqs = session.client("sqs", endpoint_url=endpoint_url)
+    return BusTap(events, sqs, bus, name=f"local-invoke-tap-{secrets.token_hex(4)}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -372,7 +302,7 @@ def function_environment(
         "_HANDLER": args.handler,
         "LAMBDA_TASK_ROOT": str(code_root),
         "LAMBDA_RUNTIME_DIR": str(Path(awslambdaric.__file__).resolve().parent.parent),
-        "PYTHONPATH": str(code_root),
+        "PYTHONPATH": str(code_root),  # the function's code on its path, as Lambda puts LAMBDA_TASK_ROOT there
         # Keep the caller's ~/.aws out of the function, as Lambda has none.
         "AWS_CONFIG_FILE": str(scratch / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "no-aws-credentials"),
@@ -565,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 endpoint_url = stack.enter_context(moto_server(log=scratch / "moto.log"))
                 log(f"moto server on {endpoint_url}")
-            tap = None if args.no_bus_tap else stack.enter_context(BusTap(endpoint_url, args.region, bus))
+            tap = None if args.no_bus_tap else stack.enter_context(bus_tap(endpoint_url, args.region, bus))
         except Exception as error:
             log(f"could not prepare the emulator: {error}")
             return EXIT_EMULATOR

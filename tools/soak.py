@@ -1,7 +1,7 @@
 """`make soak`: the forwarder under faults and load, through the simulated event sources.
 
 For each scenario (standard SQS; FIFO SQS with a POISON_QUEUE_URL quarantine; Kinesis with an
-on-failure destination) it sends N messages through `tools.simulation`, with the fault-injecting
+on-failure destination) it sends N messages through `forwarder_testing.simulation`, with the fault-injecting
 PutEvents endpoint as the bus, then accounts for every message and every duplicate. Each source runs
 twice: onto the classic bus (PutEvents), and onto a Custom Event Bus (`-v2`: EVENT_BUS_NAME is a
 Custom Event Bus ARN, so the forwarder publishes through eventbridgev2 with deduplication ids), where
@@ -26,10 +26,8 @@ import argparse
 import dataclasses
 import json
 import random
-import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,10 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
-
-from tools.simulation import (  # noqa: E402
+from forwarder_testing.endpoint_process import EndpointProcess
+from forwarder_testing.local_aws import moto_server
+from forwarder_testing.simulation import (
     InProcess,
     KinesisSource,
     Message,
@@ -203,7 +200,7 @@ def account(
     quarantine: list[str],
     seconds: float,
 ) -> dict[str, Any]:
-    """`bus` is a FaultEndpoint or a RemoteEndpoint: accepted(), accepted_v2(), ambiguous(), stats().
+    """`bus` is a FaultEndpoint or an EndpointProcess: accepted(), accepted_v2(), ambiguous(), stats().
 
     On a Custom Event Bus the bus is what eventbridgev2 accepted; duplicates are counted by message
     key (as on the classic bus) and by DeduplicationId, and the entries answered DEDUPLICATED are what
@@ -254,53 +251,6 @@ def problems(result: dict[str, Any]) -> list[str]:
     return found
 
 
-class RemoteEndpoint:
-    """The fault endpoint in its own process, through its control routes."""
-
-    def __init__(self, url: str):
-        if not url.startswith("http://127.0.0.1:"):
-            raise ValueError("the endpoint must be local")
-        self.url = url
-
-    def _get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=60) as response:  # noqa: S310 - loopback only
-            return json.loads(response.read())
-
-    def accepted(self) -> list[dict]:
-        entries: list[dict] = []
-        while True:
-            page = self._get(f"/_fault/accepted?since={len(entries)}")["entries"]
-            if not page:
-                return entries
-            entries.extend(page)
-
-    def accepted_v2(self) -> list[dict]:
-        entries: list[dict] = []
-        while True:
-            page = self._get(f"/_fault/accepted_v2?since={len(entries)}")["entries"]
-            if not page:
-                return entries
-            entries.extend(page)
-
-    def ambiguous(self) -> list[str]:
-        return self._get("/_fault/ambiguous")["event_ids"]
-
-    def stats(self) -> dict:
-        return self._get("/_fault/stats")
-
-
-def start_endpoint(config: dict[str, Any], latency_ms: float) -> tuple[subprocess.Popen, RemoteEndpoint]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.eventbridge_endpoint", "--port", "0", "--latency-ms", str(latency_ms),
-         "--config", json.dumps(config)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    url = process.stdout.readline().strip()
-    return process, RemoteEndpoint(url)
-
-
 def run_scenario(
     scenario: Scenario,
     count: int,
@@ -313,8 +263,7 @@ def run_scenario(
     import boto3
 
     messages = make_messages(scenario, count, seed)
-    process, endpoint = start_endpoint(endpoint_config(seed), latency_ms)
-    try:
+    with EndpointProcess(endpoint_config(seed), latency_ms) as endpoint:
         sqs = poison_url = None
         if scenario.quarantine:
             sqs = boto3.client("sqs", endpoint_url=moto_url, region_name="us-east-1",
@@ -333,9 +282,6 @@ def run_scenario(
         seconds = time.perf_counter() - started
         quarantine = quarantined_keys(sqs, poison_url) if sqs else []
         return account(scenario, messages, endpoint, tally, quarantine, seconds)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -391,7 +337,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-quarantine", action="store_true", help="FIFO without POISON_QUEUE_URL, for comparison")
     parser.add_argument("--poison-rate", type=float, help="share of poison messages, instead of each scenario's")
     args = parser.parse_args(argv)
-    from tools.local_aws import moto_server
 
     names = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     scenarios = {name: SCENARIOS[name] for name in names}

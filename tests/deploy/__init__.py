@@ -1,0 +1,1 @@
+"""Deployment proofs: SAM validate and build, cfn-lint, checkov, a rehearsal on moto CloudFormation."""

@@ -1,1 +1,0 @@
-"""Fakes at the network boundary: local endpoints that stand in for AWS services."""

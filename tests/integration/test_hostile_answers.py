@@ -1,0 +1,192 @@
+"""Answers that are not the API's shape, and requests refused whole, through the real HTTP path.
+
+The fault endpoint answers a request with a scripted status and raw body (`answer_schedule`) or refuses a
+request whole for one of its entries (`request_rules`). Whatever it says, the handler returns a partial
+batch response: confirmed entries are never sent again, the others are retried or reported, and only the
+entry at fault fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from forwarder.clients import create_client
+from forwarder.wire import WirePutEvents
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.events import sqs_event
+from forwarder_testing.lambda_context import LambdaContext
+from tests.integration.test_handler import log_lines
+
+pytestmark = pytest.mark.integration
+
+# (status, body) as the issue lists them, and their siblings.
+SHAPES = [
+    (200, "[]"),
+    (200, '"ok"'),
+    (200, '{"Entries": [1, 2, 3]}'),
+    (200, '{"Entries": "abc"}'),
+    (200, '{"Entries": {"a": 1}}'),
+    (200, "null"),
+    (200, "not json"),
+    (200, '{"Entries": [{"EventId": 7}]}'),
+    (200, '{"FailedEntryCount": 0}'),
+    (500, "[]"),
+    (503, "null"),
+    (500, '{"__type": 5}'),
+    (502, "\udcff garbage"),
+]
+# What the publisher reports a shape's entries with when it gives up on them.
+CODES = {500: "500", 503: "503", 502: "502"}
+
+
+@pytest.fixture
+def endpoint() -> Iterator[FaultEndpoint]:
+    with FaultEndpoint() as ep:
+        yield ep
+
+
+def bodies(count: int) -> list[str]:
+    return [json.dumps({"n": n}) for n in range(count)]
+
+
+def landed(endpoint: FaultEndpoint) -> Counter:
+    return Counter(entry["Detail"] for entry in endpoint.accepted())
+
+
+def reported(response: dict) -> list[str]:
+    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+
+def summary_of(caplog, handler) -> dict:
+    return next(line for line in log_lines(caplog, handler) if line.get("message") == "batch done")
+
+
+@pytest.mark.parametrize(("status", "body"), SHAPES, ids=[f"{s} {b}" for s, b in SHAPES])
+def test_an_answer_of_any_shape_is_retried_and_nothing_is_sent_twice(load_handler, endpoint, status, body):
+    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+    endpoint.configure(answer_schedule=[{"status": status, "body": body}])
+    event = sqs_event(bodies(20))  # two requests: one gets the odd answer, the other is confirmed
+    response = forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000))
+    assert response == {"batchItemFailures": []}
+    assert landed(endpoint) == Counter(bodies(20))  # each exactly once: the confirmed ten were not sent again
+    assert endpoint.stats()["requests"] == 3
+
+
+@pytest.mark.parametrize(("status", "body"), SHAPES, ids=[f"{s} {b}" for s, b in SHAPES])
+def test_an_answer_of_any_shape_out_of_attempts_reports_its_entries(load_handler, endpoint, caplog, status, body):
+    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url, MAX_ATTEMPTS="1")
+    endpoint.configure(answer_schedule=[{"status": status, "body": body}])
+    event = sqs_event(bodies(20))
+    response = forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000))
+    confirmed = {entry["Detail"] for entry in endpoint.accepted()}
+    unconfirmed = [r["messageId"] for r in event["Records"] if r["body"] not in confirmed]
+    assert len(confirmed) == 10 and reported(response) == unconfirmed  # the odd answer's ten, and only them
+    summary = summary_of(caplog, forwarder)
+    assert summary["failures_by_code"] == {CODES.get(status, "MalformedResponse"): 10}
+    assert summary["requests"] == 2  # the odd answer's request was sent and counted as such
+
+
+def test_a_413_for_one_entry_means_that_entry_is_too_large(load_handler, endpoint, caplog):
+    # The service counts more bytes than we did: the 413 halves the request, then refuses the big entry alone.
+    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+    endpoint.configure(max_body_bytes=30_000)
+    event = sqs_event([*bodies(4), json.dumps({"big": "x" * 40_000})])
+    response = forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000))
+    assert reported(response) == [event["Records"][4]["messageId"]]
+    assert landed(endpoint) == Counter(bodies(4))
+    assert summary_of(caplog, forwarder)["failures_by_code"] == {"EntryTooLarge": 1}
+
+
+@pytest.fixture
+def quarantine_queue(clients, monkeypatch) -> tuple[object, str]:
+    sqs = clients("sqs")
+    url = sqs.create_queue(QueueName="quarantine")["QueueUrl"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", sqs.meta.endpoint_url)
+    return sqs, url
+
+
+def quarantined(sqs, url: str) -> list[dict]:
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def test_a_request_refused_for_one_entry_is_split_until_that_entry_fails_alone(
+    load_handler, endpoint, quarantine_queue, caplog
+):
+    sqs, url = quarantine_queue
+    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url, POISON_QUEUE_URL=url)
+    endpoint.configure(request_rules=[{"contains": "forged", "code": "ValidationException"}])
+    healthy = bodies(9)
+    event = sqs_event([*healthy[:4], '{"forged": true}', *healthy[4:]])
+    response = forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000))
+    assert response == {"batchItemFailures": []}
+    assert landed(endpoint) == Counter(healthy)  # the nine neighbours, each once
+    (moved,) = quarantined(sqs, url)  # the entry at fault, as poison: InvalidArgument
+    assert moved["record"]["messageId"] == event["Records"][4]["messageId"]
+    assert moved["errorCode"] == "InvalidArgument" and "ValidationException" in moved["errorMessage"]
+    # Refused: the 10, then the forged one's 5, 3, 2 and 1; each halving also sends a healthy half (4 more)
+    stats = endpoint.stats()
+    assert (stats["rejections"]["ValidationException"], stats["requests"]) == (5, 9)
+
+
+def test_a_request_refused_for_the_setup_is_not_split(load_handler, endpoint, caplog):
+    # Access denied would answer every half alike: splitting would only multiply the requests.
+    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+    endpoint.configure(request_rules=[{"contains": '"n"', "code": "AccessDeniedException"}])
+    event = sqs_event(bodies(10))
+    response = forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000))
+    assert reported(response) == [record["messageId"] for record in event["Records"]]
+    assert endpoint.stats()["requests"] == 1
+    assert summary_of(caplog, forwarder)["failures_by_code"] == {"AccessDeniedException": 10}
+
+
+# -- the wire path's reading of any answer ------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+BODIES = st.one_of(
+    JSON.map(json.dumps),
+    st.fixed_dictionaries({"Entries": JSON}).map(json.dumps),
+    st.fixed_dictionaries({"__type": JSON, "message": JSON}).map(json.dumps),
+    st.text(max_size=40),  # not JSON, lone surrogates (bytes that are not UTF-8) included
+    st.just("[" * 5000),
+)
+# Statuses that carry a body (204, 205 and 304 must not, by HTTP's rules).
+STATUSES = st.integers(min_value=200, max_value=599).filter(lambda status: status not in {204, 205, 304})
+
+
+@pytest.fixture(scope="module")
+def wire_endpoint() -> Iterator[tuple[FaultEndpoint, WirePutEvents]]:
+    with FaultEndpoint() as ep, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL", ep.url)
+        session = botocore.session.get_session()
+        yield ep, WirePutEvents(session, create_client("events", 2, session=session))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(status=STATUSES, body=BODIES)
+def test_the_wire_path_reads_any_answer_as_json_or_as_a_client_error_with_its_status(wire_endpoint, status, body):
+    endpoint, send = wire_endpoint
+    endpoint.configure(answer_schedule=[{"status": status, "body": body}])
+    entries = [{"Source": "s", "DetailType": "t", "Detail": "{}"}]
+    try:
+        send(entries)
+    except ClientError as error:
+        assert not 200 <= status < 300
+        assert error.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    except ResponseParserError:
+        assert 200 <= status < 300  # a 2xx whose body is not JSON: the publisher's unreadable answer
+    else:
+        assert 200 <= status < 300  # any JSON value: the publisher reads its shape

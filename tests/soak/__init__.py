@@ -1,0 +1,1 @@
+"""The forwarder under load: a short soak, the simulated event sources, the benchmark harness."""

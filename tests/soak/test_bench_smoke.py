@@ -1,0 +1,42 @@
+"""`make bench` at a tiny size, so the harness cannot rot. No timing is asserted: only that it runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_bench_harness_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    # GIVEN the suite's environment minus what the bench sets itself
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVENT_", "AWS_ENDPOINT_URL"))}
+    # WHEN the whole harness runs with the smoke profile
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--profile", "smoke", "--out-dir", str(tmp_path), "--no-chart"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    # THEN it writes the report with every section, and results for every contender
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = (tmp_path / "BENCHMARKS.md").read_text()
+    for heading in ("## Machine", "## Targets", "## Throughput", "## Levers", "## Cold start", "## Memory"):
+        assert heading in report
+    results = json.loads((tmp_path / "bench" / "results.json").read_text())
+    assert {s["contender"] for s in results["samples"]} == {"forwarder", "per_record", "chunked", "floor"}
+    assert results["endpoint_stats"]["entries_accepted"] > 0
+
+
+def test_the_chart_is_drawn_from_results(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")  # a bench-only dependency, installed by `make bench`
+    from bench import report
+
+    samples = [{"contender": c, "latency_ms": 10, "size": n, "wall": n / r, "cpu": 0.01}
+               for c, r in (("forwarder", 5000), ("floor", 900)) for n in (100, 1000)]
+    report.chart({"samples": samples, "profile": {"sizes": [100, 1000]},
+                  "machine": {"cores": 2, "python": "3.13", "boto3": "1"}}, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,231 @@
+"""The publisher against a scripted service: every entry confirmed or reported, never both."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forwarder.entries import Rejected
+from forwarder.publisher import (
+    DEADLINE_EXCEEDED,
+    ENTRY_TOO_LARGE,
+    GROUP_BLOCKED,
+    Publisher,
+    PublishOptions,
+)
+from forwarder_testing.service import OK, NoJitter, ScriptedService, make_entry
+
+RETRYABLE = ["InternalFailure", "ThrottlingException"]
+FINAL = ["AccessDeniedException", "InvalidArgument", "MalformedDetail"]
+ANSWERS = st.sampled_from([OK, OK, OK, *RETRYABLE, *FINAL])
+MAX_BYTES = 2000
+ATTEMPTS = 4
+
+
+def publisher_for(service, max_attempts=ATTEMPTS, max_concurrency=4):
+    options = PublishOptions(
+        max_request_bytes=service.max_bytes,
+        max_concurrency=max_concurrency,
+        max_attempts=max_attempts,
+        rng=NoJitter(),
+    )
+    return Publisher(service, options)
+
+
+def expected_fate(script: list[str], max_attempts: int) -> tuple[bool, int]:
+    """(confirmed?, times sent) for one ungrouped entry under its script."""
+    for attempt in range(max_attempts):
+        answer = script[attempt] if attempt < len(script) else OK
+        if answer == OK:
+            return True, attempt + 1
+        if answer not in RETRYABLE:
+            return False, attempt + 1
+    return False, max_attempts
+
+
+batches = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=600), st.lists(ANSWERS, max_size=5)), min_size=0, max_size=60
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches)
+def test_every_entry_is_confirmed_or_reported_never_both(batch):
+    service = ScriptedService(MAX_BYTES, {key: script for key, (_, script) in enumerate(batch)})
+    entries = [make_entry(key, padding=pad) for key, (pad, _) in enumerate(batch)]
+    publication = publisher_for(service).publish(entries)
+
+    assert len(publication.outcomes) == len(entries)
+    for key, (outcome, (_, script)) in enumerate(zip(publication.outcomes, batch, strict=True)):
+        confirmed, sends = expected_fate(script, ATTEMPTS)
+        assert outcome.confirmed is confirmed
+        assert (outcome.error_code is None) is confirmed
+        assert service.sends[key] == sends == outcome.attempts
+    # an entry EventBridge accepted is never sent again
+    assert len(service.accepted) == len(set(service.accepted))
+    assert {k for k, o in enumerate(publication.outcomes) if o.confirmed} == set(service.accepted)
+    assert publication.requests == len(service.requests)
+    assert publication.retries == sum(service.sends.values()) - len(service.sends)
+
+
+fifo_batches = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c"]), st.lists(ANSWERS, max_size=4)), min_size=1, max_size=30
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(fifo_batches)
+def test_fifo_groups_go_in_order_and_stop_at_a_failure(batch):
+    service = ScriptedService(MAX_BYTES, {key: script for key, (_, script) in enumerate(batch)})
+    entries = [make_entry(key, group=group) for key, (group, _) in enumerate(batch)]
+    outcomes = publisher_for(service).publish(entries).outcomes
+
+    for group in {g for g, _ in batch}:
+        keys = [k for k, (g, _) in enumerate(batch) if g == group]
+        fates = [outcomes[k].confirmed for k in keys]
+        # confirmed records form a prefix of the group; everything after the first failure is reported
+        first_failure = fates.index(False) if False in fates else len(fates)
+        assert all(fates[:first_failure]) and not any(fates[first_failure:])
+        for later in keys[first_failure + 1 :]:
+            assert outcomes[later].error_code == GROUP_BLOCKED
+            assert service.sends[later] == 0  # never sent
+        # each record of the group was first sent only after the one before it was accepted
+        first_sends = [_first_request(service, k) for k in keys[: first_failure + 1]]
+        accepted_at = [_accepting_request(service, k) for k in keys[:first_failure]]
+        for before, after in zip(accepted_at, first_sends[1:], strict=False):
+            assert before < after
+
+
+def _first_request(service: ScriptedService, key: int) -> int:
+    return next(i for i, request in enumerate(service.requests) if key in request)
+
+
+def _accepting_request(service: ScriptedService, key: int) -> int:
+    return max(i for i, request in enumerate(service.requests) if key in request)
+
+
+def test_an_entry_too_large_alone_is_reported_and_never_sent():
+    service = ScriptedService(MAX_BYTES, {})
+    entries = [make_entry(0), make_entry(1, padding=MAX_BYTES), make_entry(2)]
+    outcomes = publisher_for(service).publish(entries).outcomes
+    assert [o.confirmed for o in outcomes] == [True, False, True]
+    assert outcomes[1].error_code == ENTRY_TOO_LARGE and "bytes" in outcomes[1].error_message
+    assert 1 not in service.sends
+
+
+def test_a_rejected_record_blocks_the_rest_of_its_group():
+    service = ScriptedService(MAX_BYTES, {})
+    items = [make_entry(0, "g"), Rejected("InvalidRecord", "bad data", "g"), make_entry(2, "g"), make_entry(3, "h")]
+    outcomes = publisher_for(service).publish(items).outcomes
+    assert [o.error_code for o in outcomes] == [None, "InvalidRecord", GROUP_BLOCKED, None]
+    assert sorted(service.accepted) == [0, 3]
+
+
+def test_a_hanging_endpoint_cannot_hold_the_publisher_past_its_deadline():
+    release = threading.Event()
+
+    def hang(entries, deadline):
+        release.wait(10)
+        return {"Entries": [{"EventId": "late"} for _ in entries]}
+
+    publisher = Publisher(hang, PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=2, max_attempts=3))
+    started = time.monotonic()
+    outcomes = publisher.publish([make_entry(k) for k in range(30)], deadline=time.monotonic() + 0.3).outcomes
+    elapsed = time.monotonic() - started
+    release.set()
+    assert elapsed < 2  # returned at the deadline, not when the endpoint answered
+    assert all(o.error_code == DEADLINE_EXCEEDED for o in outcomes)
+
+
+def test_retries_stop_at_the_deadline_with_the_last_error():
+    service = ScriptedService(MAX_BYTES, {0: ["ThrottlingException"] * 100})
+    publisher = Publisher(service, PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=2, max_attempts=20))
+    outcome = publisher.publish([make_entry(0)], deadline=time.monotonic() + 0.5).outcomes[0]
+    assert not outcome.confirmed
+    assert outcome.error_code in {"ThrottlingException", DEADLINE_EXCEEDED}
+    assert "ThrottlingException" in outcome.error_message or outcome.error_code == "ThrottlingException"
+    assert 1 < service.sends[0] < 20
+
+
+def test_nothing_to_publish():
+    service = ScriptedService(MAX_BYTES, {})
+    assert publisher_for(service).publish([]).outcomes == []
+    assert service.requests == []
+
+
+class QuarantineLog:
+    """Stands for the quarantine queue: remembers what it took, or refuses everything."""
+
+    def __init__(self, refuse: bool = False):
+        self.refuse = refuse
+        self.taken: list[tuple[int, str]] = []
+
+    def __call__(self, index: int, code: str, message: str, deadline: float) -> None:
+        if self.refuse:
+            raise ConnectionError("queue unreachable")
+        self.taken.append((index, code))
+
+
+def test_poison_is_quarantined_and_its_group_goes_on():
+    service = ScriptedService(MAX_BYTES, {0: ["MalformedDetail"], 3: ["InvalidArgument"]})
+    items = [make_entry(0, "g"), make_entry(1, "g"), Rejected("InvalidRecord", "bad base64", "h"), make_entry(3)]
+    quarantine = QuarantineLog()
+    publication = publisher_for(service).publish(items, quarantine=quarantine)
+    outcomes = publication.outcomes
+    assert sorted(quarantine.taken) == [(0, "MalformedDetail"), (2, "InvalidRecord"), (3, "InvalidArgument")]
+    assert [o.quarantined for o in outcomes] == [True, False, True, True]
+    assert all(o.settled for o in outcomes)
+    assert outcomes[1].confirmed  # the group went on after its poison record was moved aside
+    assert publication.quarantined == 3
+
+
+def test_setup_errors_are_not_quarantined():
+    # AccessDenied speaks of the deployment, not the record: quarantining would sweep healthy records aside.
+    service = ScriptedService(MAX_BYTES, {0: ["AccessDeniedException"]})
+    quarantine = QuarantineLog()
+    outcome = publisher_for(service).publish([make_entry(0)], quarantine=quarantine).outcomes[0]
+    assert quarantine.taken == [] and not outcome.settled
+
+
+def test_a_failed_quarantine_reports_the_record_and_blocks_its_group():
+    service = ScriptedService(MAX_BYTES, {0: ["MalformedDetail"]})
+    outcomes = publisher_for(service).publish(
+        [make_entry(0, "g"), make_entry(1, "g")], quarantine=QuarantineLog(refuse=True)
+    ).outcomes
+    assert not outcomes[0].settled and "quarantine failed: ConnectionError" in outcomes[0].error_message
+    assert outcomes[1].error_code == GROUP_BLOCKED
+    assert 1 not in service.sends
+
+
+def test_the_entries_an_answer_sends_back_are_retried_together():
+    # With real jitter: one draw per answer, so the 10 entries of a request answered InternalFailure go out
+    # again as one request, as a request retried whole would, not as up to 10 requests of their own.
+    import random
+
+    service = ScriptedService(MAX_BYTES, {key: ["InternalFailure"] for key in range(10)})
+    options = PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=4, max_attempts=ATTEMPTS,
+                             rng=random.Random(7))
+    publication = Publisher(service, options).publish([make_entry(key) for key in range(10)])
+    assert all(outcome.confirmed for outcome in publication.outcomes)
+    assert [sorted(request) for request in service.requests] == [list(range(10))] * 2
+
+
+def test_a_quarantine_still_running_at_the_deadline_leaves_its_record_reported_for_good():
+    release = threading.Event()
+
+    def slow_quarantine(index, code, message, deadline):
+        release.wait(5)  # answers after the deadline: too late to count
+
+    service = ScriptedService(MAX_BYTES, {0: ["MalformedDetail"]})
+    publisher = publisher_for(service)
+    publication = publisher.publish([make_entry(0), make_entry(1)], time.monotonic() + 0.3, slow_quarantine)
+    poison, healthy = publication.outcomes
+    assert healthy.confirmed
+    assert not poison.settled and poison.error_code == DEADLINE_EXCEEDED
+    assert "quarantine" in poison.error_message and "MalformedDetail" in poison.error_message
+    release.set()  # the quarantine lands now; the outcome publish returned stands
+    time.sleep(0.05)
+    assert not poison.quarantined and poison.error_code == DEADLINE_EXCEEDED
