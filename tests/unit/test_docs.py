@@ -13,7 +13,7 @@ import pytest
 
 from forwarder.settings import ENVIRONMENT_VARIABLES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\[[^\]]*\]\(([^()\s]+)\)")
 CODE_SPAN = re.compile(r"`[^`]*`")
