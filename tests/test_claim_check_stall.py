@@ -61,9 +61,9 @@ def silent_s3() -> Iterator[SilentServer]:
 
 
 @pytest.fixture
-def forwarder(load_handler, silent_s3):
+def forwarder(cold_start, silent_s3):
     endpoint = FaultEndpoint().start()
-    handler = load_handler(
+    handler = cold_start(
         AWS_ENDPOINT_URL=endpoint.url,
         AWS_ENDPOINT_URL_S3=silent_s3.url,
         LARGE_PAYLOAD_BUCKET="large-payloads",
@@ -76,7 +76,7 @@ def forwarder(load_handler, silent_s3):
 
 def invoke(handler, event: dict) -> tuple[dict, float]:
     started = time.monotonic()
-    response = handler.lambda_handler(event, LambdaContext(timeout_ms=TIMEOUT_MS))
+    response = handler(event, LambdaContext(timeout_ms=TIMEOUT_MS))
     return response, time.monotonic() - started
 
 
@@ -93,7 +93,7 @@ def test_small_records_are_published_while_the_upload_hangs(forwarder, silent_s3
     assert reported(response) == [event["Records"][2]["messageId"]]  # only the large one
     assert sorted(entry["Detail"] for entry in endpoint.accepted()) == sorted(small)
     assert silent_s3.held  # the upload did start, and S3 never answered
-    summary = next(line for line in log_lines(caplog, handler) if line.get("message") == "batch done")
+    summary = next(line for line in log_lines(caplog) if line.get("message") == "batch done")
     assert summary["failures_by_code"] == {"ClaimCheckFailed": 1}
 
 
@@ -106,5 +106,5 @@ def test_only_the_fifo_group_of_the_hanging_upload_waits(forwarder, caplog):
     assert reported(response) == ids[:2]  # the large head of group a, and the record behind it
     assert [entry["Detail"] for entry in endpoint.accepted() if '"b"' in entry["Detail"]] == ['{"b": 1}', '{"b": 2}']
     assert {entry["Detail"] for entry in endpoint.accepted()} == {'{"b": 1}', '{"b": 2}', '{"c": 1}'}
-    summary = next(line for line in log_lines(caplog, handler) if line.get("message") == "batch done")
+    summary = next(line for line in log_lines(caplog) if line.get("message") == "batch done")
     assert summary["failures_by_code"] == {"ClaimCheckFailed": 1, "GroupBlocked": 1}
