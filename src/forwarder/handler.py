@@ -1,7 +1,7 @@
 """The Lambda entry point: the only module that knows Lambda's init and Powertools' Logger and Metrics.
 
-Cold start builds one Forwarder from the environment (a wrong setting fails here, naming the
-variable); each invocation hands its event and context to it (forwarder.py says what happens).
+Cold start builds one Forwarder from the environment (a wrong setting fails here, naming the variable);
+each invocation hands its event and context to it (forwarder.py says what becomes of them).
 """
 
 from __future__ import annotations
@@ -17,17 +17,15 @@ from forwarder.report import Reporter
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "event-forwarder"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "EventForwarder"
-# Powertools logs the whole event (message bodies included) at INFO when this variable is true: the
-# handler pins that off, as no body may reach the logs at INFO.
+# Powertools logs the whole event (message bodies included) at INFO when this is true: pinned off below.
 LOG_EVENT_VARIABLE = "POWERTOOLS_LOGGER_LOG_EVENT"
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-reporter = Reporter(logger, metrics)
 
 
 def cold_start(env: Mapping[str, str]) -> Forwarder:
     """What Lambda's init does: one Forwarder for the settings in `env` (ConfigurationError names a wrong one)."""
-    forwarder = build_forwarder(env, reporter)
+    forwarder = build_forwarder(env, Reporter(logger, metrics))
     if env.get(LOG_EVENT_VARIABLE, "").strip().lower() in ("1", "y", "yes", "t", "true", "on"):  # Powertools' true
         logger.warning(f"{LOG_EVENT_VARIABLE} is ignored: the event holds message bodies, which are never logged")
     return forwarder
