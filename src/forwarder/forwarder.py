@@ -1,4 +1,4 @@
-"""The Forwarder: one batch in, the partial batch response out, with every strategy chosen before.
+"""The Forwarder: one batch in, the partial batch response out, its strategies chosen once, up front.
 
     event -> records -> entries -> claim check -> publish (quarantine) -> report -> partial batch response
 

@@ -61,9 +61,7 @@ class ClassicBus:
             fields["TraceHeader"] = trace
         return record.group
 
-    @staticmethod
-    def entry_size(fields: dict[str, Any]) -> int:
-        return entry_size(fields)  # AWS's formula: TraceHeader and EventBusName do not count
+    entry_size = staticmethod(entry_size)  # AWS's formula, in which TraceHeader and EventBusName do not count
 
 
 class GlobalEndpoint(ClassicBus):
