@@ -20,21 +20,26 @@ def _bus() -> str:
 
 
 class Forwarder:
-    """This project: the warm handler, exactly as Lambda calls it."""
+    """This project: the warm handler, exactly as Lambda calls it (the handler's glue around a Forwarder).
+
+    `forwarder`: a what-if of the runner's (another concurrency, another request path); by default the one a
+    cold start builds from the environment.
+    """
 
     key = "forwarder"
     label = "forwarder (warm handler)"
 
-    def __init__(self) -> None:
-        import forwarder.handler
+    def __init__(self, forwarder: Any = None) -> None:
+        from forwarder import handler
 
-        self.handler = forwarder.handler
+        self.forwarder = forwarder or handler.cold_start(os.environ)
+        self.lambda_handler = handler.entry_point(self.forwarder)
 
     def prepare(self, event: dict) -> dict:
         return event
 
     def run(self, event: dict) -> int:
-        response = self.handler.lambda_handler(event, LambdaContext(timeout_ms=CONTEXT_TIMEOUT_MS))
+        response = self.lambda_handler(event, LambdaContext(timeout_ms=CONTEXT_TIMEOUT_MS))
         return len(response["batchItemFailures"])
 
 
@@ -111,16 +116,19 @@ class Floor:
     def __init__(self) -> None:
         import boto3
 
-        import forwarder.handler
         from forwarder.entries import build_entry
         from forwarder.records import parse_event
+        from forwarder.settings import Settings
+        from forwarder.targets import target_for
 
         self.client = boto3.client("events")
-        self.settings = forwarder.handler.settings
+        self.settings = Settings.from_env(os.environ)
+        self.target = target_for(self.settings)
         self.build_entry, self.parse_event = build_entry, parse_event
 
     def prepare(self, event: dict) -> list[list[dict]]:
-        entries = [self.build_entry(r, self.settings, None).fields for r in self.parse_event(event)[1]]
+        records = self.parse_event(event)[1]
+        entries = [self.build_entry(r, self.settings, self.target, None).fields for r in records]
         return [entries[i : i + 10] for i in range(0, len(entries), 10)]
 
     def run(self, chunks: list[list[dict]]) -> int:

@@ -112,54 +112,48 @@ def run_cells(profile: Profile, endpoint: EndpointProcess, contenders: list[Any]
 REQUEST_PATHS = ("wire", "botocore", "botocore+validation")
 
 
-def _publisher(handler: Any, concurrency: int | None = None, path: str | None = None) -> Any:
-    """A what-if: a publisher (with its own client) for the warm handler, as its settings would build it."""
-    settings = handler.settings
+def _what_if(forwarder: Any, concurrency: int | None = None, path: str | None = None) -> Any:
+    """The warm handler with a forwarder (and its own client) for other settings or another request path."""
+    from bench.contenders import Forwarder
+    from forwarder.clients import create_client
+    from forwarder.forwarder import Forwarder as Pipeline
+    from forwarder.targets import ClassicBus, client_sender, target_for
+
+    built = forwarder.forwarder
+    settings = built.settings
     if concurrency is not None:
         settings = dataclasses.replace(settings, max_concurrency=concurrency)
     if path in (None, "wire"):
-        return handler.create_publisher(settings)
-    from forwarder.clients import create_client
-    from forwarder.publisher import Publisher, PublishOptions, put_events_sender
-
-    client = create_client("events", settings.max_concurrency, validate=path == "botocore+validation")
-    options = PublishOptions(settings.max_request_bytes, settings.max_concurrency, settings.max_attempts)
-    return Publisher(put_events_sender(client, settings.endpoint_id), options)
-
-
-def _measure_with(forwarder: Any, publisher: Any, event: dict, size: int) -> dict[str, float]:
-    handler = forwarder.handler
-    original, handler.publisher = handler.publisher, publisher
-    try:
-        return measure(forwarder, event, size)
-    finally:
-        handler.publisher = original
+        target = target_for(settings)
+    else:
+        client = create_client("events", settings.max_concurrency, validate=path == "botocore+validation")
+        target = ClassicBus(settings.event_bus_name, client_sender(client))
+    return Forwarder(Pipeline(settings, target, built.report, built.claim_check, built.quarantine))
 
 
 def run_levers(profile: Profile, endpoint: EndpointProcess, forwarder: Any) -> list[dict]:
     """MAX_CONCURRENCY sweep (wall), and the request path: wire or botocore's client (CPU, 0 ms)."""
-    handler = forwarder.handler
     samples: list[dict] = []
     event, warm = sqs_event(profile.sweep_size), sqs_event(200)
-    publishers = {n: _publisher(handler, concurrency=n) for n in profile.sweep_concurrency}
+    variants = {n: _what_if(forwarder, concurrency=n) for n in profile.sweep_concurrency}
     for latency in profile.sweep_latencies_ms:
         endpoint.configure(latency_ms=latency)
-        for publisher in publishers.values():
-            _measure_with(forwarder, publisher, warm, 200)
+        for variant in variants.values():
+            measure(variant, warm, 200)
         for _rep in range(profile.sweep_reps):
-            for concurrency, publisher in publishers.items():
-                sample = _measure_with(forwarder, publisher, event, profile.sweep_size)
+            for concurrency, variant in variants.items():
+                sample = measure(variant, event, profile.sweep_size)
                 samples.append({"lever": "concurrency", "value": concurrency, "latency_ms": latency,
                                 "size": profile.sweep_size, **sample})
                 log(f"sweep {latency:>3} ms concurrency {concurrency:>3}: {sample['wall']:.3f} s")
     endpoint.configure(latency_ms=0)
     event = sqs_event(profile.lever_size)
-    publishers = {path: _publisher(handler, path=path) for path in REQUEST_PATHS}
-    for publisher in publishers.values():
-        _measure_with(forwarder, publisher, warm, 200)
+    variants = {path: _what_if(forwarder, path=path) for path in REQUEST_PATHS}
+    for variant in variants.values():
+        measure(variant, warm, 200)
     for _rep in range(profile.lever_reps):
-        for path, publisher in publishers.items():
-            sample = _measure_with(forwarder, publisher, event, profile.lever_size)
+        for path, variant in variants.items():
+            sample = measure(variant, event, profile.lever_size)
             samples.append({"lever": "request_path", "value": path, "latency_ms": 0,
                             "size": profile.lever_size, **sample})
             log(f"request_path={path}: {sample['cpu'] * 1e6 / profile.lever_size:.1f} us cpu/rec")
@@ -206,7 +200,7 @@ def run(profile: Profile) -> dict[str, Any]:
         try:
             results["machine"] = machine()
             contenders = [cls() for cls in ALL]
-            results["max_concurrency"] = contenders[0].handler.settings.max_concurrency
+            results["max_concurrency"] = contenders[0].forwarder.settings.max_concurrency
             results["samples"] = run_cells(profile, endpoint, contenders)
             results["levers"] = run_levers(profile, endpoint, contenders[0])
             endpoint.configure(latency_ms=0)

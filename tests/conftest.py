@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -55,22 +54,18 @@ def clients(aws: str) -> Callable[[str], object]:
 
 
 @pytest.fixture
-def load_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
-    """A cold start with the given environment: reloads forwarder.handler, as Lambda's init would."""
+def cold_start(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Callable[[dict, Any], dict]]:
+    """The function as a cold start builds it, with the suite's environment and `env`: a Forwarder from the
+    environment behind the handler's Lambda glue. No module is reloaded. The variables stay set for the
+    test, as botocore reads its own (AWS_ENDPOINT_URL and the like) from the process environment."""
+    from forwarder import handler
 
-    def load(**env: str):
+    def start(**env: str) -> Callable[[dict, Any], dict]:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        import forwarder.handler
+        return handler.entry_point(handler.cold_start(os.environ))
 
-        return importlib.reload(forwarder.handler)
-
-    yield load
-    # Leave the module as the suite's environment builds it, for the next test.
-    monkeypatch.undo()
-    module = sys.modules.get("forwarder.handler")
-    if module is not None:
-        importlib.reload(module)
+    return start
 
 
 @pytest.fixture

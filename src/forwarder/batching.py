@@ -1,23 +1,20 @@
 """Entry sizes -> requests: as few PutEvents requests as the count and byte limits allow.
 
-Pure functions of sizes, so they can be property-tested without any AWS in sight.
-AWS's rule is that the entries of one request must total *less than* the byte limit.
+Pure functions of sizes and limits (the target says how many entries a request takes), so they can be
+property-tested without any AWS in sight. AWS's rule is that the entries of one request must total
+*less than* the byte limit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-MAX_ENTRIES_PER_REQUEST = 10
-
 
 def fits_alone(size: int, max_bytes: int) -> bool:
     return size < max_bytes
 
 
-def pack(
-    items: Sequence[tuple[int, int]], max_bytes: int, max_entries: int = MAX_ENTRIES_PER_REQUEST
-) -> list[list[int]]:
+def pack(items: Sequence[tuple[int, int]], max_bytes: int, max_entries: int) -> list[list[int]]:
     """Group (key, size) pairs into lists of keys; every size must fit alone.
 
     Packing in arrival order is optimal whenever it reaches the lower bound (always, for
@@ -32,7 +29,7 @@ def pack(
     return decreasing if len(decreasing) < len(in_order) else in_order
 
 
-def lower_bound(sizes: Sequence[int], max_bytes: int, max_entries: int = MAX_ENTRIES_PER_REQUEST) -> int:
+def lower_bound(sizes: Sequence[int], max_bytes: int, max_entries: int) -> int:
     """No packing can use fewer requests than this."""
     by_count = -(-len(sizes) // max_entries)
     by_bytes = -(-sum(sizes) // (max_bytes - 1))

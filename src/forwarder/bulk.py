@@ -18,18 +18,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from forwarder.clients import create_client
-from forwarder.entries import (
-    CLASSIC_RULES,
-    INVALID_ARGUMENT,
-    MAX_DETAIL_TYPE_CHARS,
-    Entry,
-    Rejected,
-    entry_size,
-    utc_time,
-)
+from forwarder.entries import INVALID_ARGUMENT, Entry, Rejected
+from forwarder.limits import MAX_DETAIL_TYPE_CHARS, utc_time
 from forwarder.outcomes import Outcome
-from forwarder.publisher import Publisher, PublishOptions, put_events_sender
+from forwarder.publisher import Publisher, PublishOptions
 from forwarder.settings import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY
+from forwarder.targets import ClassicBus, client_sender
 
 
 def put_events(
@@ -62,9 +56,11 @@ def put_events(
     """
     client = client or create_client("events", max_concurrency)
     items = [prepare(entry, event_bus_name) for entry in entries]
-    publisher = Publisher(
-        put_events_sender(client, endpoint_id), PublishOptions(max_request_bytes, max_concurrency, max_attempts)
-    )
+    # The caller's entries name their bus: of a classic bus target, only its limits and size formula apply,
+    # and the caller's client (validating, as the caller's entries need) sends, with EndpointId if given.
+    request = {"EndpointId": endpoint_id} if endpoint_id else {}
+    options = PublishOptions(max_request_bytes, max_concurrency, max_attempts, ClassicBus.max_entries)
+    publisher = Publisher(client_sender(client, **request), options)
     deadline = None if timeout is None else time.monotonic() + timeout
     return [result_of(outcome) for outcome in publisher.publish(items, deadline).outcomes]
 
@@ -72,7 +68,7 @@ def put_events(
 def prepare(entry: Mapping[str, Any], event_bus_name: str | None = None) -> Entry | Rejected:
     """Check one entry the way botocore and the API would, so a bad entry fails alone, not its whole request.
 
-    Every field is checked against botocore's own model of PutEventsRequestEntry (entries.EntryRules:
+    Every field is checked against botocore's own model of PutEventsRequestEntry (limits.EntryRules:
     known fields, types, lengths, patterns, a Time botocore can send), plus the API's DetailType limit.
     """
     if not isinstance(entry, Mapping):
@@ -80,12 +76,12 @@ def prepare(entry: Mapping[str, Any], event_bus_name: str | None = None) -> Entr
     fields = dict(entry)
     if event_bus_name and not fields.get("EventBusName"):
         fields["EventBusName"] = event_bus_name
-    problem = _normalize(fields) or CLASSIC_RULES.problem(fields)
+    problem = _normalize(fields) or ClassicBus.rules.problem(fields)
     if problem:
         return Rejected(INVALID_ARGUMENT, problem)
     if len(fields.get("DetailType") or "") > MAX_DETAIL_TYPE_CHARS:
         return Rejected(INVALID_ARGUMENT, f"DetailType is longer than {MAX_DETAIL_TYPE_CHARS} characters")
-    return Entry(fields, entry_size(fields))
+    return Entry(fields, ClassicBus.entry_size(fields))
 
 
 def _normalize(fields: dict[str, Any]) -> str | None:
@@ -103,7 +99,7 @@ def _normalize(fields: dict[str, Any]) -> str | None:
             # One reading for the library and the command: botocore's, the AWS CLI's.
             fields["Time"] = utc_time(fields["Time"])
         except ValueError:
-            return CLASSIC_RULES.member_problem("Time", fields["Time"])
+            return ClassicBus.rules.member_problem("Time", fields["Time"])
     return None
 
 

@@ -3,7 +3,8 @@
 With LARGE_PAYLOAD_BUCKET set, such an entry's Detail becomes
 `{"dataref": {"bucket": ..., "key": ..., "size": ..., "sha256": ...}}`, so consumers fetch the
 payload when they need it. Keys are the payload's SHA-256: storing the same payload again (a
-redelivery, say) writes the same object, so retries leave no litter behind.
+redelivery, say) writes the same object, so retries leave no litter behind. Without a bucket the
+forwarder holds a `NoClaimCheck`, which leaves every entry as it is (one too large fails alone).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from forwarder.batching import fits_alone
 from forwarder.clients import bounded_by
-from forwarder.entries import Entry, Rejected, entry_size
+from forwarder.entries import Entry, Rejected, utf8_length
 from forwarder.publisher import Pending
 
 CLAIM_CHECK_FAILED = "ClaimCheckFailed"
@@ -62,5 +63,16 @@ class ClaimCheck:
                 Bucket=self._bucket, Key=key, Body=payload, ContentType="application/json", ChecksumAlgorithm="SHA256"
             )
         reference = {"dataref": {"bucket": self._bucket, "key": key, "size": len(payload), "sha256": digest}}
-        fields = {**entry.fields, "Detail": json.dumps(reference, separators=(",", ":"))}
-        return Entry(fields, entry_size(fields), entry.group)
+        detail = json.dumps(reference, separators=(",", ":"))
+        # Only the Detail changed: the size as the target counted it, with the new Detail's bytes instead.
+        size = entry.size - utf8_length(entry.fields["Detail"]) + utf8_length(detail)
+        return Entry({**entry.fields, "Detail": detail}, size, entry.group)
+
+
+class NoClaimCheck:
+    """The claim check switched off: every entry goes on as it is (the publisher fails one too large alone)."""
+
+    def offload(
+        self, items: list[Entry | Rejected], max_bytes: int, deadline: float | None
+    ) -> list[Entry | Rejected | Pending]:
+        return items

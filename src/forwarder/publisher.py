@@ -19,7 +19,6 @@ its own FIFO group, under the same loop and deadline.
 from __future__ import annotations
 
 import heapq
-import math
 import random
 import time
 from collections import deque
@@ -31,9 +30,9 @@ from typing import Any
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.parsers import ResponseParserError
 
-from forwarder.batching import MAX_ENTRIES_PER_REQUEST, fits_alone, pack
-from forwarder.clients import bounded_by
+from forwarder.batching import fits_alone, pack
 from forwarder.entries import INVALID_RECORD, Entry, Rejected
+from forwarder.limits import MAX_ENTRIES_PER_REQUEST
 from forwarder.outcomes import Outcome, Publication
 
 # InternalFailure is the classic API's name, InternalException the Custom Event Bus's.
@@ -109,27 +108,6 @@ class PublishOptions:
     max_attempts: int
     max_entries: int = MAX_ENTRIES_PER_REQUEST
     rng: random.Random = field(default_factory=random.Random)
-
-
-def put_events_sender(client: Any, endpoint_id: str | None = None) -> Send:
-    """`send` for a botocore `events` client; with `endpoint_id`, through that global endpoint."""
-    extra = {"EndpointId": endpoint_id} if endpoint_id else {}
-
-    def send(entries: list[dict], deadline: float = math.inf) -> Any:
-        with bounded_by(deadline):
-            return client.put_events(Entries=entries, **extra)
-
-    return send
-
-
-def custom_bus_sender(client: Any, bus_arn: str) -> Send:
-    """`send` for a botocore `eventbridgev2` client publishing to one Custom Event Bus."""
-
-    def send(entries: list[dict], deadline: float = math.inf) -> Any:
-        with bounded_by(deadline):
-            return client.put_events(EventBusArn=bus_arn, Entries=entries)
-
-    return send
 
 
 class Publisher:

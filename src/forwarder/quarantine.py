@@ -12,6 +12,8 @@ that second copy when it comes within SQS's 5-minute deduplication window (the d
 hash of the record's own id: its SQS messageId, or Kinesis or DynamoDB sequence number), that is when
 the source redelivers within 5 minutes (an SQS visibility timeout under 5 minutes, a Kinesis retry);
 otherwise, and on a standard queue, the queue holds two copies that say the same.
+
+Without a quarantine queue the forwarder holds a `NoQuarantine`: poison records are reported like any other.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import math
 from typing import Any
 
 from forwarder.clients import bounded_by
+from forwarder.publisher import Quarantine
 from forwarder.records import SourceRecord
 
 
@@ -30,6 +33,14 @@ class QuarantineQueue:
         self._client = client
         self._queue_url = queue_url
         self._fifo = queue_url.endswith(".fifo")
+
+    def for_batch(self, records: list[SourceRecord]) -> Quarantine:
+        """The publisher's `quarantine` for one batch: item `index` is `records[index]`."""
+
+        def move_aside(index: int, code: str, message: str, deadline: float) -> None:
+            self.send(records[index], code, message, deadline)
+
+        return move_aside
 
     def send(self, record: SourceRecord, code: str, message: str, deadline: float = math.inf) -> None:
         """Raises if SQS did not take the message; the caller then reports the record instead."""
@@ -41,3 +52,10 @@ class QuarantineQueue:
             params["MessageDeduplicationId"] = hashlib.sha256(record.item_id.encode()).hexdigest()
         with bounded_by(deadline):
             self._client.send_message(**params)
+
+
+class NoQuarantine:
+    """No quarantine queue: the publisher is given none, and reports poison records for redelivery."""
+
+    def for_batch(self, records: list[SourceRecord]) -> None:
+        return None

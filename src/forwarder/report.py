@@ -1,7 +1,8 @@
-"""Outcomes -> the partial batch response Lambda's event source mapping reads, and a summary.
+"""Outcomes -> the partial batch response Lambda's event source mapping reads, and what the logs say.
 
 Lambda redelivers exactly the records named here (SQS), or resumes the shard at the lowest
-sequence number named (Kinesis); naming nothing means the whole batch was confirmed.
+sequence number named (Kinesis); naming nothing means the whole batch was confirmed. The
+`Reporter` writes each invocation's summary line, its bounded failure lines and its metrics.
 """
 
 from __future__ import annotations
@@ -9,9 +10,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from forwarder.outcomes import Outcome
+from aws_lambda_powertools.metrics import MetricUnit
+
+from forwarder.outcomes import Outcome, Publication
 from forwarder.records import SourceRecord
+
+# What runs after the publisher stops must fit in the deadline margin. A Powertools log line costs about 30 us
+# of a full core, 0.2 ms at a 256 MB function's seventh of one: a WARNING line per failed record of a
+# 10,000-record batch would take longer than the default 1 s margin, Lambda would time the invocation out and
+# deliver the whole batch again. So at most this many records are logged one by one (each kind of failure at
+# least once), and one more line counts the rest by code.
+MAX_FAILURE_LINES = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +64,64 @@ def summarize(outcomes: Sequence[Outcome]) -> Summary:
     quarantined = sum(o.quarantined for o in outcomes)
     forwarded = len(outcomes) - sum(codes.values())
     return Summary(len(outcomes), forwarded, sum(codes.values()) - quarantined, quarantined, dict(codes))
+
+
+class Reporter:
+    """What an invocation tells its operator: why an event was refused, a WARNING line per failed record
+    (at most MAX_FAILURE_LINES), the "batch done" summary, and the metrics.
+
+    `logger` and `metrics` are Powertools' Logger and Metrics (the handler's), or anything with their methods.
+    """
+
+    def __init__(self, logger: Any, metrics: Any):
+        self._logger = logger
+        self._metrics = metrics
+
+    def rejected(self, error: Exception) -> None:
+        self._logger.error("event rejected; Lambda will retry the whole batch", extra={"reason": str(error)})
+        self._metrics.add_metric("BatchesRejected", MetricUnit.Count, 1)
+
+    def published(self, source: str, records: Sequence[SourceRecord], publication: Publication) -> None:
+        summary = summarize(publication.outcomes)
+        self._log_failures(records, publication.outcomes, summary)
+        self._logger.info(
+            "batch done",
+            extra={
+                "event_source": source,
+                "received": summary.received,
+                "forwarded": summary.forwarded,
+                "failed": summary.failed,
+                "quarantined": summary.quarantined,
+                "retried": publication.retries,
+                "requests": publication.requests,
+                "failures_by_code": summary.failures_by_code,
+            },
+        )
+        add = self._metrics.add_metric
+        add("RecordsReceived", MetricUnit.Count, summary.received)
+        add("RecordsForwarded", MetricUnit.Count, summary.forwarded)
+        add("RecordsFailed", MetricUnit.Count, summary.failed)
+        add("RecordsQuarantined", MetricUnit.Count, summary.quarantined)
+        add("EntriesRetried", MetricUnit.Count, publication.retries)
+        add("PutEventsRequests", MetricUnit.Count, publication.requests)
+
+    def _log_failures(self, records: Sequence[SourceRecord], outcomes: Sequence[Outcome], summary: Summary) -> None:
+        """A WARNING line for each of at most MAX_FAILURE_LINES failures, then one counting those left out."""
+        logged = failures_to_log(outcomes, MAX_FAILURE_LINES)
+        for index in logged:
+            outcome = outcomes[index]
+            self._logger.warning(
+                "record quarantined" if outcome.quarantined else "record not forwarded; reported for redelivery",
+                extra={
+                    "item_id": records[index].item_id,
+                    "error_code": outcome.error_code,
+                    "error_message": outcome.error_message,
+                    "attempts": outcome.attempts,
+                },
+            )
+        not_logged = summary.failed + summary.quarantined - len(logged)
+        if not_logged:
+            self._logger.warning(
+                "more records failed than are logged one by one",
+                extra={"logged": len(logged), "not_logged": not_logged, "failures_by_code": summary.failures_by_code},
+            )

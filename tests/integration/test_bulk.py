@@ -124,11 +124,11 @@ def test_without_endpoint_id_requests_are_sigv4(endpoint):
     assert endpoint.recent_signing()[0]["scheme"] == "AWS4-HMAC-SHA256"
 
 
-def test_handler_sends_through_the_global_endpoint_when_configured(endpoint, load_handler, context):
+def test_handler_sends_through_the_global_endpoint_when_configured(endpoint, cold_start, context):
     from forwarder_testing.events import sqs_event
 
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url, EVENT_ENDPOINT_ID="abcde.veo")
-    assert handler.lambda_handler(sqs_event(["{}"]), context) == {"batchItemFailures": []}
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url, EVENT_ENDPOINT_ID="abcde.veo")
+    assert handler(sqs_event(["{}"]), context) == {"batchItemFailures": []}
     assert endpoint.recent_signing()[-1]["endpoint_id"] == "abcde.veo"
 
 

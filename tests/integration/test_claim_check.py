@@ -64,9 +64,9 @@ def silent_s3() -> Iterator[SilentServer]:
 
 
 @pytest.fixture
-def forwarder(load_handler, silent_s3):
+def forwarder(cold_start, silent_s3):
     endpoint = FaultEndpoint().start()
-    handler = load_handler(
+    handler = cold_start(
         AWS_ENDPOINT_URL=endpoint.url,
         AWS_ENDPOINT_URL_S3=silent_s3.url,
         LARGE_PAYLOAD_BUCKET="large-payloads",
@@ -79,7 +79,7 @@ def forwarder(load_handler, silent_s3):
 
 def invoke(handler, event: dict) -> tuple[dict, float]:
     started = time.monotonic()
-    response = handler.lambda_handler(event, LambdaContext(timeout_ms=TIMEOUT_MS))
+    response = handler(event, LambdaContext(timeout_ms=TIMEOUT_MS))
     return response, time.monotonic() - started
 
 
@@ -96,7 +96,7 @@ def test_small_records_are_published_while_the_upload_hangs(forwarder, silent_s3
     assert reported(response) == [event["Records"][2]["messageId"]]  # only the large one
     assert sorted(entry["Detail"] for entry in endpoint.accepted()) == sorted(small)
     assert silent_s3.held  # the upload did start, and S3 never answered
-    summary = next(line for line in log_lines(caplog, handler) if line.get("message") == "batch done")
+    summary = next(line for line in log_lines(caplog) if line.get("message") == "batch done")
     assert summary["failures_by_code"] == {"ClaimCheckFailed": 1}
 
 
@@ -109,7 +109,7 @@ def test_only_the_fifo_group_of_the_hanging_upload_waits(forwarder, caplog):
     assert reported(response) == ids[:2]  # the large head of group a, and the record behind it
     assert [entry["Detail"] for entry in endpoint.accepted() if '"b"' in entry["Detail"]] == ['{"b": 1}', '{"b": 2}']
     assert {entry["Detail"] for entry in endpoint.accepted()} == {'{"b": 1}', '{"b": 2}', '{"c": 1}'}
-    summary = next(line for line in log_lines(caplog, handler) if line.get("message") == "batch done")
+    summary = next(line for line in log_lines(caplog) if line.get("message") == "batch done")
     assert summary["failures_by_code"] == {"ClaimCheckFailed": 1, "GroupBlocked": 1}
 
 
@@ -126,30 +126,30 @@ def details(endpoint: FaultEndpoint) -> list[dict]:
     return [json.loads(entry["Detail"]) for entry in endpoint.accepted()]
 
 
-def test_large_payloads_go_to_s3_and_the_entry_points_at_them(aws, clients, load_handler, context):
+def test_large_payloads_go_to_s3_and_the_entry_points_at_them(aws, clients, cold_start, context):
     s3, events = clients("s3"), clients("events")
     s3.create_bucket(Bucket="large-payloads")
     events.create_event_bus(Name="bus")
-    handler = load_handler(
+    handler = cold_start(
         AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="bus", LARGE_PAYLOAD_BUCKET="large-payloads", PUT_EVENTS_MAX_BYTES="262144"
     )
     big = json.dumps({"blob": "x" * 300_000})
-    assert handler.lambda_handler(sqs_event([big, '{"small": 1}']), context) == {"batchItemFailures": []}
+    assert handler(sqs_event([big, '{"small": 1}']), context) == {"batchItemFailures": []}
     digest = hashlib.sha256(big.encode()).hexdigest()
     stored = s3.get_object(Bucket="large-payloads", Key=f"{digest}.json")["Body"].read()
     assert stored == big.encode()
 
 
-def test_claim_check_reference_shape(endpoint, aws, clients, load_handler, context):
+def test_claim_check_reference_shape(endpoint, aws, clients, cold_start, context):
     clients("s3").create_bucket(Bucket="large-payloads")
-    handler = load_handler(
+    handler = cold_start(
         AWS_ENDPOINT_URL=aws,
         AWS_ENDPOINT_URL_EVENTBRIDGE=endpoint.url,
         LARGE_PAYLOAD_BUCKET="large-payloads",
         PUT_EVENTS_MAX_BYTES="262144",
     )
     big = "y" * 300_000  # text: wrapped first, then stored
-    assert handler.lambda_handler(sqs_event([big]), context) == {"batchItemFailures": []}
+    assert handler(sqs_event([big]), context) == {"batchItemFailures": []}
     (detail,) = details(endpoint)
     stored_detail = json.dumps({"data": big}, separators=(",", ":"))
     assert detail == {
@@ -162,14 +162,14 @@ def test_claim_check_reference_shape(endpoint, aws, clients, load_handler, conte
     }
 
 
-def test_when_s3_fails_the_large_record_is_reported(endpoint, aws, load_handler, context):
-    handler = load_handler(
+def test_when_s3_fails_the_large_record_is_reported(endpoint, aws, cold_start, context):
+    handler = cold_start(
         AWS_ENDPOINT_URL=aws,
         AWS_ENDPOINT_URL_EVENTBRIDGE=endpoint.url,
         LARGE_PAYLOAD_BUCKET="no-such-bucket",
         PUT_EVENTS_MAX_BYTES="262144",
     )
     event = sqs_event(["z" * 300_000, "{}"])
-    response = handler.lambda_handler(event, context)
+    response = handler(event, context)
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert len(endpoint.accepted()) == 1

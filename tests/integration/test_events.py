@@ -25,31 +25,31 @@ def endpoint() -> Iterator[FaultEndpoint]:
 
 
 @pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.stem)
-def test_every_sample_is_forwarded_or_reported(path, endpoint, load_handler, context):
+def test_every_sample_is_forwarded_or_reported(path, endpoint, cold_start, context):
     event = json.loads(path.read_text())
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url)
-    response = handler.lambda_handler(event, context)
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url)
+    response = handler(event, context)
     reported = [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
     assert reported == REPORTED.get(path.stem, [])
     assert len(endpoint.accepted()) == ON_BUS.get(path.stem, len(event["Records"]))
 
 
-def test_trace_headers_continue_from_the_producer(endpoint, load_handler, context, monkeypatch):
+def test_trace_headers_continue_from_the_producer(endpoint, cold_start, context, monkeypatch):
     # GIVEN two records with AWSTraceHeader (one with a Lineage part) and one without, in a traced invocation
     monkeypatch.setenv("_X_AMZN_TRACE_ID", INVOCATION_TRACE)
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url)
     event = json.loads((EVENTS / "sqs-trace.json").read_text())
     # WHEN they are forwarded
-    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert handler(event, context) == {"batchItemFailures": []}
     # THEN each entry carries its producer's header, and the one without carries the invocation's
     expected = [r["attributes"].get("AWSTraceHeader", INVOCATION_TRACE) for r in event["Records"]]
     assert sorted(e["TraceHeader"] for e in endpoint.accepted()) == sorted(expected)
 
 
-def test_fifo_sample_keeps_each_group_in_order(endpoint, load_handler, context):
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+def test_fifo_sample_keeps_each_group_in_order(endpoint, cold_start, context):
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url)
     event = json.loads((EVENTS / "sqs-fifo.json").read_text())
-    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert handler(event, context) == {"batchItemFailures": []}
     sent = [entry["Detail"] for entry in endpoint.accepted()]  # in the order the endpoint accepted them
     for group in {r["attributes"]["MessageGroupId"] for r in event["Records"]}:
         bodies = [r["body"] for r in event["Records"] if r["attributes"]["MessageGroupId"] == group]

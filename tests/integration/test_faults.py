@@ -33,8 +33,8 @@ def endpoint() -> Iterator[FaultEndpoint]:
 
 
 @pytest.fixture
-def forwarder(load_handler, endpoint):
-    return load_handler(AWS_ENDPOINT_URL=endpoint.url)
+def forwarder(cold_start, endpoint):
+    return cold_start(AWS_ENDPOINT_URL=endpoint.url)
 
 
 def bodies(count: int, pad: int = 0) -> list[str]:
@@ -57,21 +57,21 @@ def landed(endpoint: FaultEndpoint) -> Counter:
 def test_retryable_entry_codes_are_retried_until_confirmed(endpoint, forwarder, context):
     endpoint.configure(entry_schedule=["InternalFailure", "ThrottlingException", "ok", "InternalFailure"])
     event = sqs_event(bodies(3))
-    assert forwarder.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert forwarder(event, context) == {"batchItemFailures": []}
     assert landed(endpoint) == Counter(bodies(3))  # each exactly once
     faults = endpoint.stats()["faults"]
     assert (faults["entry:InternalFailure"], faults["entry:ThrottlingException"]) == (2, 1)
 
 
-def test_an_entry_still_failing_after_max_attempts_is_reported_with_its_last_code(load_handler, endpoint, caplog):
-    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url, MAX_ATTEMPTS="3")
+def test_an_entry_still_failing_after_max_attempts_is_reported_with_its_last_code(cold_start, endpoint, caplog):
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url, MAX_ATTEMPTS="3")
     endpoint.configure(detail_rules=[{"contains": "unlucky", "code": "ThrottlingException"}])
     event = sqs_event(['{"unlucky": 1}', '{"a": 1}'])
-    response = forwarder.lambda_handler(event, LambdaContext())
+    response = forwarder(event, LambdaContext())
     assert reported(response) == [ids(event)[0]]
     assert landed(endpoint) == Counter(['{"a": 1}'])
     assert endpoint.stats()["faults"] == {"entry:ThrottlingException": 3}  # sent exactly MAX_ATTEMPTS times
-    warning = next(line for line in log_lines(caplog, forwarder) if line["level"] == "WARNING")
+    warning = next(line for line in log_lines(caplog) if line["level"] == "WARNING")
     assert (warning["error_code"], warning["attempts"]) == ("ThrottlingException", 3)
 
 
@@ -81,11 +81,11 @@ def test_an_entry_still_failing_after_max_attempts_is_reported_with_its_last_cod
 def test_final_entry_codes_are_reported_at_once_and_sent_once(endpoint, forwarder, context, caplog, code):
     endpoint.configure(detail_rules=[{"contains": "doomed", "code": code}])
     event = sqs_event(['{"a": 1}', '{"doomed": true}', '{"a": 2}'])
-    response = forwarder.lambda_handler(event, context)
+    response = forwarder(event, context)
     assert reported(response) == [ids(event)[1]]
     assert landed(endpoint) == Counter(['{"a": 1}', '{"a": 2}'])
     assert endpoint.stats()["entries_received"] == 3  # the doomed entry was not retried
-    warning = next(line for line in log_lines(caplog, forwarder) if line["level"] == "WARNING")
+    warning = next(line for line in log_lines(caplog) if line["level"] == "WARNING")
     assert (warning["item_id"], warning["error_code"], warning["attempts"]) == (ids(event)[1], code, 1)
 
 
@@ -94,19 +94,19 @@ def test_failed_requests_are_retried_until_their_entries_are_confirmed(endpoint,
     # The handler's wire path leaves request retries to the publisher: three failures in a row, then success.
     endpoint.configure(request_schedule=[kind] * 3)
     event = sqs_event(bodies(4))
-    assert forwarder.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert forwarder(event, context) == {"batchItemFailures": []}
     assert landed(endpoint) == Counter(bodies(4))
     assert endpoint.stats()["faults"] == {kind: 3}
 
 
 @pytest.mark.parametrize("kind", ["accepted_hang", "slow"])
-def test_a_request_answered_after_the_deadline_is_reported_before_the_deadline(load_handler, endpoint, kind):
-    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url, DEADLINE_MARGIN_MS="500")
+def test_a_request_answered_after_the_deadline_is_reported_before_the_deadline(cold_start, endpoint, kind):
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url, DEADLINE_MARGIN_MS="500")
     endpoint.configure(request_schedule=[kind])
     event = sqs_event(bodies(3))
     context = LambdaContext(timeout_ms=2000)
     started = time.monotonic()
-    response = forwarder.lambda_handler(event, context)
+    response = forwarder(event, context)
     assert time.monotonic() - started < 2.0  # before Lambda's deadline, although the answer never came
     assert reported(response) == ids(event)  # unconfirmed: Lambda redelivers them
     if kind == "accepted_hang":  # the entries did land: the redelivery will be an ambiguous duplicate
@@ -114,35 +114,35 @@ def test_a_request_answered_after_the_deadline_is_reported_before_the_deadline(l
         assert len(endpoint.ambiguous()) == 3
 
 
-def test_deadline_exceeded_records_are_logged_with_that_reason(load_handler, endpoint, caplog):
-    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url, DEADLINE_MARGIN_MS="500")
+def test_deadline_exceeded_records_are_logged_with_that_reason(cold_start, endpoint, caplog):
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url, DEADLINE_MARGIN_MS="500")
     endpoint.configure(request_schedule=["accepted_hang"])
     event = sqs_event(bodies(2))
-    forwarder.lambda_handler(event, LambdaContext(timeout_ms=1500))
-    warnings = [line for line in log_lines(caplog, forwarder) if line["level"] == "WARNING"]
+    forwarder(event, LambdaContext(timeout_ms=1500))
+    warnings = [line for line in log_lines(caplog) if line["level"] == "WARNING"]
     assert {(line["item_id"], line["error_code"]) for line in warnings} == {(i, "DeadlineExceeded") for i in ids(event)}
 
 
 def test_trace_header_is_the_messages_else_the_invocations(endpoint, forwarder, context, monkeypatch):
     monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE_B)
     event = {"Records": [sqs_record('{"n": 0}', trace=TRACE_A), sqs_record('{"n": 1}')]}
-    assert forwarder.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert forwarder(event, context) == {"batchItemFailures": []}
     traces = {entry["Detail"]: entry.get("TraceHeader") for entry in endpoint.accepted()}
     assert traces == {'{"n": 0}': TRACE_A, '{"n": 1}': TRACE_B}
 
 
 def test_without_any_trace_header_none_is_sent(endpoint, forwarder, context, monkeypatch):
     monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
-    assert forwarder.lambda_handler(sqs_event(['{"n": 0}']), context) == {"batchItemFailures": []}
+    assert forwarder(sqs_event(['{"n": 0}']), context) == {"batchItemFailures": []}
     assert "TraceHeader" not in endpoint.accepted()[0]
 
 
-def test_with_the_old_256_kib_limit_no_request_exceeds_it(load_handler, endpoint, context):
+def test_with_the_old_256_kib_limit_no_request_exceeds_it(cold_start, endpoint, context):
     # The endpoint refuses any request whose entries total 262144 bytes or more (AWS: "less than").
     endpoint.configure(max_entries_bytes=262_143)
-    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url, PUT_EVENTS_MAX_BYTES="262144")
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url, PUT_EVENTS_MAX_BYTES="262144")
     event = sqs_event(bodies(30, pad=40_000))  # 10 of them would be 400 KB: they must be split
-    assert forwarder.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert forwarder(event, context) == {"batchItemFailures": []}
     assert landed(endpoint) == Counter(bodies(30, pad=40_000))
     stats = endpoint.stats()
     assert stats["rejections"] == {}
@@ -152,7 +152,7 @@ def test_with_the_old_256_kib_limit_no_request_exceeds_it(load_handler, endpoint
 def test_a_413_from_the_endpoint_halves_the_request_until_it_fits(endpoint, forwarder):
     endpoint.configure(max_body_bytes=70_000)  # the service's byte count is larger than ours here
     event = sqs_event(bodies(10, pad=20_000))  # 200 KB: one request by our count, far over 70 KB
-    assert forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000)) == {"batchItemFailures": []}
+    assert forwarder(event, LambdaContext(timeout_ms=10_000)) == {"batchItemFailures": []}
     assert landed(endpoint) == Counter(bodies(10, pad=20_000))  # each once: a 413 accepts nothing
     stats = endpoint.stats()
     # 10 -> 5 + 5 -> 2 + 3 + 2 + 3: three rounds of halving, not the same request again and again

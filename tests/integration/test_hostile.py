@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import base64
 import copy
-import importlib
 import itertools
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -184,14 +184,12 @@ def endpoint() -> Iterator[FaultEndpoint]:
 
 @pytest.fixture(scope="module")
 def warm_handler(endpoint):
-    """One cold start for the whole matrix (as conftest's load_handler does, once): reloads are slow."""
-    import forwarder.handler
+    """One cold start for the whole matrix, as one warm execution environment would serve it."""
+    from forwarder import handler
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL", endpoint.url)
-        patch.setenv("PUT_EVENTS_MAX_BYTES", str(LIMIT))
-        yield importlib.reload(forwarder.handler)
-    importlib.reload(forwarder.handler)  # back to the suite's environment
+        patch.setenv("AWS_ENDPOINT_URL", endpoint.url)  # read by botocore when the client is made
+        return handler.entry_point(handler.cold_start({**os.environ, "PUT_EVENTS_MAX_BYTES": str(LIMIT)}))
 
 
 @pytest.fixture
@@ -206,8 +204,8 @@ def item_id(record: dict) -> str:
     return record.get("messageId") or record["kinesis"]["sequenceNumber"]
 
 
-def summary_of(caplog, handler) -> dict:
-    (summary,) = [line for line in log_lines(caplog, handler) if line.get("message") == "batch done"]
+def summary_of(caplog) -> dict:
+    (summary,) = [line for line in log_lines(caplog) if line.get("message") == "batch done"]
     return summary
 
 
@@ -219,14 +217,14 @@ def assert_counts_add_up(summary: dict, accepted: int) -> None:
 
 @pytest.mark.parametrize(("record", "expected"), [c[1:] for c in RECORD_CASES], ids=[c[0] for c in RECORD_CASES])
 def test_each_hostile_record_is_forwarded_or_reported(forwarder, endpoint, context, caplog, record, expected):
-    response = forwarder.lambda_handler({"Records": [record]}, context)  # never raises for one bad record
+    response = forwarder({"Records": [record]}, context)  # never raises for one bad record
     accepted = endpoint.accepted()
-    summary = summary_of(caplog, forwarder)
+    summary = summary_of(caplog)
     assert_counts_add_up(summary, len(accepted))
     if isinstance(expected, Reported):
         assert response == {"batchItemFailures": [{"itemIdentifier": item_id(record)}]}
         assert accepted == []
-        (warning,) = [line for line in log_lines(caplog, forwarder) if line["level"] == "WARNING"]
+        (warning,) = [line for line in log_lines(caplog) if line["level"] == "WARNING"]
         assert (warning["item_id"], warning["error_code"]) == (item_id(record), expected.code)
         assert warning["error_message"]
         return
@@ -244,10 +242,10 @@ def test_each_hostile_record_is_forwarded_or_reported(forwarder, endpoint, conte
 @pytest.mark.parametrize("source", ["aws:sqs", "aws:kinesis", "aws:dynamodb"])
 def test_a_batch_of_every_hostile_record_is_counted_once(forwarder, endpoint, context, caplog, source):
     cases = [c for c in RECORD_CASES if c[1].get("eventSource") == source]
-    response = forwarder.lambda_handler({"Records": [c[1] for c in cases]}, context)
+    response = forwarder({"Records": [c[1] for c in cases]}, context)
     reported = [item_id(c[1]) for c in cases if isinstance(c[2], Reported)]
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == reported
-    summary = summary_of(caplog, forwarder)
+    summary = summary_of(caplog)
     assert summary["received"] == len(cases)
     assert summary["forwarded"] == len(cases) - len(reported) == len(endpoint.accepted())
     assert_counts_add_up(summary, len(endpoint.accepted()))
@@ -256,8 +254,8 @@ def test_a_batch_of_every_hostile_record_is_counted_once(forwarder, endpoint, co
 @pytest.mark.parametrize(("event", "reason"), [c[1:] for c in EVENT_CASES], ids=[c[0] for c in EVENT_CASES])
 def test_an_unreadable_event_raises_so_lambda_retries_it_whole(forwarder, endpoint, context, caplog, event, reason):
     with pytest.raises(EventError, match=reason):
-        forwarder.lambda_handler(event, context)
-    (error,) = [line for line in log_lines(caplog, forwarder) if line["level"] == "ERROR"]
+        forwarder(event, context)
+    (error,) = [line for line in log_lines(caplog) if line["level"] == "ERROR"]
     assert reason in error["reason"]
     assert endpoint.stats()["requests"] == 0
 
@@ -267,16 +265,16 @@ def test_an_unreadable_event_raises_so_lambda_retries_it_whole(forwarder, endpoi
 
 @pytest.mark.parametrize("variable", ["EVENT_DETAIL_TYPE_PATH", "EVENT_SOURCE_PATH"])
 def test_an_expression_that_fails_on_a_body_falls_back_for_that_record_alone(
-    endpoint, load_handler, context, caplog, variable
+    endpoint, cold_start, context, caplog, variable
 ):
     # GIVEN an override calling a JMESPath function, and bodies it cannot be applied to
     endpoint.reset()
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url, **{variable: "join('.', type)"})
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url, **{variable: "join('.', type)"})
     bodies = ['{"type": ["Order", "Placed"]}', '{"type": 5}', '{"type": [1, 2]}', '{"type": {"a": "b"}}', '{"n": 1}']
     event = {"Records": [sqs(body) for body in bodies]}
     # WHEN the batch arrives THEN every record is forwarded; the one the expression fits gets its value
-    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert handler(event, context) == {"batchItemFailures": []}
     field, configured = ("DetailType", "TestEvent") if "DETAIL" in variable else ("Source", "test.forwarder")
     assert [entry[field] for entry in endpoint.accepted()] == ["Order.Placed"] + [configured] * 4
-    logged = [json.dumps(line) for line in log_lines(caplog, handler) if line["level"] != "DEBUG"]
+    logged = [json.dumps(line) for line in log_lines(caplog) if line["level"] != "DEBUG"]
     assert not [line for line in logged if '"type"' in line]  # no body content

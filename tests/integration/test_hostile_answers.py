@@ -66,44 +66,44 @@ def reported(response: dict) -> list[str]:
     return [item["itemIdentifier"] for item in response["batchItemFailures"]]
 
 
-def summary_of(caplog, handler) -> dict:
-    return next(line for line in log_lines(caplog, handler) if line.get("message") == "batch done")
+def summary_of(caplog) -> dict:
+    return next(line for line in log_lines(caplog) if line.get("message") == "batch done")
 
 
 @pytest.mark.parametrize(("status", "body"), SHAPES, ids=[f"{s} {b}" for s, b in SHAPES])
-def test_an_answer_of_any_shape_is_retried_and_nothing_is_sent_twice(load_handler, endpoint, status, body):
-    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+def test_an_answer_of_any_shape_is_retried_and_nothing_is_sent_twice(cold_start, endpoint, status, body):
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url)
     endpoint.configure(answer_schedule=[{"status": status, "body": body}])
     event = sqs_event(bodies(20))  # two requests: one gets the odd answer, the other is confirmed
-    response = forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000))
+    response = forwarder(event, LambdaContext(timeout_ms=10_000))
     assert response == {"batchItemFailures": []}
     assert landed(endpoint) == Counter(bodies(20))  # each exactly once: the confirmed ten were not sent again
     assert endpoint.stats()["requests"] == 3
 
 
 @pytest.mark.parametrize(("status", "body"), SHAPES, ids=[f"{s} {b}" for s, b in SHAPES])
-def test_an_answer_of_any_shape_out_of_attempts_reports_its_entries(load_handler, endpoint, caplog, status, body):
-    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url, MAX_ATTEMPTS="1")
+def test_an_answer_of_any_shape_out_of_attempts_reports_its_entries(cold_start, endpoint, caplog, status, body):
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url, MAX_ATTEMPTS="1")
     endpoint.configure(answer_schedule=[{"status": status, "body": body}])
     event = sqs_event(bodies(20))
-    response = forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000))
+    response = forwarder(event, LambdaContext(timeout_ms=10_000))
     confirmed = {entry["Detail"] for entry in endpoint.accepted()}
     unconfirmed = [r["messageId"] for r in event["Records"] if r["body"] not in confirmed]
     assert len(confirmed) == 10 and reported(response) == unconfirmed  # the odd answer's ten, and only them
-    summary = summary_of(caplog, forwarder)
+    summary = summary_of(caplog)
     assert summary["failures_by_code"] == {CODES.get(status, "MalformedResponse"): 10}
     assert summary["requests"] == 2  # the odd answer's request was sent and counted as such
 
 
-def test_a_413_for_one_entry_means_that_entry_is_too_large(load_handler, endpoint, caplog):
+def test_a_413_for_one_entry_means_that_entry_is_too_large(cold_start, endpoint, caplog):
     # The service counts more bytes than we did: the 413 halves the request, then refuses the big entry alone.
-    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url)
     endpoint.configure(max_body_bytes=30_000)
     event = sqs_event([*bodies(4), json.dumps({"big": "x" * 40_000})])
-    response = forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000))
+    response = forwarder(event, LambdaContext(timeout_ms=10_000))
     assert reported(response) == [event["Records"][4]["messageId"]]
     assert landed(endpoint) == Counter(bodies(4))
-    assert summary_of(caplog, forwarder)["failures_by_code"] == {"EntryTooLarge": 1}
+    assert summary_of(caplog)["failures_by_code"] == {"EntryTooLarge": 1}
 
 
 @pytest.fixture
@@ -120,14 +120,14 @@ def quarantined(sqs, url: str) -> list[dict]:
 
 
 def test_a_request_refused_for_one_entry_is_split_until_that_entry_fails_alone(
-    load_handler, endpoint, quarantine_queue, caplog
+    cold_start, endpoint, quarantine_queue, caplog
 ):
     sqs, url = quarantine_queue
-    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url, POISON_QUEUE_URL=url)
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url, POISON_QUEUE_URL=url)
     endpoint.configure(request_rules=[{"contains": "forged", "code": "ValidationException"}])
     healthy = bodies(9)
     event = sqs_event([*healthy[:4], '{"forged": true}', *healthy[4:]])
-    response = forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000))
+    response = forwarder(event, LambdaContext(timeout_ms=10_000))
     assert response == {"batchItemFailures": []}
     assert landed(endpoint) == Counter(healthy)  # the nine neighbours, each once
     (moved,) = quarantined(sqs, url)  # the entry at fault, as poison: InvalidArgument
@@ -138,15 +138,15 @@ def test_a_request_refused_for_one_entry_is_split_until_that_entry_fails_alone(
     assert (stats["rejections"]["ValidationException"], stats["requests"]) == (5, 9)
 
 
-def test_a_request_refused_for_the_setup_is_not_split(load_handler, endpoint, caplog):
+def test_a_request_refused_for_the_setup_is_not_split(cold_start, endpoint, caplog):
     # Access denied would answer every half alike: splitting would only multiply the requests.
-    forwarder = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url)
     endpoint.configure(request_rules=[{"contains": '"n"', "code": "AccessDeniedException"}])
     event = sqs_event(bodies(10))
-    response = forwarder.lambda_handler(event, LambdaContext(timeout_ms=10_000))
+    response = forwarder(event, LambdaContext(timeout_ms=10_000))
     assert reported(response) == [record["messageId"] for record in event["Records"]]
     assert endpoint.stats()["requests"] == 1
-    assert summary_of(caplog, forwarder)["failures_by_code"] == {"AccessDeniedException": 10}
+    assert summary_of(caplog)["failures_by_code"] == {"AccessDeniedException": 10}
 
 
 # -- the wire path's reading of any answer ------------------------------------------------------------

@@ -12,13 +12,13 @@ from forwarder_testing.local_aws import drain, tap_bus
 pytestmark = pytest.mark.integration
 
 
-def test_sqs_batch_reaches_the_bus(aws, clients, load_handler, context):
+def test_sqs_batch_reaches_the_bus(aws, clients, cold_start, context):
     # GIVEN a bus with a rule that copies everything to a queue
     tap = tap_bus(clients, "orders", "test.forwarder")
-    handler = load_handler(AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="orders")
+    handler = cold_start(AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="orders")
     bodies = [json.dumps({"order": i}) for i in range(25)] + ["plain text"]
     # WHEN a batch goes through the handler
-    response = handler.lambda_handler(sqs_event(bodies), context)
+    response = handler(sqs_event(bodies), context)
     # THEN every record is confirmed and on the bus, with its Detail
     assert response == {"batchItemFailures": []}
     details = sorted(json.dumps(json.loads(m["Body"])["detail"]) for m in drain(clients("sqs"), tap))
@@ -26,30 +26,30 @@ def test_sqs_batch_reaches_the_bus(aws, clients, load_handler, context):
     assert details == expected
 
 
-def test_kinesis_batch_reaches_the_bus(aws, clients, load_handler, context):
+def test_kinesis_batch_reaches_the_bus(aws, clients, cold_start, context):
     tap = tap_bus(clients, "stream-bus", "test.forwarder")
-    handler = load_handler(AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="stream-bus")
-    response = handler.lambda_handler(kinesis_event([b'{"a": 1}', b"\xff\xfe"]), context)
+    handler = cold_start(AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="stream-bus")
+    response = handler(kinesis_event([b'{"a": 1}', b"\xff\xfe"]), context)
     assert response == {"batchItemFailures": []}
     details = [json.loads(m["Body"])["detail"] for m in drain(clients("sqs"), tap)]
     assert sorted(details, key=json.dumps) == sorted([{"a": 1}, {"dataBase64": "//4="}], key=json.dumps)
 
 
-def test_missing_bus_reports_every_record(aws, load_handler, context):
+def test_missing_bus_reports_every_record(aws, cold_start, context):
     # moto answers per entry for an unknown bus; nothing may be confirmed
-    handler = load_handler(AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="no-such-bus")
+    handler = cold_start(AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="no-such-bus")
     event = sqs_event(['{"x": 1}', '{"x": 2}'])
-    response = handler.lambda_handler(event, context)
+    response = handler(event, context)
     ids = [r["messageId"] for r in event["Records"]]
     assert response == {"batchItemFailures": [{"itemIdentifier": i} for i in ids]}
 
 
-def test_fifo_batch_keeps_group_order_on_the_bus(aws, clients, load_handler, context):
+def test_fifo_batch_keeps_group_order_on_the_bus(aws, clients, cold_start, context):
     tap = tap_bus(clients, "fifo-bus", "test.forwarder")
-    handler = load_handler(AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="fifo-bus")
+    handler = cold_start(AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="fifo-bus")
     messages = [("a", json.dumps({"g": "a", "n": n})) for n in range(3)]
     messages += [("b", json.dumps({"g": "b", "n": n})) for n in range(3)]
-    response = handler.lambda_handler(fifo_event(messages), context)
+    response = handler(fifo_event(messages), context)
     assert response == {"batchItemFailures": []}
     details = [json.loads(m["Body"])["detail"] for m in drain(clients("sqs"), tap)]
     for group in "ab":

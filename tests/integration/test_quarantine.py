@@ -12,15 +12,15 @@ from forwarder_testing.local_aws import drain
 pytestmark = pytest.mark.integration
 
 
-def test_poison_records_are_quarantined_not_reported(aws, clients, load_handler, context):
+def test_poison_records_are_quarantined_not_reported(aws, clients, cold_start, context):
     sqs = clients("sqs")
     clients("events").create_event_bus(Name="bus")
     poison_url = sqs.create_queue(QueueName="poison")["QueueUrl"]
-    handler = load_handler(
+    handler = cold_start(
         AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="bus", POISON_QUEUE_URL=poison_url, PUT_EVENTS_MAX_BYTES="4096"
     )
     event = sqs_event(['{"ok": 1}', "x" * 5000, '{"ok": 2}'])
-    response = handler.lambda_handler(event, context)
+    response = handler(event, context)
     assert response == {"batchItemFailures": []}
     (message,) = drain(sqs, poison_url)
     quarantined = json.loads(message["Body"])
@@ -29,20 +29,20 @@ def test_poison_records_are_quarantined_not_reported(aws, clients, load_handler,
     assert "bytes" in quarantined["errorMessage"]
 
 
-def test_unreadable_kinesis_data_is_quarantined(aws, clients, load_handler, context):
+def test_unreadable_kinesis_data_is_quarantined(aws, clients, cold_start, context):
     sqs = clients("sqs")
     poison_url = sqs.create_queue(QueueName="poison.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
-    handler = load_handler(AWS_ENDPOINT_URL=aws, POISON_QUEUE_URL=poison_url)
+    handler = cold_start(AWS_ENDPOINT_URL=aws, POISON_QUEUE_URL=poison_url)
     event = kinesis_event([b"{}"])
     event["Records"][0]["kinesis"]["data"] = "%%%"
-    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert handler(event, context) == {"batchItemFailures": []}
     (message,) = drain(sqs, poison_url)
     assert json.loads(message["Body"])["errorCode"] == "InvalidRecord"
 
 
-def test_when_the_quarantine_send_fails_the_record_is_reported(aws, load_handler, context):
+def test_when_the_quarantine_send_fails_the_record_is_reported(aws, cold_start, context):
     url = f"{aws}/123456789012/no-such-queue"
-    handler = load_handler(AWS_ENDPOINT_URL=aws, POISON_QUEUE_URL=url, PUT_EVENTS_MAX_BYTES="4096")
+    handler = cold_start(AWS_ENDPOINT_URL=aws, POISON_QUEUE_URL=url, PUT_EVENTS_MAX_BYTES="4096")
     event = sqs_event(["x" * 5000])
-    response = handler.lambda_handler(event, context)
+    response = handler(event, context)
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}

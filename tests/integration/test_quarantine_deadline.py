@@ -104,22 +104,22 @@ def eventbridge() -> Iterator[FaultEndpoint]:
         yield endpoint
 
 
-def run(load_handler, eventbridge, aws, clients, delay: float) -> tuple[dict, str, list[dict], DelayingProxy, float]:
+def run(cold_start, eventbridge, aws, clients, delay: float) -> tuple[dict, str, list[dict], DelayingProxy, float]:
     sqs = clients("sqs")
     queue_url = sqs.create_queue(QueueName="poison")["QueueUrl"]
     proxy = DelayingProxy(aws, delay)
-    handler = load_handler(AWS_ENDPOINT_URL=eventbridge.url, AWS_ENDPOINT_URL_SQS=proxy.url,
+    handler = cold_start(AWS_ENDPOINT_URL=eventbridge.url, AWS_ENDPOINT_URL_SQS=proxy.url,
                            POISON_QUEUE_URL=queue_url, DEADLINE_MARGIN_MS="1000")
     event = sqs_event(['{"ok": 1}', '{"poison": 1}'])
     started = time.monotonic()
-    response = handler.lambda_handler(event, LambdaContext(timeout_ms=1500))  # 0.5 s before the deadline
+    response = handler(event, LambdaContext(timeout_ms=1500))  # 0.5 s before the deadline
     elapsed = time.monotonic() - started
     proxy.wait_for_decisions(1)  # past the proxy's delay: whatever it would forward has been forwarded
     return response, event["Records"][1]["messageId"], drain(sqs, queue_url), proxy, elapsed
 
 
-def test_a_quarantine_send_answered_after_the_deadline_leaves_one_outcome(load_handler, eventbridge, aws, clients):
-    response, poison_id, quarantined, proxy, elapsed = run(load_handler, eventbridge, aws, clients, delay=1.5)
+def test_a_quarantine_send_answered_after_the_deadline_leaves_one_outcome(cold_start, eventbridge, aws, clients):
+    response, poison_id, quarantined, proxy, elapsed = run(cold_start, eventbridge, aws, clients, delay=1.5)
     assert elapsed < 1.4  # returned before Lambda's timeout, without waiting for the queue
     reported = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
     in_queue = {json.loads(message["Body"])["record"]["messageId"] for message in quarantined}
@@ -128,8 +128,8 @@ def test_a_quarantine_send_answered_after_the_deadline_leaves_one_outcome(load_h
     assert proxy.dropped == 1
 
 
-def test_a_quarantine_send_answered_in_time_quarantines_the_record(load_handler, eventbridge, aws, clients):
-    response, poison_id, quarantined, proxy, _ = run(load_handler, eventbridge, aws, clients, delay=0.05)
+def test_a_quarantine_send_answered_in_time_quarantines_the_record(cold_start, eventbridge, aws, clients):
+    response, poison_id, quarantined, proxy, _ = run(cold_start, eventbridge, aws, clients, delay=0.05)
     assert response == {"batchItemFailures": []}
     assert [json.loads(message["Body"])["record"]["messageId"] for message in quarantined] == [poison_id]
     assert proxy.forwarded == 1

@@ -32,10 +32,10 @@ def details(endpoint: FaultEndpoint) -> list[dict]:
 # -- SNS notifications through SQS ----------------------------------------------------------------
 
 
-def test_sns_envelope_is_unwrapped(endpoint, load_handler, context):
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+def test_sns_envelope_is_unwrapped(endpoint, cold_start, context):
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url)
     event = load_event("sns-via-sqs.json")
-    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert handler(event, context) == {"batchItemFailures": []}
     (accepted,) = endpoint.accepted()
     assert json.loads(accepted["Detail"]) == {"orderId": "o-2001", "status": "PLACED", "total": 12.5}
     assert accepted["Resources"] == ["arn:aws:sns:us-east-1:123456789012:orders-topic"]
@@ -96,13 +96,13 @@ def test_sns_unwrapping_can_be_off_or_limited_to_listed_topics():
     assert json.loads(listed[0].body) == {"orderId": "o-1"} and listed[1].body == event["Records"][1]["body"]
 
 
-def test_a_forged_envelope_with_a_huge_topic_arn_does_not_fail_its_neighbours(endpoint, load_handler, context):
+def test_a_forged_envelope_with_a_huge_topic_arn_does_not_fail_its_neighbours(endpoint, cold_start, context):
     # GIVEN a plain SQS body shaped like an SNS notification whose TopicArn no SNS topic could have
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url)
     forged = envelope("arn:aws:sns:us-east-1:123456789012:" + "t" * 3000)
     event = sqs_event([forged] + [json.dumps({"n": n}) for n in range(9)])
     # WHEN the batch is forwarded THEN nothing is refused: the forged body goes on as the body it is
-    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert handler(event, context) == {"batchItemFailures": []}
     accepted = endpoint.accepted()
     assert len(accepted) == 10 and accepted[0]["Detail"] == forged and "Resources" not in accepted[0]
 
@@ -110,17 +110,17 @@ def test_a_forged_envelope_with_a_huge_topic_arn_does_not_fail_its_neighbours(en
 @pytest.mark.parametrize(
     ("setting", "unwrapped"), [("off", False), (TOPIC, True), ("arn:aws:sns:us-east-1:123456789012:x", False)]
 )
-def test_the_sns_unwrap_setting_decides_through_the_handler(endpoint, load_handler, context, setting, unwrapped):
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url, SNS_UNWRAP=setting)
+def test_the_sns_unwrap_setting_decides_through_the_handler(endpoint, cold_start, context, setting, unwrapped):
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url, SNS_UNWRAP=setting)
     event = load_event("sns-via-sqs.json")
-    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert handler(event, context) == {"batchItemFailures": []}
     (accepted,) = endpoint.accepted()
     assert ("Resources" in accepted) == unwrapped
     assert (accepted["Detail"] == event["Records"][0]["body"]) == (not unwrapped)
     assert accepted["Time"] == (1763800200.123 if unwrapped else 1763800000)
 
 
-def test_real_sns_to_sqs_delivery_through_moto(aws, clients, load_handler, context):
+def test_real_sns_to_sqs_delivery_through_moto(aws, clients, cold_start, context):
     # GIVEN a topic whose subscription (no raw delivery) feeds the queue, as moto's SNS delivers it
     sns, sqs = clients("sns"), clients("sqs")
     topic = sns.create_topic(Name="orders")["TopicArn"]
@@ -149,21 +149,21 @@ def aggregate(bodies: list[bytes], sequence: int = 0) -> dict:
     return record
 
 
-def test_kpl_aggregate_becomes_one_entry_per_user_record(endpoint, load_handler, context):
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+def test_kpl_aggregate_becomes_one_entry_per_user_record(endpoint, cold_start, context):
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url)
     event = load_event("kinesis-kpl.json")
-    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert handler(event, context) == {"batchItemFailures": []}
     assert sorted(d["n"] for d in details(endpoint)) == [1, 2, 3, 4]
 
 
-def test_a_failed_user_record_reports_its_aggregate_and_others_are_sent_once(endpoint, load_handler, context):
+def test_a_failed_user_record_reports_its_aggregate_and_others_are_sent_once(endpoint, cold_start, context):
     # GIVEN an aggregate of five user records, one of which EventBridge refuses for good
     endpoint.configure(detail_rules=[{"contains": "refuse-me", "code": "AccessDeniedException"}])
     bodies = [json.dumps({"n": n}).encode() for n in range(4)] + [b'{"refuse-me": true}']
     event = {"Records": [aggregate(bodies, sequence=0), kinesis_record(b'{"n": 10}', sequence=1)]}
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url)
     # WHEN it is forwarded
-    response = handler.lambda_handler(event, context)
+    response = handler(event, context)
     # THEN the aggregate's sequence number is reported (Lambda resumes at whole records), once
     aggregate_sequence = event["Records"][0]["kinesis"]["sequenceNumber"]
     assert response == {"batchItemFailures": [{"itemIdentifier": aggregate_sequence}]}
@@ -181,10 +181,10 @@ def test_a_corrupt_aggregate_is_forwarded_whole_as_base64():
 # -- DynamoDB Streams -----------------------------------------------------------------------------
 
 
-def test_dynamodb_images_become_plain_json(endpoint, load_handler, context):
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url)
+def test_dynamodb_images_become_plain_json(endpoint, cold_start, context):
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url)
     event = load_event("dynamodb.json")
-    assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert handler(event, context) == {"batchItemFailures": []}
     insert, modify, remove = sorted(endpoint.accepted(), key=lambda e: e["Time"])
     assert json.loads(insert["Detail"]) == {
         "eventName": "INSERT",
@@ -206,10 +206,10 @@ def test_dynamodb_images_become_plain_json(endpoint, load_handler, context):
     assert insert["Time"] == 1763800000
 
 
-def test_dynamodb_failures_are_reported_by_sequence_number(endpoint, load_handler, context):
+def test_dynamodb_failures_are_reported_by_sequence_number(endpoint, cold_start, context):
     endpoint.configure(detail_rules=[{"contains": "MODIFY", "code": "AccessDeniedException"}])
-    handler = load_handler(AWS_ENDPOINT_URL=endpoint.url)
-    response = handler.lambda_handler(load_event("dynamodb.json"), context)
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url)
+    response = handler(load_event("dynamodb.json"), context)
     assert response == {"batchItemFailures": [{"itemIdentifier": "111100000000000000002"}]}
 
 

@@ -47,18 +47,18 @@ def open_descriptors() -> int:
 
 
 @pytest.mark.parametrize("bus", ["classic", "custom"])
-def test_threads_and_descriptors_stay_bounded_over_warm_invocations(fault_endpoint, load_handler, clients, bus):
+def test_threads_and_descriptors_stay_bounded_over_warm_invocations(fault_endpoint, cold_start, clients, bus):
     poison_url = clients("sqs").create_queue(QueueName="poison")["QueueUrl"]
     env = {"AWS_ENDPOINT_URL": fault_endpoint, "AWS_ENDPOINT_URL_SQS": poison_url.rsplit("/", 2)[0],
            "POISON_QUEUE_URL": poison_url, "DEADLINE_MARGIN_MS": "1000", "MAX_CONCURRENCY": str(CONCURRENCY)}
     if bus == "custom":
         env["EVENT_BUS_NAME"] = BUS
-    handler = load_handler(**env)
+    handler = cold_start(**env)
     bodies = [json.dumps({"n": n}) for n in range(60)] + ['{"poison": 1}']
     threads, descriptors, slowest = [], [], 0.0
     for _ in range(INVOCATIONS):
         started = time.monotonic()
-        response = handler.lambda_handler(sqs_event(bodies), LambdaContext(timeout_ms=1100))  # 0.1 s to publish
+        response = handler(sqs_event(bodies), LambdaContext(timeout_ms=1100))  # 0.1 s to publish
         slowest = max(slowest, time.monotonic() - started)
         assert set(response) == {"batchItemFailures"}
         threads.append(threading.active_count())

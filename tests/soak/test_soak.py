@@ -37,16 +37,16 @@ SIZES_V2 = {"standard-v2": 1000, "fifo-v2": 200, "kinesis-v2": 400}
 AMBIGUOUS_FIRST = ["accepted_reset", "accepted_hang"]
 
 
-def short_soak(name: str, size: int, load_handler, aws, clients, **config) -> dict:
+def short_soak(name: str, size: int, cold_start, aws, clients, **config) -> dict:
     scenario = SCENARIOS[name]
     messages = make_messages(scenario, size, seed=11)
     with FaultEndpoint(**{**endpoint_config(seed=11), **config}) as endpoint:
         sqs = clients("sqs")
         poison_url = sqs.create_queue(QueueName="poison")["QueueUrl"] if scenario.quarantine else None
-        handler = load_handler(**handler_env(endpoint.url, aws, poison_url, scenario.custom_bus))
+        handler = cold_start(**handler_env(endpoint.url, aws, poison_url, scenario.custom_bus))
 
         def invoke(event: dict) -> dict:
-            return handler.lambda_handler(event, LambdaContext(timeout_ms=TIMEOUT_MS))
+            return handler(event, LambdaContext(timeout_ms=TIMEOUT_MS))
 
         started = time.monotonic()
         tally = drive(make_source(scenario, messages), InProcess(invoke))
@@ -55,8 +55,8 @@ def short_soak(name: str, size: int, load_handler, aws, clients, **config) -> di
 
 
 @pytest.mark.parametrize("name", list(SIZES))
-def test_short_soak_loses_nothing_and_explains_every_duplicate(name, load_handler, aws, clients):
-    result = short_soak(name, SIZES[name], load_handler, aws, clients)
+def test_short_soak_loses_nothing_and_explains_every_duplicate(name, cold_start, aws, clients):
+    result = short_soak(name, SIZES[name], cold_start, aws, clients)
     assert problems(result) == []
     assert result["lost"] == 0 and result["duplicates_unexplained"] == 0
     assert sum(result["faults_injected"].values()) > 0.15 * SIZES[name]  # the faults did happen
@@ -65,8 +65,8 @@ def test_short_soak_loses_nothing_and_explains_every_duplicate(name, load_handle
 
 
 @pytest.mark.parametrize("name", list(SIZES_V2))
-def test_short_soak_onto_a_custom_event_bus_has_no_duplicates(name, load_handler, aws, clients):
-    result = short_soak(name, SIZES_V2[name], load_handler, aws, clients, request_schedule=list(AMBIGUOUS_FIRST))
+def test_short_soak_onto_a_custom_event_bus_has_no_duplicates(name, cold_start, aws, clients):
+    result = short_soak(name, SIZES_V2[name], cold_start, aws, clients, request_schedule=list(AMBIGUOUS_FIRST))
     assert problems(result) == []
     assert result["lost"] == 0 and result["poison_on_bus"] == 0
     # no message twice on the bus, by message key and by DeduplicationId, whatever the cause

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 
@@ -13,22 +14,30 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.entries import (
-    Entry,
-    Rejected,
-    build_entry,
-    deduplication_id,
-    entry_rules,
-    entry_size,
-    event_time,
-    to_detail,
-)
+from forwarder.entries import Entry, Rejected, build_entry, entry_size, event_time, to_detail
+from forwarder.limits import entry_rules
 from forwarder.publisher import POISON_CODES
 from forwarder.records import SourceRecord, parse_event
 from forwarder.settings import Settings
+from forwarder.targets import Target, deduplication_id, target_for
 from forwarder.wire import request_body
 
 SETTINGS = Settings.from_env({"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_BUS_NAME": "bus"})
+
+
+@functools.cache
+def _target(bus: str, event_groups: bool) -> Target:
+    return target_for(Settings.from_env({"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "t", "EVENT_BUS_NAME": bus,
+                                         "EVENT_GROUPS": str(event_groups)}))
+
+
+def target_of(settings: Settings) -> Target:
+    """The target `settings` choose, made once per kind (each holds a client)."""
+    return _target(settings.event_bus_name, settings.event_groups)
+
+
+def build(record: SourceRecord, settings: Settings, fallback_trace: str | None) -> Entry | Rejected:
+    return build_entry(record, settings, target_of(settings), fallback_trace)
 
 
 def record(body, **kwargs) -> SourceRecord:
@@ -99,13 +108,13 @@ def test_nesting_at_the_limit_passes_and_over_it_is_wrapped_as_text():
 
 def test_lone_surrogates_are_kept_and_sized():
     body = "bad \ud800 text"
-    entry = build_entry(record(body), SETTINGS, None)
+    entry = build(record(body), SETTINGS, None)
     assert "\ud800" in entry.fields["Detail"]
     assert entry.size == entry_size(entry.fields) > len("my.app") + len("Thing")
 
 
 def test_entry_fields():
-    entry = build_entry(record('{"a": 1}', time=1700000000.5, trace_header="Root=1-a-b"), SETTINGS, "Root=1-own")
+    entry = build(record('{"a": 1}', time=1700000000.5, trace_header="Root=1-a-b"), SETTINGS, "Root=1-own")
     assert isinstance(entry, Entry)
     assert entry.fields == {
         "Source": "my.app",
@@ -119,9 +128,9 @@ def test_entry_fields():
 
 
 def test_trace_falls_back_to_the_invocations_header_and_drops_one_too_long():
-    assert build_entry(record("{}"), SETTINGS, "Root=1-own").fields["TraceHeader"] == "Root=1-own"
-    assert "TraceHeader" not in build_entry(record("{}"), SETTINGS, None).fields
-    assert "TraceHeader" not in build_entry(record("{}", trace_header="x" * 501), SETTINGS, None).fields
+    assert build(record("{}"), SETTINGS, "Root=1-own").fields["TraceHeader"] == "Root=1-own"
+    assert "TraceHeader" not in build(record("{}"), SETTINGS, None).fields
+    assert "TraceHeader" not in build(record("{}", trace_header="x" * 501), SETTINGS, None).fields
 
 
 def test_size_counts_utf8_bytes_and_resources():
@@ -133,15 +142,15 @@ def test_paths_override_source_and_detail_type_when_they_yield_a_string():
     settings = Settings.from_env(
         {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "T", "EVENT_DETAIL_TYPE_PATH": "type", "EVENT_SOURCE_PATH": "src"}
     )
-    found = build_entry(record('{"type": "OrderPlaced", "src": "shop"}'), settings, None).fields
+    found = build(record('{"type": "OrderPlaced", "src": "shop"}'), settings, None).fields
     assert (found["Source"], found["DetailType"]) == ("shop", "OrderPlaced")
     for body in ['{"type": ""}', '{"type": 5}', '{"other": 1}', "[1]", "text", '{"type": "' + "x" * 129 + '"}']:
-        fields = build_entry(record(body), settings, None).fields
+        fields = build(record(body), settings, None).fields
         assert (fields["Source"], fields["DetailType"]) == ("s", "T"), body
 
 
 def test_a_record_with_a_problem_is_rejected_with_its_reason():
-    rejected = build_entry(record(None, problem="kinesis data is not valid base64", group="g"), SETTINGS, None)
+    rejected = build(record(None, problem="kinesis data is not valid base64", group="g"), SETTINGS, None)
     assert rejected == Rejected("InvalidRecord", "kinesis data is not valid base64", "g")
 
 
@@ -180,15 +189,15 @@ def test_custom_bus_entries_carry_system_metadata_instead_of_bus_and_trace():
 
     _, (first, second) = parse_event(fifo_event([("g1", "{}"), ("g1", "{}")]))
     first.trace_header = "Root=1-a-b"
-    entry = build_entry(first, custom_settings(), "Root=1-own")
+    entry = build(first, custom_settings(), "Root=1-own")
     assert set(entry.fields) == {"Source", "DetailType", "Detail", "Time", "SystemMetadata"}
     metadata = entry.fields["SystemMetadata"]
     assert metadata["EventGroupId"] == "g1" and entry.group == "g1"
     assert len(metadata["DeduplicationId"]) <= 128
     # stable across redeliveries, unique per record
-    assert build_entry(first, custom_settings(), None).fields["SystemMetadata"] == metadata
+    assert build(first, custom_settings(), None).fields["SystemMetadata"] == metadata
     assert (
-        build_entry(second, custom_settings(), None).fields["SystemMetadata"]["DeduplicationId"]
+        build(second, custom_settings(), None).fields["SystemMetadata"]["DeduplicationId"]
         != (metadata["DeduplicationId"])
     )
 
@@ -204,15 +213,15 @@ def test_custom_bus_deduplication_ids_tell_queues_and_sub_sequences_apart():
 
 def test_kinesis_partition_keys_are_event_groups_unless_turned_off():
     record = SourceRecord(item_id="1", body="{}", raw={}, partition_key="k" * 200)
-    entry = build_entry(record, custom_settings(), None)
+    entry = build(record, custom_settings(), None)
     assert len(entry.fields["SystemMetadata"]["EventGroupId"]) == 64  # hashed: over the API's 128
     assert entry.group == "k" * 200
-    off = build_entry(record, custom_settings(EVENT_GROUPS="false"), None)
+    off = build(record, custom_settings(EVENT_GROUPS="false"), None)
     assert "EventGroupId" not in off.fields["SystemMetadata"] and off.group is None
 
 
 def test_classic_entries_have_no_system_metadata():
-    entry = build_entry(record("{}", partition_key="k"), SETTINGS, None)
+    entry = build(record("{}", partition_key="k"), SETTINGS, None)
     assert "SystemMetadata" not in entry.fields and entry.group is None
 
 
@@ -235,7 +244,7 @@ def test_time_goes_on_the_wire_as_the_same_epoch_seconds_it_came_as(millis):
 def test_a_time_past_year_9999_is_left_to_eventbridge():
     # botocore cannot send it; EventBridge stamps its own time instead
     assert event_time(9e12) is None
-    assert "Time" not in build_entry(record("{}", time=9e12), SETTINGS, None).fields
+    assert "Time" not in build(record("{}", time=9e12), SETTINGS, None).fields
 
 
 _ANY_TEXT = st.one_of(st.none(), st.text(max_size=600), st.binary(max_size=50).map(lambda b: b.decode("latin-1")))
@@ -259,7 +268,7 @@ def test_every_entry_passes_botocores_own_validation_and_goes_on_the_wire_as_bot
         {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_SOURCE_PATH": source_path}
     )
     source = SourceRecord("id", body, time=time, trace_header=trace, resources=resources)
-    entry = build_entry(source, settings, fallback)
+    entry = build(source, settings, fallback)
     report = ParamValidator().validate({"Entries": [entry.fields]}, PUT_EVENTS.input_shape)
     assert not report.has_errors(), report.generate_report()
     params = {"Entries": [entry.fields, entry.fields]}
@@ -305,7 +314,7 @@ def test_an_override_expression_never_fails_a_record(path, which, body):
     # GIVEN an expression calling JMESPath functions and any JSON object body
     settings = Settings.from_env({"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", which: path})
     # WHEN the entry is built THEN it never raises, and Source and DetailType are values the API takes
-    entry = build_entry(record(json.dumps(body)), settings, None)
+    entry = build(record(json.dumps(body)), settings, None)
     assert isinstance(entry, Entry)
     assert all(isinstance(entry.fields[k], str) and entry.fields[k].strip() for k in ("Source", "DetailType"))
     assert len(entry.fields["DetailType"]) <= 128
@@ -322,7 +331,7 @@ def test_a_resource_over_the_models_limit_fails_its_record_alone(settings):
     # GIVEN a record whose resource the service would refuse its whole request for (over 2048 characters)
     source = record('{"a": 1}', resources=("arn:aws:sns:us-east-1:123456789012:" + "t" * 3000,), group="g")
     # THEN it never becomes an entry: InvalidArgument, which the quarantine takes as poison
-    rejected = build_entry(source, settings, None)
+    rejected = build(source, settings, None)
     assert rejected == Rejected("InvalidArgument", "Resources[0] is longer than 2048 characters", "g")
     assert rejected.code in POISON_CODES
 
@@ -344,7 +353,7 @@ def test_an_entry_is_within_every_limit_of_its_model_or_rejected(resources, trac
         settings = Settings.from_env(
             {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "t", "EVENT_BUS_NAME": settings.event_bus_name, **env}
         )
-        entry = build_entry(SourceRecord("id", body, resources=resources, trace_header=trace, time=1.0), settings, None)
+        entry = build(SourceRecord("id", body, resources=resources, trace_header=trace, time=1.0), settings, None)
         if isinstance(entry, Rejected):
             assert entry.code == "InvalidArgument" and any(len(r) > 2048 for r in resources)
         else:

@@ -183,6 +183,7 @@ SETTINGS_VARIANTS = [
 @given(mutated_records())
 def test_a_record_with_any_field_replaced_fails_alone(case):
     from forwarder.entries import Entry, Rejected, build_entry
+    from tests.unit.test_entries import target_of
 
     original, mutated = case
     source = original["eventSource"]
@@ -195,6 +196,6 @@ def test_a_record_with_any_field_replaced_fails_alone(case):
         return
     assert _nameable(mutated, source)
     for settings in SETTINGS_VARIANTS:
-        entries = [build_entry(record, settings, None) for record in records]  # never raises
+        entries = [build_entry(record, settings, target_of(settings), None) for record in records]  # never raises
         assert all(isinstance(entry, Entry | Rejected) for entry in entries)
         assert isinstance(entries[-1], Entry)  # the healthy neighbour is forwarded

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from forwarder.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY, ConfigurationError, Settings
@@ -64,10 +68,18 @@ def test_a_wrong_setting_names_its_variable(env, variable):
         Settings.from_env(env)
 
 
-def test_cold_start_fails_naming_the_variable(load_handler, monkeypatch):
+def test_cold_start_fails_naming_the_variable(cold_start, monkeypatch):
     monkeypatch.delenv("EVENT_SOURCE")
     with pytest.raises(ConfigurationError, match="EVENT_SOURCE is required"):
-        load_handler()
+        cold_start()
+
+
+def test_a_wrong_setting_fails_the_handlers_import_naming_the_variable():
+    # Lambda's init imports the handler module: a wrong deployment fails there, before any record is touched.
+    env = {**os.environ, "MAX_CONCURRENCY": "lots"}
+    run = subprocess.run([sys.executable, "-c", "import forwarder.handler"], env=env, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "ConfigurationError: MAX_CONCURRENCY must be a whole number, got 'lots'" in run.stderr
 
 
 def test_a_custom_event_bus_arn_selects_the_custom_bus():
@@ -103,6 +115,6 @@ def test_sns_unwrapping_is_on_off_or_limited_to_listed_topics(value, policy):
     assert Settings.from_env(REQUIRED | {"SNS_UNWRAP": value}).sns_unwrap == policy
 
 
-def test_cold_start_refuses_a_malformed_sns_unwrap(load_handler):
+def test_cold_start_refuses_a_malformed_sns_unwrap(cold_start):
     with pytest.raises(ConfigurationError, match="SNS_UNWRAP must be on, off or"):
-        load_handler(SNS_UNWRAP="arn:aws:sns:us-east-1:1:short-account")
+        cold_start(SNS_UNWRAP="arn:aws:sns:us-east-1:1:short-account")

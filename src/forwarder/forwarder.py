@@ -1,0 +1,92 @@
+"""The Forwarder: one batch in, the partial batch response out, its strategies chosen once, up front.
+
+    event -> records -> entries -> claim check -> publish (quarantine) -> report -> partial batch response
+
+`build_forwarder(env, report)` makes one from the environment, as a cold start does (a wrong setting
+raises ConfigurationError naming the variable): the target (targets.py) and the optional stages are
+chosen there, once. A stage that is off is an object that does nothing (`NoClaimCheck`,
+`NoQuarantine`), so `handle` reads the same whatever the configuration. Nothing here knows Powertools:
+the handler passes its Logger and Metrics in a `Reporter`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from forwarder.claim_check import ClaimCheck, NoClaimCheck
+from forwarder.clients import create_client
+from forwarder.entries import build_entry
+from forwarder.publisher import Publisher, PublishOptions
+from forwarder.quarantine import NoQuarantine, QuarantineQueue
+from forwarder.records import EventError, parse_event
+from forwarder.report import Reporter, batch_response
+from forwarder.settings import Settings
+from forwarder.targets import Target, target_for
+
+
+class Forwarder:
+    """The pipeline for one configuration: built once per execution environment, then `handle` per batch."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        target: Target,
+        report: Reporter,
+        claim_check: ClaimCheck | NoClaimCheck,
+        quarantine: QuarantineQueue | NoQuarantine,
+    ):
+        self.settings = settings
+        self.target = target
+        self.report = report
+        self.claim_check = claim_check
+        self.quarantine = quarantine
+        options = PublishOptions(
+            settings.max_request_bytes, settings.max_concurrency, settings.max_attempts, target.max_entries
+        )
+        self.publisher = Publisher(target.send, options)
+
+    def handle(self, event: Any, context: Any) -> dict:
+        """Forward one Lambda batch; return the partial batch response. Raises EventError for an event that
+        is not a batch this function can read (Lambda then retries it whole)."""
+        settings = self.settings
+        try:
+            source, records = parse_event(event, settings.sns_unwrap)
+        except EventError as error:
+            self.report.rejected(error)
+            raise
+        trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
+        items = [build_entry(record, settings, self.target, trace) for record in records]
+        deadline = _deadline(context, settings.deadline_margin_ms)
+        items = self.claim_check.offload(items, settings.max_request_bytes, deadline)
+        publication = self.publisher.publish(items, deadline=deadline, quarantine=self.quarantine.for_batch(records))
+        self.report.published(source, records, publication)
+        return batch_response(records, publication.outcomes)
+
+
+def build_forwarder(env: Mapping[str, str], report: Reporter) -> Forwarder:
+    """A Forwarder for the settings `env` holds, with the clients they need (botocore reads its own variables,
+    AWS_ENDPOINT_URL and the like, from the process environment)."""
+    settings = Settings.from_env(env)
+    return Forwarder(settings, target_for(settings), report, _claim_check(settings), _quarantine(settings))
+
+
+def _claim_check(settings: Settings) -> ClaimCheck | NoClaimCheck:
+    if not settings.large_payload_bucket:
+        return NoClaimCheck()
+    return ClaimCheck(create_client("s3", settings.max_concurrency), settings.large_payload_bucket)
+
+
+def _quarantine(settings: Settings) -> QuarantineQueue | NoQuarantine:
+    if not settings.poison_queue_url:
+        return NoQuarantine()
+    return QuarantineQueue(create_client("sqs", settings.max_concurrency), settings.poison_queue_url)
+
+
+def _deadline(context: Any, margin_ms: int) -> float | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return time.monotonic() + (remaining() - margin_ms) / 1000

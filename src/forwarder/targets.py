@@ -1,0 +1,140 @@
+"""The kind of target, chosen once from the settings: everything that differs between the three.
+
+- `ClassicBus`: `events` PutEvents through the wire path (wire.py); each entry names the bus and
+  carries the record's trace header; the order kept is an SQS FIFO message group's.
+- `GlobalEndpoint`: the same entries through botocore's client with EndpointId (SigV4a and the
+  endpoint's routing rules, which only botocore's full request path implements).
+- `CustomBus`: `eventbridgev2` PutEvents through botocore's client (CBOR), naming the bus once per
+  request; each entry carries SystemMetadata (a DeduplicationId, so that the bus drops what it was
+  sent before, and an EventGroupId, the FIFO group or the Kinesis partition key, whose order it keeps).
+
+A target says how many entries a request takes and which limits apply (its service model's, limits.py),
+completes an entry with the fields only it takes, counts an entry's size, and sends a request; every
+send ends by the invocation's deadline (clients.bounded_by).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any, Protocol
+
+import botocore.session
+
+from forwarder.clients import bounded_by, create_client
+from forwarder.entries import entry_size, utf8_length
+from forwarder.limits import CLASSIC_RULES, EntryRules, entry_rules
+from forwarder.publisher import Send
+from forwarder.records import SourceRecord
+from forwarder.settings import Settings
+from forwarder.wire import WirePutEvents
+
+MAX_ID_CHARS = 128  # Custom Event Bus EventGroupId and DeduplicationId
+
+
+class Target(Protocol):
+    rules: EntryRules
+    max_entries: int
+    send: Send
+
+    def complete(self, fields: dict[str, Any], record: SourceRecord, fallback_trace: str | None) -> str | None:
+        """Add the fields only this target takes; return the group whose order must be kept, if any."""
+
+    def entry_size(self, fields: dict[str, Any]) -> int:
+        """The entry's size as this target's service counts it."""
+
+
+class ClassicBus:
+    """A classic event bus; `send` is the request path (the wire path, or a botocore client's)."""
+
+    rules = CLASSIC_RULES
+    max_entries = CLASSIC_RULES.max_entries
+
+    def __init__(self, bus_name: str, send: Send):
+        self.bus_name = bus_name
+        self.send = send
+
+    def complete(self, fields: dict[str, Any], record: SourceRecord, fallback_trace: str | None) -> str | None:
+        fields["EventBusName"] = self.bus_name
+        trace = record.trace_header or fallback_trace
+        if trace and len(trace) <= self.rules.trace_chars:  # a longer one is dropped: it only carries tracing
+            fields["TraceHeader"] = trace
+        return record.group
+
+    entry_size = staticmethod(entry_size)  # AWS's formula, in which TraceHeader and EventBusName do not count
+
+
+class GlobalEndpoint(ClassicBus):
+    """A classic bus reached through an EventBridge global endpoint: botocore's client with EndpointId."""
+
+    def __init__(self, bus_name: str, client: Any, endpoint_id: str):
+        super().__init__(bus_name, client_sender(client, EndpointId=endpoint_id))
+        self.endpoint_id = endpoint_id
+
+
+class CustomBus:
+    """A Custom Event Bus (eventsv2). It has no TraceHeader field, and takes its ARN per request."""
+
+    def __init__(self, bus_arn: str, client: Any, event_groups: bool = True):
+        self.rules = entry_rules("eventbridgev2")
+        self.max_entries = self.rules.max_entries
+        self.event_groups = event_groups  # EventGroupId from the FIFO group or the partition key
+        self.send = client_sender(client, EventBusArn=bus_arn)
+
+    def complete(self, fields: dict[str, Any], record: SourceRecord, fallback_trace: str | None) -> str | None:
+        metadata = {"DeduplicationId": deduplication_id(record)}
+        group = record.group or (record.partition_key if self.event_groups else None)
+        if group and self.event_groups:
+            metadata["EventGroupId"] = group if len(group) <= MAX_ID_CHARS else _digest(group)
+        fields["SystemMetadata"] = metadata
+        return group
+
+    @staticmethod
+    def entry_size(fields: dict[str, Any]) -> int:
+        # The system metadata is counted too: AWS documents no formula for it, so be safe.
+        return entry_size(fields) + sum(utf8_length(value) for value in fields["SystemMetadata"].values())
+
+
+def target_for(settings: Settings) -> ClassicBus | CustomBus:
+    """The one place where the kind of target is decided, with its client made for the settings."""
+    if settings.custom_bus:
+        client = create_client("eventbridgev2", settings.max_concurrency)
+        return CustomBus(settings.event_bus_name, client, settings.event_groups)
+    # No client-side parameter validation (a fifth of botocore's CPU per request): build_entry, batching and
+    # Settings guarantee what it checks for PutEvents (string fields, 1..10 entries, non-empty bus name and
+    # trace header, a valid endpoint id). bulk.put_events, which takes the caller's entries, keeps it.
+    session = botocore.session.get_session()
+    client = create_client("events", settings.max_concurrency, validate=False, session=session)
+    if settings.endpoint_id:
+        return GlobalEndpoint(settings.event_bus_name, client, settings.endpoint_id)
+    # The same requests for a fraction of the CPU (wire.py says what it keeps from botocore and why).
+    return ClassicBus(settings.event_bus_name, WirePutEvents(session, client))
+
+
+def client_sender(client: Any, **request: str) -> Send:
+    """`send` through a botocore client's put_events, with the request's fixed members (EndpointId, EventBusArn)."""
+
+    def send(entries: list[dict], deadline: float = math.inf) -> Any:
+        with bounded_by(deadline):
+            return client.put_events(Entries=entries, **request)
+
+    return send
+
+
+def deduplication_id(record: SourceRecord) -> str:
+    """The record's identity at its source, the same on every redelivery, unique per record.
+
+    SQS: queue ARN and messageId; Kinesis: stream ARN, sequence number and, inside a KPL
+    aggregate, the sub-sequence; DynamoDB Streams: stream ARN and sequence number. Hashed to
+    stay within the API's 128 characters whatever the ARN's length.
+    """
+    source_arn = (record.raw or {}).get("eventSourceARN", "")
+    # A malformed event may carry any JSON value here; its repr is as stable across redeliveries.
+    parts = [source_arn if isinstance(source_arn, str) else repr(source_arn), record.item_id]
+    if record.sub_sequence is not None:
+        parts.append(str(record.sub_sequence))
+    return _digest("/".join(parts))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
