@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 NOT_SENT = object()
 
 
-
-
 class Settler(Protocol):
     """Who is told of finished work: a request's answer, a quarantine send, an item's preparation."""
 
@@ -36,6 +34,8 @@ class Settler(Protocol):
 
 
 class Scheduler:
+    """The queues of one call. Items come in by index (`ready`, `later`, `split`); `run` moves them on."""
+
     def __init__(self, send: Send, items: list, options: PublishOptions, runtime: Runtime, deadline: float,
                  coalesce_seconds: float):
         self._send, self._items, self._options, self._runtime = send, items, options, runtime
