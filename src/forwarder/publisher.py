@@ -13,7 +13,8 @@ upload), so that one slow item holds back nothing but its own FIFO group, under 
 
 The parts: `retry_policy` (what is retried, for how long), `scheduler` (queues and the loop), `lanes`
 (FIFO groups), `answers` (reading a peer's answer), `settlement` and `ledger` (what each answer means for
-each item, and the books), `runtime` (the clock, sleep and executor, injected together).
+each item, and the books), `runtime` (the clock, sleep and executor, injected together). The names that
+moved into them and that importers know from here (the codes of our own, `Pending`) are re-exported.
 """
 
 from __future__ import annotations
@@ -30,26 +31,18 @@ from forwarder.clients import bounded_by
 from forwarder.entries import Entry, Rejected
 from forwarder.ledger import Ledger
 from forwarder.outcomes import Publication
-from forwarder.retry_policy import (
-    DEADLINE_EXCEEDED,
-    ENTRY_TOO_LARGE,
-    GROUP_BLOCKED,
-    MALFORMED_RESPONSE,
-    REFUSED_ALONE,
-    REQUEST_FAILED,
-    REQUEST_TOO_LARGE,
-    RetryPolicy,
-)
+from forwarder.retry_policy import DEADLINE_EXCEEDED as DEADLINE_EXCEEDED
+from forwarder.retry_policy import ENTRY_TOO_LARGE as ENTRY_TOO_LARGE
+from forwarder.retry_policy import GROUP_BLOCKED as GROUP_BLOCKED
+from forwarder.retry_policy import MALFORMED_RESPONSE as MALFORMED_RESPONSE
+from forwarder.retry_policy import REFUSED_ALONE as REFUSED_ALONE
+from forwarder.retry_policy import REQUEST_FAILED as REQUEST_FAILED
+from forwarder.retry_policy import REQUEST_TOO_LARGE as REQUEST_TOO_LARGE
+from forwarder.retry_policy import RetryPolicy
 from forwarder.runtime import Runtime
 from forwarder.scheduler import Scheduler
-from forwarder.settlement import Pending, Settlement
-
-__all__ = [
-    "DEADLINE_EXCEEDED", "ENTRY_TOO_LARGE", "GROUP_BLOCKED", "MALFORMED_RESPONSE", "POISON_CODES", "REFUSED_ALONE",
-    "REQUEST_FAILED", "REQUEST_TOO_LARGE", "RETRYABLE_ENTRY_CODES", "RETRYABLE_REQUEST_CODES", "Pending",
-    "PublishOptions", "Publisher", "Quarantine", "RetryPolicy", "Runtime", "Send", "custom_bus_sender",
-    "put_events_sender",
-]
+from forwarder.settlement import Pending as Pending
+from forwarder.settlement import Settlement
 
 # The default policy's code sets, under the names importers know.
 RETRYABLE_ENTRY_CODES = RetryPolicy.retryable_entry_codes
@@ -62,6 +55,7 @@ Send = Callable[[list[dict], float], Any]
 # `quarantine(index, code, message, deadline)` moves item `index` aside; raises if it could not. Like a send,
 # it must not run past `deadline`, so that whether the record was moved aside is known when publish returns.
 Quarantine = Callable[[int, str, str, float], None]
+
 
 @dataclass(slots=True)
 class PublishOptions:
