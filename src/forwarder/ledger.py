@@ -39,11 +39,14 @@ class Ledger:
         outcome.error_code, outcome.error_message = code, message
 
     def confirm(self, index: int, event_id: str | None, success_code: str | None) -> int | None:
-        """Settle the item as confirmed; return the next item of its group, now free to go out."""
+        """Settle the item as confirmed (`event_id` or `success_code` given); return the next item of its group,
+        now free to go out. Once per entry on the hot path, so it does `_finish`'s work itself."""
         outcome = self.outcomes[index]
         outcome.event_id, outcome.success_code = event_id, success_code
-        self._finish(index)
-        return self._lanes.next_after(self._items[index].group)
+        outcome.error_code = outcome.error_message = None  # what earlier attempts left
+        self._done[index] = True
+        group = self._items[index].group
+        return None if group is None else self._lanes.next_after(group)
 
     def quarantined(self, index: int) -> int | None:
         """Settle the item as moved aside; return the next item of its group, now free to go out."""

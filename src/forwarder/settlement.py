@@ -71,7 +71,8 @@ class Settlement:
         else:
             self._scheduler.ready(index)
 
-    def _admit_next(self, index: int | None) -> None:
+    def admit_next(self, index: int | None) -> None:
+        """Admit the next item of a group (from the ledger), if there is one."""
         if index is not None:
             self._admit(index)
 
@@ -89,9 +90,6 @@ class Settlement:
         self._items[index] = item
         self._admit(index)
 
-    def confirm(self, index: int, event_id: str | None, success_code: str | None) -> None:
-        self._admit_next(self._ledger.confirm(index, event_id, success_code))
-
     def fail(self, index: int, code: str, message: str) -> None:
         """Failed for good: moved aside if it is poison and there is a quarantine, else reported."""
         if self._quarantine is not None and self._policy.is_poison(code):
@@ -108,7 +106,7 @@ class Settlement:
             message = f"{outcome.error_message} (quarantine failed: {answers.describe(error)})"
             self._ledger.report(index, outcome.error_code, message)
             return
-        self._admit_next(self._ledger.quarantined(index))
+        self.admit_next(self._ledger.quarantined(index))
 
 
 class AnswerReader:
@@ -162,7 +160,9 @@ class AnswerReader:
             return
         code, event_id, success_code = fields
         if (event_id or success_code) and not code:
-            self._settlement.confirm(index, event_id or None, success_code or None)
+            following = self._ledger.confirm(index, event_id or None, success_code or None)
+            if following is not None:
+                self._settlement.admit_next(following)
         elif self._policy.entry_retryable(code):
             self._retry_or_fail(index, code or "MissingResult", answers.text(result.get("ErrorMessage")) or "no result")
         else:
