@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-import time
+import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +15,7 @@ from forwarder.publisher import (
     Publisher,
     PublishOptions,
 )
+from forwarder_testing.fake_time import FakeTime
 from forwarder_testing.service import OK, NoJitter, ScriptedService, make_entry
 
 RETRYABLE = ["InternalFailure", "ThrottlingException"]
@@ -25,14 +25,14 @@ MAX_BYTES = 2000
 ATTEMPTS = 4
 
 
-def publisher_for(service, max_attempts=ATTEMPTS, max_concurrency=4):
+def publisher_for(service, max_attempts=ATTEMPTS, max_concurrency=4, runtime=None):
     options = PublishOptions(
         max_request_bytes=service.max_bytes,
         max_concurrency=max_concurrency,
         max_attempts=max_attempts,
         rng=NoJitter(),
     )
-    return Publisher(service, options)
+    return Publisher(service, options, runtime=runtime)
 
 
 def expected_fate(script: list[str], max_attempts: int) -> tuple[bool, int]:
@@ -125,25 +125,27 @@ def test_a_rejected_record_blocks_the_rest_of_its_group():
 
 
 def test_a_hanging_endpoint_cannot_hold_the_publisher_past_its_deadline():
-    release = threading.Event()
+    time = FakeTime()
 
     def hang(entries, deadline):
-        release.wait(10)
+        time.sleep(10)  # answers 10 virtual seconds later, long after the deadline
         return {"Entries": [{"EventId": "late"} for _ in entries]}
 
-    publisher = Publisher(hang, PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=2, max_attempts=3))
-    started = time.monotonic()
-    outcomes = publisher.publish([make_entry(k) for k in range(30)], deadline=time.monotonic() + 0.3).outcomes
-    elapsed = time.monotonic() - started
-    release.set()
+    options = PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=2, max_attempts=3)
+    publisher = Publisher(hang, options, runtime=time.runtime())
+    started = time.clock()
+    outcomes = publisher.publish([make_entry(k) for k in range(30)], deadline=time.clock() + 0.3).outcomes
+    elapsed = time.clock() - started
     assert elapsed < 2  # returned at the deadline, not when the endpoint answered
     assert all(o.error_code == DEADLINE_EXCEEDED for o in outcomes)
 
 
 def test_retries_stop_at_the_deadline_with_the_last_error():
+    time = FakeTime()
     service = ScriptedService(MAX_BYTES, {0: ["ThrottlingException"] * 100})
-    publisher = Publisher(service, PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=2, max_attempts=20))
-    outcome = publisher.publish([make_entry(0)], deadline=time.monotonic() + 0.5).outcomes[0]
+    options = PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=2, max_attempts=20, rng=random.Random(3))
+    publisher = Publisher(service, options, runtime=time.runtime())
+    outcome = publisher.publish([make_entry(0)], deadline=time.clock() + 0.5).outcomes[0]
     assert not outcome.confirmed
     assert outcome.error_code in {"ThrottlingException", DEADLINE_EXCEEDED}
     assert "ThrottlingException" in outcome.error_message or outcome.error_code == "ThrottlingException"
@@ -203,29 +205,36 @@ def test_a_failed_quarantine_reports_the_record_and_blocks_its_group():
 def test_the_entries_an_answer_sends_back_are_retried_together():
     # With real jitter: one draw per answer, so the 10 entries of a request answered InternalFailure go out
     # again as one request, as a request retried whole would, not as up to 10 requests of their own.
-    import random
-
     service = ScriptedService(MAX_BYTES, {key: ["InternalFailure"] for key in range(10)})
     options = PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=4, max_attempts=ATTEMPTS,
                              rng=random.Random(7))
-    publication = Publisher(service, options).publish([make_entry(key) for key in range(10)])
+    publisher = Publisher(service, options, runtime=FakeTime().runtime())
+    publication = publisher.publish([make_entry(key) for key in range(10)])
     assert all(outcome.confirmed for outcome in publication.outcomes)
     assert [sorted(request) for request in service.requests] == [list(range(10))] * 2
 
 
 def test_a_quarantine_still_running_at_the_deadline_leaves_its_record_reported_for_good():
-    release = threading.Event()
+    time = FakeTime()
 
     def slow_quarantine(index, code, message, deadline):
-        release.wait(5)  # answers after the deadline: too late to count
+        time.sleep(5)  # answers after the deadline: too late to count
 
     service = ScriptedService(MAX_BYTES, {0: ["MalformedDetail"]})
-    publisher = publisher_for(service)
-    publication = publisher.publish([make_entry(0), make_entry(1)], time.monotonic() + 0.3, slow_quarantine)
+    publisher = publisher_for(service, runtime=time.runtime())
+    publication = publisher.publish([make_entry(0), make_entry(1)], time.clock() + 0.3, slow_quarantine)
     poison, healthy = publication.outcomes
     assert healthy.confirmed
     assert not poison.settled and poison.error_code == DEADLINE_EXCEEDED
     assert "quarantine" in poison.error_message and "MalformedDetail" in poison.error_message
-    release.set()  # the quarantine lands now; the outcome publish returned stands
-    time.sleep(0.05)
+    time.sleep(5)  # the quarantine lands now; the outcome publish returned stands
     assert not poison.quarantined and poison.error_code == DEADLINE_EXCEEDED
+
+
+def test_a_clock_given_alone_is_the_time_line_of_the_deadline():
+    # GIVEN a clock already past the deadline, and the real sleep and threads
+    service = ScriptedService(MAX_BYTES, {})
+    publisher = Publisher(service, PublishOptions(MAX_BYTES, 2, ATTEMPTS), clock=lambda: 100.0)
+    # WHEN publishing THEN nothing is sent, and the entry is reported at once
+    outcome = publisher.publish([make_entry(0)], deadline=50.0).outcomes[0]
+    assert outcome.error_code == DEADLINE_EXCEEDED and service.requests == []

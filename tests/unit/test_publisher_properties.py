@@ -4,7 +4,8 @@ A scripted peer stands where the network is (`send`): each request gets the next
 by hypothesis (any JSON value, API-shaped results of any length and content, a ClientError of any status
 and code, an exception of any type, each arriving at once, a little later, or after the deadline), then
 "all confirmed" when the script runs out. Quarantine sends and Pending items (a claim check's uploads)
-finish at any time too, or raise. The properties:
+finish at any time too, or raise. Time is virtual (testing/forwarder_testing/fake_time.py), so each example's timing
+is exactly the one drawn, and costs no wall time. The properties:
 
 - every item gets exactly one outcome: confirmed, quarantined or reported, never two, never none;
 - a confirmed entry was confirmed by the answer to its last send: it is never sent again;
@@ -16,10 +17,8 @@ finish at any time too, or raise. The properties:
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import astuple, dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ from hypothesis import strategies as st
 
 from forwarder.entries import Entry, Rejected
 from forwarder.publisher import Pending, Publisher, PublishOptions
+from forwarder_testing.fake_time import FakeTime
 from forwarder_testing.service import NoJitter, make_entry
 
 DEADLINE_SECONDS = 0.08
@@ -89,41 +89,31 @@ ITEMS = st.lists(
 
 @dataclass
 class Peer:
-    """The scripted network: answers, quarantine and preparations, all remembered, all counted while running."""
+    """The scripted network: answers, quarantine and preparations, all remembered, on virtual time."""
 
+    time: FakeTime
     deadline: float
     answers: list[Any]
     quarantines: list[Any]
     sends: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))  # key -> its result, per send
-    taken: list[int] = field(default_factory=list)
-    active: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    taken: list[tuple[int, float]] = field(default_factory=list)  # (index, when the quarantine took it)
 
     def wait(self, delay: Any) -> None:
-        time.sleep(max(0.0, self.deadline - time.monotonic() + 0.02) if delay == LATE else delay)
-
-    def track(self, change: int) -> None:
-        with self.lock:
-            self.active += change
+        self.time.sleep(max(0.0, self.deadline - self.time.clock() + 0.02) if delay == LATE else delay)
 
     def send(self, entries: list[dict], deadline: float) -> Any:
-        self.track(1)
-        try:
-            with self.lock:
-                number = sum(len(given) for given in self.sends.values())
-                answer = self.answers.pop(0) if self.answers else ("entries", [], 0, 0.0)
-                keys = [json.loads(entry["Detail"])["key"] for entry in entries]
-                response = self._response(answer, keys, number)
-                results = response.get("Entries") if isinstance(response, dict) else None
-                matched = isinstance(results, list) and len(results) == len(keys)
-                for position, key in enumerate(keys):  # what this answer says of each key, if it can be read
-                    self.sends[key].append(results[position] if matched else None)
-            self.wait(answer[-1])
-            if isinstance(response, BaseException):
-                raise response
-            return response
-        finally:
-            self.track(-1)
+        number = sum(len(given) for given in self.sends.values())
+        answer = self.answers.pop(0) if self.answers else ("entries", [], 0, 0.0)
+        keys = [json.loads(entry["Detail"])["key"] for entry in entries]
+        response = self._response(answer, keys, number)
+        results = response.get("Entries") if isinstance(response, dict) else None
+        matched = isinstance(results, list) and len(results) == len(keys)
+        for position, key in enumerate(keys):  # what this answer says of each key, if it can be read
+            self.sends[key].append(results[position] if matched else None)
+        self.wait(answer[-1])
+        if isinstance(response, BaseException):
+            raise response
+        return response
 
     @staticmethod
     def _response(answer: Any, keys: list[int], number: int) -> Any:
@@ -151,44 +141,24 @@ class Peer:
         return {"FailedEntryCount": 0, "Entries": entries}
 
     def quarantine(self, index: int, code: str, message: str, deadline: float) -> None:
-        self.track(1)
-        try:
-            with self.lock:
-                delay, raises = self.quarantines.pop(0) if self.quarantines else (0.0, None)
-            self.wait(delay)
-            if raises is not None:
-                raise raises("queue refused")
-            with self.lock:
-                self.taken.append(index)
-        finally:
-            self.track(-1)
+        delay, raises = self.quarantines.pop(0) if self.quarantines else (0.0, None)
+        self.wait(delay)
+        if raises is not None:
+            raise raises("queue refused")
+        self.taken.append((index, self.time.clock()))
 
     def prepare(self, key: int, group: str | None, delay: Any, raises: bool) -> Entry:
-        self.track(1)
-        try:
-            self.wait(delay)
-            if raises:
-                raise ConnectionError("upload failed")
-            return make_entry(key, group)
-        finally:
-            self.track(-1)
+        self.wait(delay)
+        if raises:
+            raise ConnectionError("upload failed")
+        return make_entry(key, group)
 
     def settle_down(self) -> None:
-        """Wait until every late send, quarantine and preparation has finished."""
-        give_up = time.monotonic() + 5
-        quiet_since = None
-        while time.monotonic() < give_up:
-            with self.lock:
-                busy = self.active > 0
-            now = time.monotonic()
-            quiet_since = None if busy else quiet_since or now
-            if quiet_since is not None and now - quiet_since > 0.02:
-                return
-            time.sleep(0.005)
-        raise AssertionError("the peer never settled down")
+        """Let every late send, quarantine and preparation finish (they all end by the deadline's + 0.02 s)."""
+        self.time.sleep(1.0)
 
 
-def build_items(peer: Peer, specs: list[tuple], pool: ThreadPoolExecutor) -> list[Entry | Rejected | Pending]:
+def build_items(peer: Peer, specs: list[tuple], pool: Executor) -> list[Entry | Rejected | Pending]:
     items: list[Entry | Rejected | Pending] = []
     for key, (kind, group, delay, raises) in enumerate(specs):
         if kind == "entry":
@@ -209,18 +179,18 @@ def build_items(peer: Peer, specs: list[tuple], pool: ThreadPoolExecutor) -> lis
 def test_every_item_gets_one_outcome_that_never_changes_whatever_the_peer_does(
     specs, answers, quarantines, with_quarantine
 ):
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    peer = Peer(deadline, list(answers), list(quarantines))
+    time = FakeTime()
+    deadline = time.clock() + DEADLINE_SECONDS
+    peer = Peer(time, deadline, list(answers), list(quarantines))
     options = PublishOptions(max_request_bytes=2000, max_concurrency=3, max_attempts=3, rng=NoJitter())
-    with ThreadPoolExecutor(max_workers=4) as preparations:
-        items = build_items(peer, specs, preparations)
-        publication = Publisher(peer.send, options).publish(
-            items, deadline=deadline, quarantine=peer.quarantine if with_quarantine else None
-        )
-        snapshot = [astuple(outcome) for outcome in publication.outcomes]
-        with peer.lock:
-            taken_by_then = set(peer.taken)
-        peer.settle_down()
+    items = build_items(peer, specs, time.executor(4))
+    publication = Publisher(peer.send, options, runtime=time.runtime()).publish(
+        items, deadline=deadline, quarantine=peer.quarantine if with_quarantine else None
+    )
+    snapshot = [astuple(outcome) for outcome in publication.outcomes]
+    returned = time.clock()
+    taken_by_then = {index for index, when in peer.taken if when <= returned}
+    peer.settle_down()
 
     outcomes = publication.outcomes
     assert len(outcomes) == len(items)

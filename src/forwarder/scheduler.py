@@ -1,0 +1,138 @@
+"""Moving one publish call's work between its queues: ready -> packed -> in flight, and back after a backoff.
+
+The scheduler decides nothing about outcomes: it packs what is ready into requests, keeps at most
+`max_concurrency` of them in flight, holds retries until their backoff ends, and hands every finished
+request, quarantine send and preparation to its `Settler`. All waiting ends at the deadline, even when
+the endpoint hangs, because the loop stops waiting instead of trusting socket timeouts.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, Protocol
+
+from forwarder.batching import pack
+from forwarder.runtime import Runtime
+
+if TYPE_CHECKING:
+    from forwarder.publisher import PublishOptions, Send
+
+# `_call`'s answer when the deadline came before its request could start: nothing was sent. (A sentinel,
+# as a send may return any value, None included.)
+NOT_SENT = object()
+
+
+class Settler(Protocol):
+    """Who is told of finished work: a request's answer, a quarantine send, an item's preparation."""
+
+    def answered(self, indices: list[int], future: Future) -> None: ...
+    def quarantined(self, index: int, future: Future) -> None: ...
+    def prepared(self, index: int, future: Future) -> None: ...
+
+
+class Scheduler:
+    """The queues of one call. Items come in by index (`ready`, `later`, `split`); `run` moves them on."""
+
+    def __init__(self, send: Send, items: list, options: PublishOptions, runtime: Runtime, deadline: float,
+                 coalesce_seconds: float):
+        self._send, self._items, self._options, self._runtime = send, items, options, runtime
+        self.deadline = deadline
+        self._coalesce = coalesce_seconds
+        self._ready: list[int] = []
+        self._delayed: list[tuple[float, int]] = []  # heap of (not before, index)
+        self._queued: deque[list[int]] = deque()  # packed requests waiting for a free slot
+        self._in_flight: dict[Future, list[int]] = {}  # PutEvents requests, at most max_concurrency
+        self._quarantining: dict[Future, int] = {}
+        self._preparing: dict[Future, int] = {}  # Pending items whose future has not resolved yet
+        self._executor = runtime.executor_factory(options.max_concurrency)
+
+    # -- work handed in -----------------------------------------------------------------------
+
+    def ready(self, index: int) -> None:
+        self._ready.append(index)
+
+    def later(self, index: int, not_before: float) -> None:
+        heapq.heappush(self._delayed, (not_before, index))
+
+    def split(self, indices: list[int]) -> None:
+        """Halve a request refused whole: first in line, and as they are (packing them again would rebuild
+        the refused request); halving isolates the entry at fault in log2(n) rounds."""
+        middle = len(indices) // 2
+        self._queued.extendleft([indices[middle:], indices[:middle]])
+
+    def quarantine(self, call: Callable[[int, str, str, float], None], index: int, code: str, message: str) -> None:
+        self._quarantining[self._executor.submit(call, index, code, message, self.deadline)] = index
+
+    def prepare(self, future: Future, index: int) -> None:
+        self._preparing[future] = index
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def run(self, settler: Settler) -> None:
+        """Until the deadline, or until nothing is left to send or wait for."""
+        clock = self._runtime.clock
+        while (now := clock()) < self.deadline:
+            self._release_delayed(now)
+            self._dispatch()
+            pending = [*self._in_flight, *self._quarantining, *self._preparing]
+            if not (pending or self._delayed or self._queued):
+                return
+            wake = min(self.deadline, self._delayed[0][0]) if self._delayed else self.deadline
+            timeout = None if wake == float("inf") else max(0.0, wake - now)
+            if not pending:
+                self._runtime.sleep(timeout or 0.0)  # only backoffs are pending
+                continue
+            for future in self._runtime.wait(pending, timeout):
+                self._hand_over(future, settler)
+
+    def _hand_over(self, future: Future, settler: Settler) -> None:
+        if future in self._in_flight:
+            settler.answered(self._in_flight.pop(future), future)
+        elif future in self._quarantining:
+            settler.quarantined(self._quarantining.pop(future), future)
+        else:
+            settler.prepared(self._preparing.pop(future), future)
+
+    def _release_delayed(self, now: float) -> None:
+        while self._delayed and self._delayed[0][0] <= now + self._coalesce:
+            self._ready.append(heapq.heappop(self._delayed)[1])
+
+    def _dispatch(self) -> None:
+        if self._ready:
+            sizes = [(index, self._items[index].size) for index in self._ready]
+            self._ready = []
+            self._queued.extend(pack(sizes, self._options.max_request_bytes, self._options.max_entries))
+        # Only as many requests in the pool as it has threads: waiting stays cheap, and what the
+        # deadline cuts off was never started, so it is reported without any doubt about it.
+        while self._queued and len(self._in_flight) < self._options.max_concurrency:
+            indices = self._queued.popleft()
+            fields = [self._items[index].fields for index in indices]
+            self._in_flight[self._executor.submit(self._call, fields)] = indices
+
+    def _call(self, fields: list[dict]) -> Any:
+        """Runs on a pool thread. NOT_SENT means the deadline passed before the request could start."""
+        if self._runtime.clock() >= self.deadline:
+            return NOT_SENT
+        return self._send(fields, self.deadline)
+
+    # -- the end ------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        # Do not wait for a hung request: its entries are reported as unconfirmed.
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def left_open(self) -> tuple[list[list[int]], list[int], list[int]]:
+        """What the deadline cut off: requests that may have been sent (each an attempt, as a request that
+        failed is), items still being prepared, and items still being quarantined."""
+        sent = [indices for future, indices in self._in_flight.items() if _may_have_been_sent(future)]
+        return sent, list(self._preparing.values()), list(self._quarantining.values())
+
+
+def _may_have_been_sent(future: Future) -> bool:
+    """False only for a request that never reached `send`: cancelled at shutdown, or refused by the deadline."""
+    if future.cancelled():
+        return False
+    return not (future.done() and future.exception() is None and future.result() is NOT_SENT)
