@@ -1,4 +1,4 @@
-"""Forward SQS and Kinesis batches onto Amazon EventBridge, reporting every record not confirmed.
+"""Forward SQS, Kinesis and DynamoDB Streams batches onto Amazon EventBridge, reporting every record not confirmed.
 
 `forwarder.put_events` is the same engine for your own code: any number of entries, packed,
 sent concurrently, retried where retrying helps, one result per entry (see forwarder.bulk).

@@ -12,7 +12,7 @@ invocation, until the process runs out of descriptors. Here every wait of an exc
 TLS handshake, each send and each receive) is given the time left until the request's deadline
 (at most the connect or read timeout), so the whole exchange ends by the deadline and what was
 abandoned is closed; a request whose deadline has passed is not started. That costs a clock read
-and a settimeout per socket wait, about a microsecond per request.
+and a settimeout per socket wait, negligible beside the request.
 
 The standard library's http.client does the HTTP; this module keeps idle connections for reuse,
 skips interim (1xx) answers as RFC 9110 asks (http.client skips only 100 Continue), and speaks

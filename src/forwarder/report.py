@@ -17,11 +17,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from forwarder.outcomes import Outcome, Publication
 from forwarder.records import SourceRecord
 
-# What runs after the publisher stops must fit in the deadline margin. A Powertools log line costs about 30 us
-# of a full core, 0.2 ms at a 256 MB function's seventh of one: a WARNING line per failed record of a
-# 10,000-record batch would take longer than the default 1 s margin, Lambda would time the invocation out and
-# deliver the whole batch again. So at most this many records are logged one by one (each kind of failure at
-# least once), and one more line counts the rest by code.
+# What runs after the publisher stops must fit in the deadline margin. A Powertools log line costs tens of
+# microseconds of a full core, several times that at a 256 MB function's share: a WARNING line per failed
+# record of a 10,000-record batch would overrun the default 1 s margin, Lambda would time the invocation out
+# and deliver the whole batch again (tests/integration/test_cpu_share.py checks the bound). So at most this
+# many records are logged one by one (each kind of failure at least once), and one more line counts the rest.
 MAX_FAILURE_LINES = 50
 
 

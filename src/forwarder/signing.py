@@ -1,8 +1,8 @@
 """AWS Signature Version 4 for the wire path's one kind of request: a POST of a body to a fixed URL.
 
 botocore's SigV4Auth signs any request, and pays for it on each one: it re-parses the URL, copies
-the headers through email-based header maps twice and derives the signing key anew, about 300 us
-per request on a Lambda-sized CPU, a quarter of a whole PutEvents request on the wire path. This
+the headers through email-based header maps twice and derives the signing key anew, a large share
+of a wire-path request's CPU (BENCHMARKS.md, "Request path"). This
 signer does the same arithmetic for the only request the wire path sends: the canonical URI and
 host are fixed when it is made, the signing key is kept for the day, and it signs the headers
 botocore would (all but those in botocore's SIGNED_HEADERS_BLACKLIST). Tests compare every

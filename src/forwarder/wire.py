@@ -3,8 +3,8 @@
 A botocore `put_events` call spends most of its CPU on work the forwarder does not need per
 request: walking the service model to serialize (and convert every Time), resolving endpoint
 rules, rebuilding the User-Agent string, some twenty event hooks, and urllib3's and botocore's
-request and response wrappers. That is 2-3 ms per request on a Lambda-sized CPU, several times
-the cost of the bytes on the wire, and CPU is what a busy forwarder runs out of (BENCHMARKS.md).
+request and response wrappers: several times the CPU of writing the bytes, and CPU is what a busy
+forwarder runs out of (BENCHMARKS.md).
 The entries are already in the shape botocore's validator accepts (tests prove it), so this path
 writes the JSON body itself, sends it on keep-alive connections (connections.py), and takes every
 other piece from botocore:
@@ -12,7 +12,7 @@ other piece from botocore:
 - the endpoint URL, region, signing name and timeouts the client resolved (AWS_ENDPOINT_URL*,
   FIPS and dual-stack settings included), and the CA bundle botocore would verify TLS with;
 - the session's refreshing credentials, for a SigV4 signature that tests compare with botocore's
-  own signer (signing.py: botocore's costs a quarter of a request); the recursion-detection
+  own signer (signing.py says why not botocore's); the recursion-detection
   header by botocore's own handler;
 - errors parsed by botocore's JSON parser into the same ClientError the client raises, and
   botocore's exceptions for connections that fail;
