@@ -1,7 +1,8 @@
 """What tests, tools (tools/) and benchmarks (bench/) share; installed editable by `make venv`.
 
 - ``eventbridge_endpoint``, ``eventbridge_v2``: the fault-injecting PutEvents endpoint (classic and
-  Custom Event Bus), in a thread (``FaultEndpoint``); ``endpoint_process``: the same as its own process.
+  Custom Event Bus), in a thread (``FaultEndpoint``), its parts in ``fault_endpoint``; ``endpoint_process``:
+  the same as its own process.
 - ``local_aws``: moto in server mode on 127.0.0.1, its reset, SQS helpers; ``bus_tap``: what reached a bus.
 - ``events``, ``lambda_context``: Lambda events and the context object, as Lambda hands them over.
 - ``service``: a scripted PutEvents service for the publisher's tests (no network).
