@@ -1,6 +1,6 @@
 """A tap on an event bus: a rule that copies every event into an SQS queue, to read back what reached it.
 
-The one implementation behind `make invoke` (tools/local_invoke.py), `make demo` and the tests
+The one implementation behind `make invoke` (tools/local_invoke/), `make demo` and the tests
 (``local_aws.tap_bus``); it works on moto or any endpoint that has EventBridge rules and SQS.
 """
 

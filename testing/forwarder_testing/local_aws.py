@@ -2,7 +2,7 @@
 reset between tests, a tap that shows what reached a bus (``bus_tap.BusTap``), and SQS helpers in
 Lambda's shapes.
 
-The one place the suite, `make demo` and `make invoke` (tools/local_invoke.py) get these from.
+The one place the suite, `make demo` and `make invoke` (tools/local_invoke/) get these from.
 """
 
 from __future__ import annotations

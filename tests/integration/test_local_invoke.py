@@ -1,4 +1,4 @@
-"""tools/local_invoke.py end to end: the real Lambda runtime client, our Runtime API, moto on 127.0.0.1.
+"""tools/local_invoke/ end to end: the real Lambda runtime client, our Runtime API, moto on 127.0.0.1.
 
 Every file in events/ goes through the handler and must come back as a partial batch response. Until the
 forwarder's handler exists in src/, a throwaway handler written into a temp dir stands in for it; once it

@@ -1,4 +1,4 @@
-"""A short soak in the test suite: the full one is `make soak` (tools/soak.py).
+"""A short soak in the test suite: the full one is `make soak` (tools/soak/).
 
 The handler runs in this process (one warm execution environment) behind the simulated event
 source, against the fault endpoint in a thread with the soak's fault mix; FIFO quarantines poison

@@ -1,0 +1,88 @@
+"""Accounting for a scenario's run: where every message went, and what counts as a failure of the soak."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from forwarder_testing.simulation import Message, Tally, message_key, reconcile
+from tools.soak.scenarios import Scenario, is_poison
+
+
+def quarantined_keys(sqs: Any, queue_url: str) -> list[str]:
+    """Drain the quarantine queue; each body holds the Lambda record as received."""
+    keys = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return keys
+        for message in messages:
+            record = json.loads(message["Body"])["record"]
+            keys.append(message_key(record.get("body") or ""))
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+
+
+def account(
+    scenario: Scenario,
+    messages: list[Message],
+    bus: Any,
+    tally: Tally,
+    quarantine: list[str],
+    seconds: float,
+) -> dict[str, Any]:
+    """`bus` is a FaultEndpoint or an EndpointProcess: accepted(), accepted_v2(), ambiguous(), stats().
+
+    On a Custom Event Bus the bus is what eventbridgev2 accepted; duplicates are counted by message
+    key (as on the classic bus) and by DeduplicationId, and the entries answered DEDUPLICATED are what
+    would have been duplicates without the bus's deduplication.
+    """
+    accepted = bus.accepted()
+    on_bus = bus.accepted_v2() if scenario.custom_bus else accepted
+    result = reconcile(messages, on_bus, bus.ambiguous(), tally, quarantine, is_poison)
+    stats = bus.stats()
+    custom = _custom_bus_figures(accepted, on_bus, stats) if scenario.custom_bus else {}
+    return {
+        "scenario": scenario.name,
+        "source": scenario.source,
+        "quarantine": scenario.quarantine,
+        "bus": "custom" if scenario.custom_bus else "classic",
+        **result,
+        **custom,
+        "faults_injected": dict(sorted(stats["faults"].items())),
+        "rejections": dict(sorted(stats["rejections"].items())),
+        "put_events_requests": stats["requests"],
+        "entries_received": stats["entries_received"],
+        "seconds": round(seconds, 1),
+    }
+
+
+def _custom_bus_figures(accepted: list[dict], on_bus: list[dict], stats: dict[str, Any]) -> dict[str, int]:
+    """Duplicates by DeduplicationId, entries without one, classic entries where none belong, and
+    the entries the bus answered DEDUPLICATED."""
+    ids = Counter((entry.get("SystemMetadata") or {}).get("DeduplicationId") for entry in on_bus)
+    return {
+        "duplicates_by_deduplication_id": sum(count - 1 for count in ids.values()),
+        "entries_without_deduplication_id": ids.get(None, 0),
+        "classic_entries_on_bus": len(accepted) - len(on_bus),
+        "entries_deduplicated": stats.get("eventbridgev2", {}).get("entries_deduplicated", 0),
+    }
+
+
+def problems(result: dict[str, Any]) -> list[str]:
+    found = []
+    for key in ("lost", "duplicates_unexplained", "poison_on_bus", "unknown_on_bus", "fifo_order_violations_on_bus",
+                "fifo_order_violations_in_responses"):
+        if result[key]:
+            found.append(f"{key}={result[key]}")
+    if result["source"] == "fifo" and result["healthy_parked"].get("dlq"):
+        found.append(f"healthy messages in the DLQ={result['healthy_parked']['dlq']}")
+    if result.get("bus") == "custom":  # deduplicated by the bus: no duplicate at all, whatever its cause
+        for key in ("duplicates", "duplicates_by_deduplication_id", "entries_without_deduplication_id",
+                    "classic_entries_on_bus"):
+            if result[key]:
+                found.append(f"{key}={result[key]}")
+    return found
