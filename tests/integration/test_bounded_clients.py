@@ -9,7 +9,6 @@ import hashlib
 import json
 import socket
 import struct
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 
 from forwarder.clients import bound_by_deadline, bounded_by, create_client
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.raw_server import RawServer
 from tests.integration.test_connections import http_answer, raw_serving
 
 pytestmark = pytest.mark.integration
@@ -33,27 +33,14 @@ BUS = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnop
 JSON = b"Content-Type: application/x-amz-json-1.1\r\n"
 
 
-class Scripted:
+class Scripted(RawServer):
     """Answers every request with `answer` (raw bytes), or resets the connection when `answer` is None."""
 
     def __init__(self, answer: bytes | None):
         self.answer, self.requests = answer, 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
-
-    def _serve(self, sock: socket.socket) -> None:
+    def serve(self, sock: socket.socket) -> None:
         with sock, sock.makefile("rb") as reader:
             while reader.readline():
                 length = 0
@@ -74,7 +61,7 @@ def scripted(answer: bytes | None) -> Iterator[Scripted]:
     try:
         yield server
     finally:
-        server.listener.close()
+        server.close()
 
 
 def events_clients(url: str, attempts: int = 1) -> tuple[Any, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -21,6 +20,7 @@ import pytest
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.events import fifo_event, sqs_event
 from forwarder_testing.lambda_context import LambdaContext
+from forwarder_testing.raw_server import RawServer
 from tests.integration.test_handler import log_lines
 
 pytestmark = pytest.mark.integration
@@ -29,28 +29,18 @@ TIMEOUT_MS, MARGIN_MS = 2500, 500  # the handler must be done 2 s in, S3 or not
 BIG = json.dumps({"blob": "x" * 300_000})  # over the 256 KiB limit below: goes to S3
 
 
-class SilentServer:
+class SilentServer(RawServer):
     """Accepts every connection and holds it open without answering, until closed."""
 
     def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
         self.held: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return  # closed
-            self.held.append(connection)
+    def serve(self, sock: socket.socket) -> None:
+        self.held.append(sock)
 
     def close(self) -> None:
-        self.listener.close()
+        super().close()
         for connection in self.held:
             connection.close()  # the hung upload fails now instead of at its read timeout
 
@@ -58,7 +48,6 @@ class SilentServer:
 @pytest.fixture
 def silent_s3() -> Iterator[SilentServer]:
     server = SilentServer()
-    server.thread.start()
     yield server
     server.close()
 

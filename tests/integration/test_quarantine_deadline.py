@@ -23,11 +23,12 @@ from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.events import sqs_event
 from forwarder_testing.lambda_context import LambdaContext
 from forwarder_testing.local_aws import drain
+from forwarder_testing.raw_server import RawServer
 
 pytestmark = pytest.mark.integration
 
 
-class DelayingProxy:
+class DelayingProxy(RawServer):
     """HTTP/1.1 on 127.0.0.1: holds each request `delay` seconds, then forwards it to `target` if its client
     is still there (and relays the answer), or drops it. `decided` counts requests forwarded or dropped."""
 
@@ -35,22 +36,9 @@ class DelayingProxy:
         self.target, self.delay = urlsplit(target), delay
         self.forwarded = self.dropped = 0
         self.decided = threading.Condition()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
-
-    def _serve(self, sock: socket.socket) -> None:
+    def serve(self, sock: socket.socket) -> None:
         with sock, sock.makefile("rb") as reader:
             while line := reader.readline():
                 method, path, _ = line.decode().split(" ", 2)

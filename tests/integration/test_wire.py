@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from hypothesis import strategies as st
 from forwarder.clients import bounded_by, create_client
 from forwarder.wire import WirePutEvents, request_body
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
+from forwarder_testing.raw_server import RawServer
 
 pytestmark = pytest.mark.integration
 
@@ -233,27 +233,16 @@ def test_a_detail_of_200000_cjk_characters_is_accepted(endpoint):
 # -- the request line and the final answer, as botocore's client sees them -----------------------------
 
 
-class RecordingEndpoint:
+class RecordingEndpoint(RawServer):
     """Answers every request with `answer` (raw bytes) and records each request line."""
 
     def __init__(self, answer: bytes):
         self.answer, self.lines = answer, []
         self.requests: list[dict[str, Any]] = []  # headers and body, as check_signature takes them
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def url(self, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}{path}"
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
-
-    def _serve(self, sock: socket.socket) -> None:
+    def serve(self, sock: socket.socket) -> None:
         with sock, sock.makefile("rb") as reader:
             while line := reader.readline():
                 headers = http.client.parse_headers(reader)
@@ -270,12 +259,12 @@ def recording() -> Iterator[RecordingEndpoint]:
         len(body), body)
     server = RecordingEndpoint(b"HTTP/1.1 103 Early Hints\r\nLink: </hint>; rel=preload\r\n\r\n" + final)
     yield server
-    server.listener.close()
+    server.close()
 
 
 @pytest.mark.parametrize("path", ["", "/", "/prefix", "/prefix/", "/a/b"])
 def test_the_path_on_the_wire_is_botocores(recording, monkeypatch, path):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", recording.url(path))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", recording.url + path)
     client, wire = senders()
     client.put_events(Entries=ENTRIES)  # botocore takes the 103 for the answer (below): only its request line counts
     wire(ENTRIES)
@@ -289,7 +278,7 @@ def test_an_interim_103_is_skipped_for_the_final_answer(recording, monkeypatch):
     # botocore's urllib3 session (urllib3 2.8) takes the 103 for the final answer: put_events then returns
     # HTTPStatusCode 103 and no Entries, and the real answer is left unread on the connection. The wire path
     # and botocore's clients inside bounded_by (which send on forwarder.connections) read the final answer.
-    monkeypatch.setenv("AWS_ENDPOINT_URL", recording.url())
+    monkeypatch.setenv("AWS_ENDPOINT_URL", recording.url)
     session = botocore.session.get_session()
     client = create_client("events", 4, session=session)
     wire = WirePutEvents(session, client)
