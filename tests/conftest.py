@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.lambda_context import LambdaContext
 from forwarder_testing.local_aws import moto_server, reset
 
@@ -66,6 +67,14 @@ def cold_start(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Callable[[dict,
         return handler.entry_point(handler.cold_start(os.environ))
 
     return start
+
+
+@pytest.fixture
+def endpoint() -> Iterator[FaultEndpoint]:
+    """A fault endpoint of its own for one test, with its default configuration (files that need another
+    configuration define their own `endpoint`)."""
+    with FaultEndpoint() as running:
+        yield running
 
 
 @pytest.fixture

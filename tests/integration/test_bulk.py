@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -19,11 +18,6 @@ from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture
-def endpoint() -> Iterator[FaultEndpoint]:
-    with FaultEndpoint() as running:
-        yield running
 
 
 def client_for(endpoint: FaultEndpoint, concurrency: int = 8):

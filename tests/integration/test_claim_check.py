@@ -105,15 +105,6 @@ def test_only_the_fifo_group_of_the_hanging_upload_waits(forwarder, caplog):
 # -- payloads in S3 -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def endpoint() -> Iterator[FaultEndpoint]:
-    with FaultEndpoint() as running:
-        yield running
-
-
-def details(endpoint: FaultEndpoint) -> list[dict]:
-    return [json.loads(entry["Detail"]) for entry in endpoint.accepted()]
-
 
 def test_large_payloads_go_to_s3_and_the_entry_points_at_them(aws, clients, cold_start, context):
     s3, events = clients("s3"), clients("events")
@@ -139,7 +130,7 @@ def test_claim_check_reference_shape(endpoint, aws, clients, cold_start, context
     )
     big = "y" * 300_000  # text: wrapped first, then stored
     assert handler(sqs_event([big]), context) == {"batchItemFailures": []}
-    (detail,) = details(endpoint)
+    (detail,) = endpoint.accepted_details()
     stored_detail = json.dumps({"data": big}, separators=(",", ":"))
     assert detail == {
         "dataref": {

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 
-from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.events import fifo_event, kinesis_event, sqs_event
 from forwarder_testing.lambda_context import LambdaContext
 
 pytestmark = pytest.mark.integration
 BUS = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
 
-
-@pytest.fixture
-def endpoint() -> Iterator[FaultEndpoint]:
-    with FaultEndpoint() as running:
-        yield running
 
 
 @pytest.fixture

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from tests.conftest import EVENTS
 
 pytestmark = pytest.mark.integration
@@ -17,11 +15,6 @@ INVOCATION_TRACE = "Root=1-6740a1b2-0123456789abcdef01234567;Parent=53995c3f42cd
 ON_BUS = {"kinesis-kpl": 4, "kinesis-poison": 2}
 REPORTED = {"kinesis-poison": ["49667123456789012345678901234567890123456789012345679102"]}
 
-
-@pytest.fixture
-def endpoint() -> Iterator[FaultEndpoint]:
-    with FaultEndpoint() as running:
-        yield running
 
 
 @pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.stem)

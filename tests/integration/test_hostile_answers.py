@@ -48,11 +48,6 @@ SHAPES = [
 CODES = {500: "500", 503: "503", 502: "502"}
 
 
-@pytest.fixture
-def endpoint() -> Iterator[FaultEndpoint]:
-    with FaultEndpoint() as ep:
-        yield ep
-
 
 def bodies(count: int) -> list[str]:
     return [json.dumps({"n": n}) for n in range(count)]

@@ -5,28 +5,17 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from collections.abc import Iterator
 
 import pytest
 from aws_kinesis_agg.aggregator import RecordAggregator
 
 from forwarder.records import parse_event
-from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.events import SENT, kinesis_record, sqs_event
 from forwarder_testing.local_aws import lambda_sqs_record, queue_arn
 from tests.conftest import load_event
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture
-def endpoint() -> Iterator[FaultEndpoint]:
-    with FaultEndpoint() as running:
-        yield running
-
-
-def details(endpoint: FaultEndpoint) -> list[dict]:
-    return [json.loads(entry["Detail"]) for entry in endpoint.accepted()]
 
 
 # -- SNS notifications through SQS ----------------------------------------------------------------
@@ -153,7 +142,7 @@ def test_kpl_aggregate_becomes_one_entry_per_user_record(endpoint, cold_start, c
     handler = cold_start(AWS_ENDPOINT_URL=endpoint.url)
     event = load_event("kinesis-kpl.json")
     assert handler(event, context) == {"batchItemFailures": []}
-    assert sorted(d["n"] for d in details(endpoint)) == [1, 2, 3, 4]
+    assert sorted(d["n"] for d in endpoint.accepted_details()) == [1, 2, 3, 4]
 
 
 def test_a_failed_user_record_reports_its_aggregate_and_others_are_sent_once(endpoint, cold_start, context):
@@ -168,7 +157,7 @@ def test_a_failed_user_record_reports_its_aggregate_and_others_are_sent_once(end
     aggregate_sequence = event["Records"][0]["kinesis"]["sequenceNumber"]
     assert response == {"batchItemFailures": [{"itemIdentifier": aggregate_sequence}]}
     # AND the healthy user records reached the bus exactly once within the invocation
-    assert sorted(d["n"] for d in details(endpoint)) == [0, 1, 2, 3, 10]
+    assert sorted(d["n"] for d in endpoint.accepted_details()) == [0, 1, 2, 3, 10]
 
 
 def test_a_corrupt_aggregate_is_forwarded_whole_as_base64():

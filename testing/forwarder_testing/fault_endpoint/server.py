@@ -80,6 +80,10 @@ class FaultEndpoint:
     def accepted(self, since: int = 0) -> list[dict[str, Any]]:
         return self.state.accepted_since(since)
 
+    def accepted_details(self) -> list[Any]:
+        """The Detail of each accepted entry, parsed."""
+        return [json.loads(entry["Detail"]) for entry in self.accepted()]
+
     def ambiguous(self, since: int = 0) -> list[str]:
         """EventIds of entries accepted in requests whose answer the client may not have seen."""
         return self.state.ambiguous_since(since)
