@@ -25,7 +25,8 @@ ends by the invocation's deadline (connections.py says how).
 
 Left out on purpose: botocore's request-level retries. The publisher retries what failed, per
 entry, with full jitter and never past the invocation's deadline; a second retry loop inside a
-request would sleep in a pool thread where the deadline cannot reach it.
+request would multiply the attempts and hold a pool thread through its sleeps (for the botocore
+paths below, clients.py keeps those sleeps within the deadline).
 Global endpoints (SigV4a, endpoint rules per EndpointId) and the Custom Event Bus (CBOR) keep
 botocore's full client path (whose requests clients.py bounds by the deadline in the same way).
 """
