@@ -105,7 +105,6 @@ def test_only_the_fifo_group_of_the_hanging_upload_waits(forwarder, caplog):
 # -- payloads in S3 -------------------------------------------------------------------------------
 
 
-
 def test_large_payloads_go_to_s3_and_the_entry_points_at_them(aws, clients, cold_start, context):
     s3, events = clients("s3"), clients("events")
     s3.create_bucket(Bucket="large-payloads")
@@ -113,11 +112,10 @@ def test_large_payloads_go_to_s3_and_the_entry_points_at_them(aws, clients, cold
     handler = cold_start(
         AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="bus", LARGE_PAYLOAD_BUCKET="large-payloads", PUT_EVENTS_MAX_BYTES="262144"
     )
-    big = json.dumps({"blob": "x" * 300_000})
-    assert handler(sqs_event([big, '{"small": 1}']), context) == {"batchItemFailures": []}
-    digest = hashlib.sha256(big.encode()).hexdigest()
+    assert handler(sqs_event([BIG, '{"small": 1}']), context) == {"batchItemFailures": []}
+    digest = hashlib.sha256(BIG.encode()).hexdigest()
     stored = s3.get_object(Bucket="large-payloads", Key=f"{digest}.json")["Body"].read()
-    assert stored == big.encode()
+    assert stored == BIG.encode()
 
 
 def test_claim_check_reference_shape(endpoint, aws, clients, cold_start, context):
