@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
-from forwarder_testing.events import fifo_event, sqs_event
+from forwarder_testing.events import fifo_event, reported, sqs_event
 from forwarder_testing.lambda_context import LambdaContext
 from forwarder_testing.raw_server import RawServer
 from tests.integration.test_handler import log_lines
@@ -70,10 +70,6 @@ def invoke(handler, event: dict) -> tuple[dict, float]:
     started = time.monotonic()
     response = handler(event, LambdaContext(timeout_ms=TIMEOUT_MS))
     return response, time.monotonic() - started
-
-
-def reported(response: dict) -> list[str]:
-    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
 
 
 def test_small_records_are_published_while_the_upload_hangs(forwarder, silent_s3, caplog):
