@@ -23,7 +23,9 @@ def results(response: Any, count: int) -> list[Any] | None:
 
 def result_fields(result: Any) -> list[Any] | None:
     """[ErrorCode, EventId, SuccessCode] of one entry's result (each a str or None), or None if it is not that."""
-    fields = [result.get(key) for key in _RESULT_KEYS] if isinstance(result, dict) else [0]
+    if not isinstance(result, dict):
+        return None
+    fields = [result.get(key) for key in _RESULT_KEYS]
     return fields if all(value is None or isinstance(value, str) for value in fields) else None
 
 

@@ -40,7 +40,7 @@ class Ledger:
 
     def confirm(self, index: int, event_id: str | None, success_code: str | None) -> int | None:
         """Settle the item as confirmed (`event_id` or `success_code` given); return the next item of its group,
-        now free to go out. Once per entry on the hot path, so it does `_finish`'s work itself."""
+        now free to go out. Once per entry on the hot path."""
         outcome = self.outcomes[index]
         outcome.event_id, outcome.success_code = event_id, success_code
         outcome.error_code = outcome.error_message = None  # what earlier attempts left
@@ -50,8 +50,8 @@ class Ledger:
 
     def quarantined(self, index: int) -> int | None:
         """Settle the item as moved aside; return the next item of its group, now free to go out."""
-        self.outcomes[index].quarantined = True
-        self._finish(index)
+        self.outcomes[index].quarantined = True  # its error stays: the report says why it was moved aside
+        self._done[index] = True
         return self._lanes.next_after(self._items[index].group)
 
     def report(self, index: int, code: str, message: str) -> None:
@@ -59,15 +59,10 @@ class Ledger:
         outcome = self.outcomes[index]
         outcome.event_id, outcome.success_code = None, None
         outcome.error_code, outcome.error_message = code, message
-        self._finish(index)
+        self._done[index] = True
         for later in self._lanes.block(self._items[index].group):
             self.outcomes[later] = Outcome(error_code=GROUP_BLOCKED, error_message=_BLOCKED)
-            self._finish(later)
-
-    def _finish(self, index: int) -> None:
-        self._done[index] = True
-        if self.outcomes[index].confirmed:
-            self.outcomes[index].error_code = self.outcomes[index].error_message = None
+            self._done[later] = True
 
     def close(self, sent: list[list[int]], preparing: list[int], quarantining: list[int]) -> Publication:
         """The deadline came: settle what is still open, once and for good (see `Scheduler.left_open`)."""

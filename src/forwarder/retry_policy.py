@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forwarder.entries import INVALID_RECORD
+from forwarder.entries import INVALID_ARGUMENT, INVALID_RECORD
 
 ENTRY_TOO_LARGE = "EntryTooLarge"
 DEADLINE_EXCEEDED = "DeadlineExceeded"
@@ -21,7 +21,7 @@ REQUEST_FAILED = "RequestFailed"
 # An entry refused alone with a content code (see `content_request_codes`): EventBridge's own per-entry code
 # for an entry it will never take, so that the quarantine takes it as poison. (Settings and entries.py check
 # what is common to all entries, the bus name and endpoint id, so a lone refusal speaks of that one record.)
-REFUSED_ALONE = "InvalidArgument"
+REFUSED_ALONE = INVALID_ARGUMENT
 REQUEST_TOO_LARGE = 413
 
 
@@ -51,7 +51,7 @@ class RetryPolicy:
     # quarantined. Codes that speak of the setup (AccessDeniedException, NotAuthorizedFor...,
     # InvalidAccountIdException) are left out on purpose: they would sweep healthy records aside.
     poison_codes: frozenset[str] = frozenset(
-        {"MalformedDetail", "InvalidArgument", "RedactionFailure", ENTRY_TOO_LARGE, INVALID_RECORD}
+        {"MalformedDetail", INVALID_ARGUMENT, "RedactionFailure", ENTRY_TOO_LARGE, INVALID_RECORD}
     )
     backoff_base_seconds: float = 0.05
     backoff_cap_seconds: float = 2.0

@@ -25,7 +25,8 @@ ends by the invocation's deadline (connections.py says how).
 
 Left out on purpose: botocore's request-level retries. The publisher retries what failed, per
 entry, with full jitter and never past the invocation's deadline; a second retry loop inside a
-request would sleep in a pool thread where the deadline cannot reach it.
+request would multiply the attempts and hold a pool thread through its sleeps (for the botocore
+paths below, clients.py keeps those sleeps within the deadline).
 Global endpoints (SigV4a, endpoint rules per EndpointId) and the Custom Event Bus (CBOR) keep
 botocore's full client path (whose requests clients.py bounds by the deadline in the same way).
 """
@@ -46,11 +47,10 @@ from botocore.parsers import ResponseParserError, create_parser
 from botocore.useragent import UserAgentString
 from botocore.utils import get_environ_proxies
 
-from forwarder.connections import ConnectionPool, ca_bundle
+from forwarder.connections import ConnectionPool, Response, ca_bundle
 from forwarder.signing import SigV4, host_header
 
 OPERATION = "PutEvents"
-Response = tuple[int, dict[str, str], bytes]  # status, headers (lower-case names), body
 
 
 class WirePutEvents:
@@ -76,7 +76,7 @@ class WirePutEvents:
             "User-Agent": UserAgentString.from_environment().with_client_config(meta.config).to_string(),
         }
         if get_environ_proxies(self.url):
-            self._send = _through_botocore(client)
+            self._send = _through_botocore(client, self.url)
         else:
             pool = ConnectionPool(
                 self.url, meta.config.connect_timeout, meta.config.read_timeout, ca_bundle(session)
@@ -155,10 +155,9 @@ def _epoch_seconds(value: Any) -> float:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _through_botocore(client: Any) -> Any:
-    """Send on the client's own HTTP session: its proxy settings, pool and TLS."""
+def _through_botocore(client: Any, url: str) -> Any:
+    """Send to `url` on the client's own HTTP session: its proxy settings, pool and TLS."""
     session = client._endpoint.http_session  # botocore has no public handle on it
-    url = operation_url(client.meta.endpoint_url)
 
     def send(body: bytes, headers: dict[str, str], deadline: float) -> Response:
         # Not bounded by `deadline` (connections.py does not speak proxies); the publisher still

@@ -1,4 +1,4 @@
-"""Lambda events in the exact shapes the SQS and Kinesis event source mappings deliver."""
+"""Lambda events in the exact shapes the SQS and Kinesis event source mappings deliver; what a response names."""
 
 from __future__ import annotations
 
@@ -84,3 +84,8 @@ def kinesis_record(
 
 def kinesis_event(payloads: Iterable[bytes]) -> dict:
     return {"Records": [kinesis_record(data, sequence=i) for i, data in enumerate(payloads)]}
+
+
+def reported(response: dict) -> list[str]:
+    """The records a partial batch response hands back to the source, in its order."""
+    return [item["itemIdentifier"] for item in response["batchItemFailures"]]

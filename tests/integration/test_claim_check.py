@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
-from forwarder_testing.events import fifo_event, sqs_event
+from forwarder_testing.events import fifo_event, reported, sqs_event
 from forwarder_testing.lambda_context import LambdaContext
 from forwarder_testing.raw_server import RawServer
 from tests.integration.test_handler import log_lines
@@ -72,10 +72,6 @@ def invoke(handler, event: dict) -> tuple[dict, float]:
     return response, time.monotonic() - started
 
 
-def reported(response: dict) -> list[str]:
-    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
-
-
 def test_small_records_are_published_while_the_upload_hangs(forwarder, silent_s3, caplog):
     handler, endpoint = forwarder
     small = [json.dumps({"n": n}) for n in range(5)]
@@ -105,7 +101,6 @@ def test_only_the_fifo_group_of_the_hanging_upload_waits(forwarder, caplog):
 # -- payloads in S3 -------------------------------------------------------------------------------
 
 
-
 def test_large_payloads_go_to_s3_and_the_entry_points_at_them(aws, clients, cold_start, context):
     s3, events = clients("s3"), clients("events")
     s3.create_bucket(Bucket="large-payloads")
@@ -113,11 +108,10 @@ def test_large_payloads_go_to_s3_and_the_entry_points_at_them(aws, clients, cold
     handler = cold_start(
         AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="bus", LARGE_PAYLOAD_BUCKET="large-payloads", PUT_EVENTS_MAX_BYTES="262144"
     )
-    big = json.dumps({"blob": "x" * 300_000})
-    assert handler(sqs_event([big, '{"small": 1}']), context) == {"batchItemFailures": []}
-    digest = hashlib.sha256(big.encode()).hexdigest()
+    assert handler(sqs_event([BIG, '{"small": 1}']), context) == {"batchItemFailures": []}
+    digest = hashlib.sha256(BIG.encode()).hexdigest()
     stored = s3.get_object(Bucket="large-payloads", Key=f"{digest}.json")["Body"].read()
-    assert stored == big.encode()
+    assert stored == BIG.encode()
 
 
 def test_claim_check_reference_shape(endpoint, aws, clients, cold_start, context):

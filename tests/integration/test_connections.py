@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from forwarder.connections import ConnectionPool
+from forwarder_testing import raw_server
 
 ANSWER = b'{"FailedEntryCount":0,"Entries":[]}'
 
@@ -306,34 +307,25 @@ def test_many_threads_share_the_pool_without_losing_a_request():
 # -- deadlines: every exchange ends by its deadline, whatever the peer does ---------------------------
 
 
-class RawServer:
+class RawServer(raw_server.RawServer):
     """A TCP server that reads each request (headers and Content-Length body) and answers it with `answer`:
     bytes sent in one write, or one byte every `trickle` seconds. Counts the connections still open."""
 
     def __init__(self, answer: bytes, trickle: float | None = None):
         self.answer, self.trickle = answer, trickle
-        self.listener = socket.create_server(("127.0.0.1", 0))
         self.open = 0
         self.requests: list[bytes] = []
         self.lock = threading.Condition()
         self.stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
+        return f"{super().url}/"
 
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.open += 1
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
-
-    def _serve(self, sock: socket.socket) -> None:
+    def serve(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.open += 1
         try:
             reader = sock.makefile("rb")
             while (line := reader.readline()) and not self.stop.is_set():
@@ -363,7 +355,7 @@ class RawServer:
 
     def close(self) -> None:
         self.stop.set()
-        self.listener.close()
+        super().close()
 
 
 @contextmanager

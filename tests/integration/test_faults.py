@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
-from forwarder_testing.events import sqs_event, sqs_record
+from forwarder_testing.events import reported, sqs_event, sqs_record
 from forwarder_testing.lambda_context import LambdaContext
 from tests.integration.test_handler import log_lines
 
@@ -43,10 +43,6 @@ def bodies(count: int, pad: int = 0) -> list[str]:
 
 def ids(event: dict) -> list[str]:
     return [record["messageId"] for record in event["Records"]]
-
-
-def reported(response: dict) -> list[str]:
-    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
 
 
 def landed(endpoint: FaultEndpoint) -> Counter:

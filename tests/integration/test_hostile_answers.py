@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from forwarder.clients import create_client
 from forwarder.wire import WirePutEvents
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
-from forwarder_testing.events import sqs_event
+from forwarder_testing.events import reported, sqs_event
 from forwarder_testing.lambda_context import LambdaContext
 from tests.integration.test_handler import log_lines
 
@@ -55,10 +55,6 @@ def bodies(count: int) -> list[str]:
 
 def landed(endpoint: FaultEndpoint) -> Counter:
     return Counter(entry["Detail"] for entry in endpoint.accepted())
-
-
-def reported(response: dict) -> list[str]:
-    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
 
 
 def summary_of(caplog) -> dict:

@@ -12,7 +12,6 @@ import json
 import os
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -37,9 +36,9 @@ WARM_UP = 15  # the first invocations open the connections and threads a warm co
 
 
 @pytest.fixture
-def fault_endpoint() -> Iterator[str]:
+def fault_endpoint() -> Iterator[EndpointProcess]:
     with EndpointProcess(FAULTS) as endpoint:
-        yield endpoint.url
+        yield endpoint
 
 
 def open_descriptors() -> int:
@@ -49,7 +48,7 @@ def open_descriptors() -> int:
 @pytest.mark.parametrize("bus", ["classic", "custom"])
 def test_threads_and_descriptors_stay_bounded_over_warm_invocations(fault_endpoint, cold_start, clients, bus):
     poison_url = clients("sqs").create_queue(QueueName="poison")["QueueUrl"]
-    env = {"AWS_ENDPOINT_URL": fault_endpoint, "AWS_ENDPOINT_URL_SQS": poison_url.rsplit("/", 2)[0],
+    env = {"AWS_ENDPOINT_URL": fault_endpoint.url, "AWS_ENDPOINT_URL_SQS": poison_url.rsplit("/", 2)[0],
            "POISON_QUEUE_URL": poison_url, "DEADLINE_MARGIN_MS": "1000", "MAX_CONCURRENCY": str(CONCURRENCY)}
     if bus == "custom":
         env["EVENT_BUS_NAME"] = BUS
@@ -63,8 +62,7 @@ def test_threads_and_descriptors_stay_bounded_over_warm_invocations(fault_endpoi
         assert set(response) == {"batchItemFailures"}
         threads.append(threading.active_count())
         descriptors.append(open_descriptors())
-    with urllib.request.urlopen(f"{fault_endpoint}/_fault/stats") as answer:  # noqa: S310 - 127.0.0.1
-        faults = json.load(answer)["faults"]
+    faults = fault_endpoint.stats()["faults"]
     assert faults.get("trickle", 0) > 20 and faults.get("slow", 0) > 10  # the endpoint did misbehave
     assert slowest < 1.0  # every invocation returned before Lambda's timeout
     # At most one invocation's pool still winding down (its threads, each with a socket), never an

@@ -6,24 +6,14 @@ import json
 from collections import Counter
 from typing import Any
 
+from forwarder_testing.local_aws import drain
 from forwarder_testing.simulation import Message, Tally, message_key, reconcile
 from tools.soak.scenarios import Scenario, is_poison
 
 
 def quarantined_keys(sqs: Any, queue_url: str) -> list[str]:
     """Drain the quarantine queue; each body holds the Lambda record as received."""
-    keys = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return keys
-        for message in messages:
-            record = json.loads(message["Body"])["record"]
-            keys.append(message_key(record.get("body") or ""))
-        sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-        )
+    return [message_key(json.loads(message["Body"])["record"].get("body") or "") for message in drain(sqs, queue_url)]
 
 
 def account(
