@@ -87,6 +87,14 @@ class Scheduler:
                 continue
             for future in self._runtime.wait(pending, timeout):
                 self._hand_over(future, settler)
+        self._hand_over_finished(settler)
+
+    def _hand_over_finished(self, settler: Settler) -> None:
+        """The deadline came: what finished meanwhile (the last wait timed out as it did) has its answer, so
+        it is settled by it rather than reported as cut off. Otherwise an entry the service confirmed would
+        come back a duplicate, and a record the quarantine queue took would also be reported."""
+        for future in [future for future in (*self._in_flight, *self._quarantining, *self._preparing) if future.done()]:
+            self._hand_over(future, settler)
 
     def _hand_over(self, future: Future, settler: Settler) -> None:
         if future in self._in_flight:

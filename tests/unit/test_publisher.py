@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.entries import Rejected
+from forwarder.entries import Entry, Rejected
 from forwarder.publisher import (
     DEADLINE_EXCEEDED,
     ENTRY_TOO_LARGE,
@@ -229,6 +229,45 @@ def test_a_quarantine_still_running_at_the_deadline_leaves_its_record_reported_f
     assert "quarantine" in poison.error_message and "MalformedDetail" in poison.error_message
     time.sleep(5)  # the quarantine lands now; the outcome publish returned stands
     assert not poison.quarantined and poison.error_code == DEADLINE_EXCEEDED
+
+
+class RacingTime(FakeTime):
+    """Work that finishes just as a wait times out, unseen by that wait, as with real threads: the last
+    wait before the deadline returns nothing, though what finished at the deadline is done by then."""
+
+    def wait(self, futures, timeout):
+        limit = float("inf") if timeout is None else self.now + timeout
+        done = super().wait(futures, timeout)
+        if self.now < limit:
+            return done
+        self._advance(limit)  # all that finishes by then does, and this wait saw none of it
+        return set()
+
+
+def test_what_finishes_as_the_deadline_comes_is_settled_by_its_answer():
+    # GIVEN a request and a quarantine send that both finish exactly at the deadline
+    time = RacingTime()
+    deadline = time.clock() + 0.3
+    taken = []
+
+    def quarantine(index, code, message, limit):
+        time.sleep(deadline - time.clock())
+        taken.append(index)  # the queue took it
+
+    def service(entries, limit):
+        time.sleep(0.3 if "late" in entries[0]["Detail"] else 0)
+        return {"Entries": [{"ErrorCode": "MalformedDetail"} if "poison" in e["Detail"] else {"EventId": "e"}
+                            for e in entries]}
+
+    publisher = Publisher(service, PublishOptions(MAX_BYTES, 4, ATTEMPTS, rng=NoJitter()), runtime=time.runtime())
+    poison = Entry({"Source": "s", "DetailType": "t", "Detail": '{"poison": 1}'}, MAX_BYTES // 2)
+    late = Entry({"Source": "s", "DetailType": "t", "Detail": '{"late": 1}'}, MAX_BYTES // 2)
+    # WHEN publishing them, one request each (together they are too large for one)
+    publication = publisher.publish([poison, late], deadline, quarantine)
+    # THEN each has the outcome its answer says: moved aside (and not also reported), and confirmed
+    assert taken == [0]
+    assert publication.outcomes[0].quarantined and publication.outcomes[0].settled
+    assert publication.outcomes[1].confirmed
 
 
 def test_a_clock_given_alone_is_the_time_line_of_the_deadline():
