@@ -158,28 +158,25 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def code_zip(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built function as the zip `sam package` would upload."""
-    path = tmp_path_factory.mktemp("package") / "forwarder.zip"
-    source = build_dir / "ForwarderFunction"
+def zipped(source: Path, path: Path) -> Path:
+    """`source`'s files in a zip at `path`, as `sam package` uploads a built resource."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in sorted(source.rglob("*")):
             if file.is_file():
                 archive.write(file, file.relative_to(source).as_posix())
     return path
+
+
+@pytest.fixture(scope="session")
+def code_zip(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built function as the zip `sam package` would upload."""
+    return zipped(build_dir / "ForwarderFunction", tmp_path_factory.mktemp("package") / "forwarder.zip")
 
 
 @pytest.fixture(scope="session")
 def layer_zip(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The built CRT layer as the zip `sam package` would upload (its python/ folder at the root)."""
-    path = tmp_path_factory.mktemp("package") / "crt-layer.zip"
-    source = build_dir / "CrtLayer"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(source.rglob("*")):
-            if file.is_file():
-                archive.write(file, file.relative_to(source).as_posix())
-    return path
+    return zipped(build_dir / "CrtLayer", tmp_path_factory.mktemp("package") / "crt-layer.zip")
 
 
 @pytest.fixture(scope="module")
