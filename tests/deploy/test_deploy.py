@@ -1057,7 +1057,8 @@ def test_a_custom_event_bus_arn_is_the_only_bus_the_function_may_publish_to(tran
     assert resource[:2] == ["UseCustomBus", {"Ref": "CustomEventBusArn"}]
     # AND no classic bus is created for nothing
     assert translated["Conditions"]["CreateBus"] == {
-        "Fn::And": [{"Fn::Equals": [{"Ref": "EventBusName"}, ""]}, {"Fn::Not": [{"Condition": "UseCustomBus"}]}]
+        "Fn::And": [{"Fn::Equals": [{"Ref": "EventBusName"}, ""]}, {"Fn::Not": [{"Condition": "UseCustomBus"}]},
+                    {"Fn::Not": [{"Condition": "UseBusArn"}]}]
     }
     assert translated["Resources"]["EventBus"]["Condition"] == "CreateBus"
     pattern = translated["Parameters"]["CustomEventBusArn"]["AllowedPattern"]
