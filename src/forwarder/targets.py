@@ -103,7 +103,8 @@ def target_for(settings: Settings) -> ClassicBus | CustomBus:
     """The one place where the kind of target is decided, with its client made for the settings."""
     # A bus named by its ARN may be in another region (and account): a bus takes events only at its own
     # region's endpoint, so the client is made for that region, which its requests are also signed for.
-    region = {"region_name": settings.bus_region} if settings.bus_region else {}
+    bus_region = settings.bus_region
+    region = {"region_name": bus_region} if bus_region else {}
     if settings.custom_bus:
         client = create_client("eventbridgev2", settings.max_concurrency, **region)
         return CustomBus(settings.event_bus_name, client, settings.event_groups)
