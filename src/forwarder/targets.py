@@ -11,6 +11,10 @@
 A target says how many entries a request takes and which limits apply (its service model's, limits.py),
 completes an entry with the fields only it takes, counts an entry's size, and sends a request; every
 send ends by the invocation's deadline (clients.bounded_by).
+
+A bus named by its ARN may belong to another account or region: its client is made for the ARN's region,
+so its requests go to that region's endpoint and are signed for it (docs/deploy.md says what the bus's
+resource policy must allow). Through a global endpoint the endpoint decides the region instead.
 """
 
 from __future__ import annotations
@@ -97,16 +101,22 @@ class CustomBus:
 
 def target_for(settings: Settings) -> ClassicBus | CustomBus:
     """The one place where the kind of target is decided, with its client made for the settings."""
+    # A bus named by its ARN may be in another region (and account): a bus takes events only at its own
+    # region's endpoint, so the client is made for that region, which its requests are also signed for.
+    bus_region = settings.bus_region
+    region = {"region_name": bus_region} if bus_region else {}
     if settings.custom_bus:
-        client = create_client("eventbridgev2", settings.max_concurrency)
+        client = create_client("eventbridgev2", settings.max_concurrency, **region)
         return CustomBus(settings.event_bus_name, client, settings.event_groups)
     # No client-side parameter validation (a fifth of botocore's CPU per request): build_entry, batching and
     # Settings guarantee what it checks for PutEvents (string fields, 1..10 entries, non-empty bus name and
     # trace header, a valid endpoint id). bulk.put_events, which takes the caller's entries, keeps it.
     session = botocore.session.get_session()
-    client = create_client("events", settings.max_concurrency, validate=False, session=session)
     if settings.endpoint_id:
+        # The endpoint, not a region, decides where events go (its primary or secondary region's bus).
+        client = create_client("events", settings.max_concurrency, validate=False, session=session)
         return GlobalEndpoint(settings.event_bus_name, client, settings.endpoint_id)
+    client = create_client("events", settings.max_concurrency, validate=False, session=session, **region)
     # The same requests for a fraction of the CPU (wire.py says what it keeps from botocore and why).
     return ClassicBus(settings.event_bus_name, WirePutEvents(session, client))
 

@@ -383,7 +383,9 @@ def test_global_endpoint_adds_only_the_same_bus_name_in_other_regions(translated
     assert condition is None
     classic = bus["Resource"]["Fn::If"][2]["Fn::If"]
     assert classic[0] == "CreateBus"
-    named = classic[2]["Fn::Sub"]
+    by_arn = classic[2]["Fn::If"]  # a bus named by its ARN (TargetEventBusArn), else by its name
+    assert by_arn[:2] == ["UseBusArn", {"Ref": "TargetEventBusArn"}]
+    named = by_arn[2]["Fn::Sub"]
     assert named == "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
     # With an endpoint id only: the bus of the same name in the account, region left open (the endpoint's
     # secondary region is set on the endpoint, not in this stack), and nothing but PutEvents.
@@ -1057,7 +1059,8 @@ def test_a_custom_event_bus_arn_is_the_only_bus_the_function_may_publish_to(tran
     assert resource[:2] == ["UseCustomBus", {"Ref": "CustomEventBusArn"}]
     # AND no classic bus is created for nothing
     assert translated["Conditions"]["CreateBus"] == {
-        "Fn::And": [{"Fn::Equals": [{"Ref": "EventBusName"}, ""]}, {"Fn::Not": [{"Condition": "UseCustomBus"}]}]
+        "Fn::And": [{"Fn::Equals": [{"Ref": "EventBusName"}, ""]}, {"Fn::Not": [{"Condition": "UseCustomBus"}]},
+                    {"Fn::Not": [{"Condition": "UseBusArn"}]}]
     }
     assert translated["Resources"]["EventBus"]["Condition"] == "CreateBus"
     pattern = translated["Parameters"]["CustomEventBusArn"]["AllowedPattern"]
