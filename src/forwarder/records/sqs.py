@@ -60,6 +60,7 @@ def unwrap_sns(record: SourceRecord, policy: SnsUnwrap) -> None:
     record.body = message
     record.time = sent
     record.resources = (topic,)
+    record.envelope = {key: value for key, value in envelope.items() if key != "Message"}
 
 
 def _iso_time(value: Any) -> float | None:
