@@ -168,7 +168,9 @@ def mutated_records(draw) -> tuple[dict, dict]:
 
 
 SETTINGS_VARIANTS = [
-    Settings.from_env({"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "t", "EVENT_DETAIL_TYPE_PATH": "body | join('.', type)"}),
+    Settings.from_env(
+        {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "t", "EVENT_DETAIL_TYPE_PATH": "body | join('.', type)"}
+    ),
     Settings.from_env(
         {
             "EVENT_SOURCE": "s",

@@ -1,0 +1,108 @@
+"""The record view every expression is evaluated over: one per source kind, as docs/records.md shows them."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from forwarder.records import parse_event
+from forwarder.view import payload, record_view
+from forwarder_testing.events import fifo_event, kinesis_event, sqs_event, sqs_record
+from tests.conftest import load_event
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=10,
+)
+
+
+def views(event: dict) -> list[dict]:
+    return [record_view(record) for record in parse_event(event)[1]]
+
+
+def test_sqs_view_is_the_record_with_its_body_parsed_and_its_message_attributes():
+    raw = sqs_record('{"id": "o-1", "total": 3}')
+    raw["messageAttributes"] = {"type": {"stringValue": "OrderPlaced", "dataType": "String"}}
+    (view,) = views({"Records": [raw]})
+    assert view["body"] == {"id": "o-1", "total": 3}
+    assert view["messageAttributes"]["type"]["stringValue"] == "OrderPlaced"
+    assert view["messageId"] == raw["messageId"] and view["eventSourceARN"] == raw["eventSourceARN"]
+    assert view["attributes"]["SentTimestamp"] == raw["attributes"]["SentTimestamp"]
+    assert raw["body"] == '{"id": "o-1", "total": 3}'  # the delivered record is not changed
+
+
+def test_sqs_fifo_view_has_the_message_group():
+    (first, _) = views(fifo_event([("g-1", '{"n": 1}'), ("g-1", "plain")]))
+    assert first["attributes"]["MessageGroupId"] == "g-1" and first["body"] == {"n": 1}
+
+
+def test_sns_through_sqs_view_has_the_message_as_body_and_the_envelope_beside_it():
+    (view,) = views(load_event("sns-via-sqs.json"))
+    assert view["body"] == {"orderId": "o-2001", "status": "PLACED", "total": 12.5}
+    assert view["sns"]["MessageAttributes"]["tenant"]["Value"] == "acme"
+    assert view["sns"]["TopicArn"] == "arn:aws:sns:us-east-1:123456789012:orders-topic"
+    assert view["sns"]["Subject"] == "OrderPlaced" and "Message" not in view["sns"]
+
+
+def test_sns_unwrap_off_leaves_the_envelope_as_the_body():
+    event = load_event("sns-via-sqs.json")
+    (record,) = parse_event(event, sns_unwrap=False)[1]
+    view = record_view(record)
+    assert view["body"]["Type"] == "Notification" and "sns" not in view
+
+
+def test_kinesis_view_has_the_data_decoded_and_parsed_in_body():
+    (text, binary) = views(kinesis_event([b'{"a": 1}', b"\xff\xfe"]))
+    assert text["body"] == {"a": 1} and "data" not in text["kinesis"]
+    assert text["kinesis"]["partitionKey"] == "key" and text["eventSourceARN"].endswith("stream/source-stream")
+    assert binary["body"] == base64.b64encode(b"\xff\xfe").decode()
+
+
+def test_kpl_user_record_view_has_its_own_data_partition_key_and_position():
+    users = views(load_event("kinesis-kpl.json"))
+    assert [v["body"] for v in users] == [
+        {"type": "click", "n": 1}, {"type": "click", "n": 2}, {"type": "scroll", "n": 3}, {"type": "click", "n": 4}
+    ]
+    assert [v["kinesis"]["partitionKey"] for v in users] == ["u-1", "u-2", "u-3", "u-4"]
+    assert [v["kinesis"].get("subSequenceNumber") for v in users] == [0, 1, 2, None]
+    assert users[0]["kinesis"]["sequenceNumber"] == users[2]["kinesis"]["sequenceNumber"]  # the aggregate's
+
+
+def test_dynamodb_view_has_the_change_as_plain_json_in_body():
+    (view, *_) = views(load_event("dynamodb.json"))
+    assert view["body"]["eventName"] == "INSERT"
+    assert view["body"]["keys"] == {"pk": "order#o-3001"}
+    assert view["body"]["newImage"]["total"] == 59.9 and view["body"]["newImage"]["qty"] == 2
+    assert view["dynamodb"]["SequenceNumber"] == "111100000000000000001"  # the record as delivered, beside it
+
+
+@hypothesis_settings(deadline=None)
+@given(value=JSON_VALUES)
+def test_any_json_body_is_parsed_in_the_view_of_every_source(value):
+    text = json.dumps(value)
+    for event in (sqs_event([text]), kinesis_event([text.encode()])):
+        (view,) = views(event)
+        assert view["body"] == value
+
+
+@hypothesis_settings(deadline=None)
+@given(body=st.text(max_size=50))
+def test_any_body_that_is_not_json_stays_text(body):
+    try:
+        json.loads(body)
+    except ValueError:
+        assert payload(body) == body
+        (view,) = views(sqs_event([body]))
+        assert view["body"] == body
+
+
+def test_json_eventbridge_refuses_stays_text():
+    for body in ["NaN", '{"a": 1e999}', '{"n": 99999999999999999999}']:
+        assert payload(body) == body
+    assert payload("\ufeff[1]") == [1] and payload(None) is None
