@@ -152,6 +152,15 @@ def to_detail(body: str | bytes | None) -> tuple[str, dict | None]:
     return dump_json({"data": value}), None
 
 
+def object_detail(body: str | bytes | None, value: Any) -> str | None:
+    """The Detail text of a body already parsed to `value` (the record view's), when it is a JSON object that
+    goes on as it came: what `to_detail` would give, without parsing the body a second time."""
+    if not (isinstance(value, dict) and isinstance(body, str)):
+        return None
+    text = body[1:] if body.startswith("\ufeff") else body
+    return None if _too_deep(value, text, extra=0) else text
+
+
 def parse_json(text: str) -> Any:
     """json.loads that refuses what EventBridge refuses: NaN/Infinity, non-finite floats, big ints."""
     return _STRICT_DECODER.decode(text)

@@ -26,7 +26,7 @@ from typing import Any
 
 from jmespath.parser import ParsedResult
 
-from forwarder.entries import MAX_DETAIL_DEPTH, Filtered, Rejected, Shaped, dump_json, event_time
+from forwarder.entries import MAX_DETAIL_DEPTH, Filtered, Rejected, Shaped, dump_json, event_time, object_detail
 from forwarder.limits import EntryRules
 from forwarder.records import SourceRecord
 from forwarder.retry_policy import SHAPING_FAILED
@@ -81,8 +81,10 @@ class Shaper:
                 return Rejected(SHAPING_FAILED, f"EVENT_FILTER failed on this record: {kept.reason}", record.group)
             if kept is None or kept is False:
                 return Filtered()
-        detail = None
-        if shaping.detail is not None:
+        if shaping.detail is None:
+            # The body is Detail: as the view parsed it already, it is not parsed again.
+            detail = object_detail(record.body, view["body"])
+        else:
             detail, problem = _detail(shaping.detail, view)
             if problem:
                 return Rejected(SHAPING_FAILED, f"EVENT_DETAIL {problem}", record.group)
