@@ -43,3 +43,19 @@ def test_a_rule_matching_the_shaped_fields_receives_the_shaped_events(aws, clien
     assert sorted(event["detail"]["orderId"] for event in received) == ["o-0", "o-4"]
     assert all(set(event["detail"]) == {"orderId", "tenant", "queue"} for event in received)
     assert {(event["source"], event["detail-type"]) for event in received} == {("shop", "OrderPlaced")}
+
+
+def test_a_record_its_detail_expression_fails_on_is_quarantined_and_the_rest_forwarded(aws, clients, cold_start,
+                                                                                       context):
+    # GIVEN a quarantine queue and a Detail expression that one record's body cannot satisfy
+    sqs = clients("sqs")
+    clients("events").create_event_bus(Name="bus")
+    poison_url = sqs.create_queue(QueueName="poison")["QueueUrl"]
+    handler = cold_start(AWS_ENDPOINT_URL=aws, EVENT_BUS_NAME="bus", POISON_QUEUE_URL=poison_url,
+                         EVENT_DETAIL="{total: sum(body.items)}")
+    records = [sqs_record('{"items": [1, 2]}'), sqs_record('{"items": "not numbers"}')]
+    # WHEN the batch arrives THEN nothing is handed back: the poison record was moved aside with its reason
+    assert handler({"Records": records}, context) == {"batchItemFailures": []}
+    (moved,) = [json.loads(message["Body"]) for message in drain(sqs, poison_url)]
+    assert moved["errorCode"] == "ShapingFailed" and moved["record"]["messageId"] == records[1]["messageId"]
+    assert "EVENT_DETAIL" in moved["errorMessage"]
