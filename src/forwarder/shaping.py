@@ -121,8 +121,10 @@ class Shaper:
             reason = f"the expression raised {found.reason}"
         elif not (isinstance(found, list) and all(isinstance(item, str) and item for item in found)):
             reason = "not a list of non-empty strings"
-        elif len(found) > rules.resource_items or max(map(len, found)) > rules.resource_chars:
-            reason = f"more than {rules.resource_items} items or one longer than {rules.resource_chars:g} characters"
+        elif len(found) > rules.resource_items:
+            reason = f"more than {rules.resource_items:g} items"
+        elif max(map(len, found)) > rules.resource_chars:
+            reason = f"an item longer than {rules.resource_chars:g} characters"
         else:
             return tuple(found)
         self._fell_back("EVENT_RESOURCES", reason)
