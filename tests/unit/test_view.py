@@ -106,3 +106,50 @@ def test_json_eventbridge_refuses_stays_text():
     for body in ["NaN", '{"a": 1e999}', '{"n": 99999999999999999999}']:
         assert payload(body) == body
     assert payload("\ufeff[1]") == [1] and payload(None) is None
+
+
+@hypothesis_settings(deadline=None)
+@given(message=JSON_VALUES, tenant=st.text(max_size=20))
+def test_any_sns_message_is_the_body_and_its_attributes_are_in_sns(message, tenant):
+    envelope = json.loads(load_event("sns-via-sqs.json")["Records"][0]["body"])
+    envelope["Message"] = json.dumps(message)
+    envelope["MessageAttributes"] = {"tenant": {"Type": "String", "Value": tenant}}
+    (view,) = views(sqs_event([json.dumps(envelope)]))
+    assert view["body"] == message
+    assert view["sns"]["MessageAttributes"]["tenant"]["Value"] == tenant
+
+
+@hypothesis_settings(deadline=None)
+@given(users=st.lists(st.tuples(st.text(min_size=1, max_size=8), JSON_VALUES), min_size=1, max_size=5))
+def test_every_kpl_user_record_has_its_own_body_and_partition_key_in_the_view(users):
+    from aws_kinesis_agg.aggregator import RecordAggregator
+
+    aggregator = RecordAggregator()
+    for key, value in users:
+        aggregator.add_user_record(key, json.dumps(value).encode())
+    _, _, data = aggregator.clear_and_get().get_contents()
+    found = views(kinesis_event([data]))
+    assert [(v["kinesis"]["partitionKey"], v["body"]) for v in found] == users
+    assert [v["kinesis"]["subSequenceNumber"] for v in found] == list(range(len(users)))
+
+
+PLAIN = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(min_size=1, max_size=4), children,
+                                                                         max_size=3),
+    max_leaves=8,
+)
+
+
+@hypothesis_settings(deadline=None)
+@given(item=st.dictionaries(st.text(min_size=1, max_size=5), PLAIN, max_size=4))
+def test_any_dynamodb_image_is_plain_json_in_the_view(item):
+    from boto3.dynamodb.types import TypeSerializer
+
+    serialize = TypeSerializer().serialize
+    event = load_event("dynamodb.json")
+    raw = event["Records"][0]
+    raw["dynamodb"]["NewImage"] = {name: serialize(value) for name, value in item.items()}
+    (view,) = views({"Records": [raw]})
+    assert view["body"]["newImage"] == item
+    assert view["dynamodb"]["NewImage"] == raw["dynamodb"]["NewImage"]  # the record as delivered, beside it
