@@ -83,6 +83,10 @@ ENVIRONMENT_VARIABLES = (
     "LARGE_PAYLOAD_BUCKET",
     "EVENT_GROUPS",
     "SNS_UNWRAP",
+    "EVENT_DETAIL",
+    "EVENT_RESOURCES",
+    "EVENT_TIME",
+    "EVENT_FILTER",
 )
 
 
@@ -106,6 +110,11 @@ class Settings:
     large_payload_bucket: str | None = None
     event_groups: bool = True  # Custom Event Bus: EventGroupId from the FIFO group or partition key
     sns_unwrap: SnsUnwrap = True
+    # Shaping expressions over the record view (view.py, shaping.py), like the two paths above.
+    detail_path: ParsedResult | None = None
+    resources_path: ParsedResult | None = None
+    time_path: ParsedResult | None = None
+    filter_path: ParsedResult | None = None
 
     @property
     def custom_bus(self) -> bool:
@@ -135,6 +144,10 @@ class Settings:
             large_payload_bucket=_bucket(env, "LARGE_PAYLOAD_BUCKET"),
             event_groups=_boolean(env, "EVENT_GROUPS", default=True),
             sns_unwrap=_sns_unwrap(env, "SNS_UNWRAP"),
+            detail_path=_jmespath(env, "EVENT_DETAIL"),
+            resources_path=_jmespath(env, "EVENT_RESOURCES"),
+            time_path=_jmespath(env, "EVENT_TIME"),
+            filter_path=_jmespath(env, "EVENT_FILTER"),
         )
 
 
