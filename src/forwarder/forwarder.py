@@ -54,10 +54,8 @@ class Forwarder:
             stage.close_connections()
 
     def renew_after_restore(self) -> None:
-        """SnapStart's after-restore hook (forwarder.snapstart): a jitter RNG of this copy's own, and no
-        connection carried over from the snapshot."""
+        """SnapStart's after-restore hook (forwarder.snapstart): a jitter RNG of this copy's own."""
         self.publisher.renew_after_restore()
-        self.close_connections()
 
     def handle(self, event: Any, context: Any) -> dict:
         """Forward one Lambda batch; return the partial batch response. Raises EventError for an event that

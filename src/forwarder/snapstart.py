@@ -11,8 +11,8 @@ Lambda SnapStart" and "Lambda SnapStart runtime hooks for Python"):
   from it); Python reseeds the latter on fork, not on a snapshot restore.
 - open connections: a socket kept idle in the snapshot is resumed with a peer that forgot it long ago.
   The idle keep-alive connections of the wire path and of every botocore client are closed before the
-  snapshot (there should be none: init sends no request) and again after the restore, so the next
-  request connects anew.
+  snapshot (init sends no request, so there should be none), and nothing runs between the snapshot and
+  the restore, so each copy's first request connects anew.
 - credentials need no hook: botocore's refreshing credentials (the container credentials Lambda gives
   a SnapStart function) are renewed by their expiry time, which is wall-clock time, so a copy resumed
   after they expired fetches new ones before its first request.
