@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -82,6 +84,19 @@ def test_the_handlers_cold_start_registers_both_kinds_of_hook(monkeypatch):
     init(monkeypatch)
     assert len(snapshot_restore_py.get_before_snapshot()) == 1
     assert len(snapshot_restore_py.get_after_restore()) == 2
+
+
+def test_where_the_runtime_hooks_module_is_missing_the_function_still_starts():
+    # Outside Lambda's managed runtime there may be no snapshot_restore_py: a fresh interpreter that cannot
+    # import it runs the handler module's cold start all the same.
+    script = (
+        "import sys; sys.modules['snapshot_restore_py'] = None\n"  # None in sys.modules: import fails
+        "from forwarder import handler, snapstart\n"
+        "assert snapstart.register(handler.cold_start({'EVENT_SOURCE': 's', 'EVENT_DETAIL_TYPE': 'd'})) is False\n"
+        "print(callable(handler.lambda_handler))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert (result.returncode, result.stdout.strip()) == (0, "True"), result.stderr
 
 
 def test_copies_restored_from_one_snapshot_draw_different_jitter(monkeypatch):
