@@ -50,6 +50,15 @@ class Forwarder:
         self.publisher = Publisher(target.send, options)
         self.shaping = Shaping.from_settings(settings)  # None when no expression is set: no record view is built
 
+    def close_connections(self) -> None:
+        """Close every idle connection kept for reuse: the target's, the claim check's, the quarantine's."""
+        for stage in (self.target, self.claim_check, self.quarantine):
+            stage.close_connections()
+
+    def renew_after_restore(self) -> None:
+        """SnapStart's after-restore hook (forwarder.snapstart): a jitter RNG of this copy's own."""
+        self.publisher.renew_after_restore()
+
     def handle(self, event: Any, context: Any) -> dict:
         """Forward one Lambda batch; return the partial batch response. Raises EventError for an event that
         is not a batch this function can read (Lambda then retries it whole)."""

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import botocore.session
 
-from forwarder.clients import bounded_by, create_client
+from forwarder.clients import bounded_by, close_connections, create_client
 from forwarder.entries import entry_size, utf8_length
 from forwarder.limits import CLASSIC_RULES, EntryRules, entry_rules
 from forwarder.publisher import Send
@@ -47,6 +47,9 @@ class Target(Protocol):
     def entry_size(self, fields: dict[str, Any]) -> int:
         """The entry's size as this target's service counts it."""
 
+    def close_connections(self) -> None:
+        """Close the idle connections its sends keep for reuse (forwarder.snapstart)."""
+
 
 class ClassicBus:
     """A classic event bus; `send` is the request path (the wire path, or a botocore client's)."""
@@ -54,9 +57,16 @@ class ClassicBus:
     rules = CLASSIC_RULES
     max_entries = CLASSIC_RULES.max_entries
 
-    def __init__(self, bus_name: str, send: Send):
+    def __init__(self, bus_name: str, send: Send, client: Any = None):
         self.bus_name = bus_name
         self.send = send
+        self.client = client  # the botocore client behind `send`, if any
+
+    def close_connections(self) -> None:
+        if isinstance(self.send, WirePutEvents):
+            self.send.close_connections()
+        if self.client is not None:
+            close_connections(self.client)
 
     def complete(self, fields: dict[str, Any], record: SourceRecord, fallback_trace: str | None) -> str | None:
         fields["EventBusName"] = self.bus_name
@@ -72,7 +82,7 @@ class GlobalEndpoint(ClassicBus):
     """A classic bus reached through an EventBridge global endpoint: botocore's client with EndpointId."""
 
     def __init__(self, bus_name: str, client: Any, endpoint_id: str):
-        super().__init__(bus_name, client_sender(client, EndpointId=endpoint_id))
+        super().__init__(bus_name, client_sender(client, EndpointId=endpoint_id), client)
         self.endpoint_id = endpoint_id
 
 
@@ -83,7 +93,11 @@ class CustomBus:
         self.rules = entry_rules("eventbridgev2")
         self.max_entries = self.rules.max_entries
         self.event_groups = event_groups  # EventGroupId from the FIFO group or the partition key
+        self.client = client
         self.send = client_sender(client, EventBusArn=bus_arn)
+
+    def close_connections(self) -> None:
+        close_connections(self.client)
 
     def complete(self, fields: dict[str, Any], record: SourceRecord, fallback_trace: str | None) -> str | None:
         metadata = {"DeduplicationId": deduplication_id(record)}
@@ -118,7 +132,7 @@ def target_for(settings: Settings) -> ClassicBus | CustomBus:
         return GlobalEndpoint(settings.event_bus_name, client, settings.endpoint_id)
     client = create_client("events", settings.max_concurrency, validate=False, session=session, **region)
     # The same requests for a fraction of the CPU (wire.py says what it keeps from botocore and why).
-    return ClassicBus(settings.event_bus_name, WirePutEvents(session, client))
+    return ClassicBus(settings.event_bus_name, WirePutEvents(session, client), client)
 
 
 def client_sender(client: Any, **request: str) -> Send:
