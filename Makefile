@@ -26,6 +26,7 @@ python:
 $(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml testing/pyproject.toml | python
 	test -x $(PY) || "$(PY313)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r src/requirements.txt  # the function's lock, every hash checked
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -e . -e testing  # the forwarder, and the support package
 	touch $@
