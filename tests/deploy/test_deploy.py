@@ -11,7 +11,9 @@ What is proven here, offline and on 127.0.0.1 only:
    and the replica bus of a global endpoint; the function is given every setting it reads, or the test says
    why not (NOT_PASSED_ON).
 3. ``sam build`` packages src/ and src/requirements.txt for python3.13 on arm64 without Docker, and builds the
-   CRT layer (awscrt at the version botocore's [crt] extra pins) for arm64 too.
+   CRT layer (awscrt at the version botocore's [crt] extra pins) for arm64 too. The bundle holds the lock's
+   packages only and knows its version (pyproject.toml's); ``sam package`` uploads it, the layer, the license
+   and the README to moto's S3 and writes the template ``sam publish`` takes.
 4. checkov passes; every skip in the template carries its reason.
 5. A deployment rehearsal: the built code and layer go to moto's S3, the translated template (pointing at them)
    is created as a stack in moto's CloudFormation, and what it made is inspected: once with every optional
@@ -648,7 +650,9 @@ def test_the_built_function_knows_its_version_from_pyproject(build_dir: Path) ->
     # `sam build` installs the dependencies only: the bundle has no package metadata for the forwarder itself,
     # and reads its version from the copy of pyproject.toml that the link in the package became.
     artifact = build_dir / "ForwarderFunction"
-    assert not list(artifact.glob("eventbridge_forwarder*"))
+    assert not list(artifact.glob("eventbridge_forwarder*"))  # and nothing but the lock's packages:
+    dists = {path.name.split("-")[0].lower() for path in artifact.glob("*.dist-info")}
+    assert dists == {name.replace("-", "_") for name in requirement_pins(ROOT / "src" / "requirements.txt")}
     bundled = artifact / "forwarder" / "_pyproject.toml"
     assert bundled.is_file() and not bundled.is_symlink()
     expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -87,3 +88,24 @@ def test_the_reader_refuses_what_sam_publish_would_refuse(tmp_path):
     (tmp_path / "template.yaml").write_text(broken)
     with pytest.raises(AssertionError, match="author properties not provided"):
         publish_request(tmp_path / "template.yaml")
+
+
+@pytest.mark.package
+def test_the_lock_holds_the_hash_of_every_arm64_wheel_the_bundle_is_built_from(tmp_path):
+    # `sam build` downloads the lock with pip for the build host (pip checks every hash), then fetches the
+    # arm64 wheels of what is not pure Python by name and version alone (aws-lambda-builders'
+    # download_manylinux_wheels). The same download for arm64, with every hash required, shows that the lock
+    # holds the hashes of exactly those files. Needs the pip cache or the package index.
+    result = subprocess.run(  # noqa: S603 - pip, fixed arguments
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+         "--platform", "manylinux2014_aarch64", "--python-version", "3.13", "--implementation", "cp",
+         "--abi", "cp313", "--require-hashes", "-r", str(ROOT / "src" / "requirements.txt"), "-d", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    wheels = sorted(path.name for path in tmp_path.iterdir())
+    assert all(name.endswith(".whl") for name in wheels)
+    assert [name for name in wheels if not name.endswith("-none-any.whl")] == [
+        name for name in wheels if "manylinux" in name and name.endswith("_aarch64.whl")
+    ]
+    assert any(name.startswith("protobuf-") and name.endswith("_aarch64.whl") for name in wheels)
