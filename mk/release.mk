@@ -20,7 +20,7 @@ LOCK_COMPILE = ../$(UV) pip compile --quiet requirements.in --generate-hashes \
 SAR_BUCKET ?=
 SAR_PACKAGED := .aws-sam/packaged.yaml
 
-.PHONY: lock lock-check dist upload publish
+.PHONY: lock lock-check dist upload publish sar-bucket
 
 lock: venv ## regenerate src/requirements.txt (hashed) from src/requirements.in; LOCK_ARGS=--upgrade for new pins
 	cd src && $(LOCK_COMPILE) $(LOCK_ARGS) --output-file requirements.txt
@@ -39,8 +39,10 @@ dist: venv ## build the sdist and wheel into dist/ and check them with twine
 upload: dist ## upload dist/* to PyPI (maintainers; needs PyPI credentials)
 	$(VENV)/bin/twine upload dist/*
 
-publish: build ## publish to the Serverless Application Repository: SAR_BUCKET=<bucket SAR may read> (maintainers)
-	@test -n "$(SAR_BUCKET)" || { echo "SAR_BUCKET=<an S3 bucket in $(SAM_REGION) whose policy lets serverlessrepo.amazonaws.com s3:GetObject> is required" >&2; exit 1; }
+publish: sar-bucket build ## publish to the Serverless Application Repository: SAR_BUCKET=<bucket SAR may read> (maintainers)
 	$(SAM) package --region $(SAM_REGION) --template-file $(SAM_BUILD_DIR)/template.yaml \
 	  --s3-bucket $(SAR_BUCKET) --s3-prefix eventbridge-forwarder --output-template-file $(SAR_PACKAGED)
 	$(SAM) publish --region $(SAM_REGION) --template $(SAR_PACKAGED) --fail-on-same-version
+
+sar-bucket:  # before anything is built: publishing needs the bucket
+	@test -n "$(SAR_BUCKET)" || { echo "SAR_BUCKET=<an S3 bucket in $(SAM_REGION) whose policy lets serverlessrepo.amazonaws.com s3:GetObject> is required" >&2; exit 1; }
