@@ -40,6 +40,7 @@ from botocore.utils import get_environ_proxies
 
 from forwarder.connections import ConnectionPool, ca_bundle
 from forwarder.signing import host_header
+from forwarder.version import user_agent_appid
 
 # PutEvents answers in tens of milliseconds; a socket that says nothing for this long is stuck.
 CONNECT_TIMEOUT_SECONDS = 2
@@ -65,7 +66,7 @@ def create_client(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
         tcp_keepalive=True,
-        user_agent_appid="eventbridge-forwarder",
+        user_agent_appid=user_agent_appid(),  # the project and its version, for AWS-side logs
     )
     session = session or botocore.session.get_session()
     client = session.create_client(service, config=config, **overrides)

@@ -202,7 +202,8 @@ def note_signing(state: FaultState, headers: Any) -> None:
         state.signing.append({"scheme": authorization.split(" ", 1)[0],
                               "region_set": headers.get("X-Amz-Region-Set"), "endpoint_id": None,
                               "api": V2_API, "service": scope.group(2) if scope else None,
-                              "region": scope.group(1) if scope else None})
+                              "region": scope.group(1) if scope else None,
+                              "request": {"headers": dict(headers.items())}})
 
 
 def send_cbor(handler: Handler, status: int, payload: Any, headers: dict[str, str] | None = None,
