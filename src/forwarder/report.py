@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from forwarder.outcomes import Outcome, Publication
 from forwarder.records import SourceRecord
+
+if TYPE_CHECKING:
+    from forwarder.visibility import VisibilityChange
 
 # What runs after the publisher stops must fit in the deadline margin. A Powertools log line costs tens of
 # microseconds of a full core, several times that at a 256 MB function's share: a WARNING line per failed
@@ -81,8 +84,15 @@ class Reporter:
         self._logger.error("event rejected; Lambda will retry the whole batch", extra={"reason": str(error)})
         self._metrics.add_metric("BatchesRejected", MetricUnit.Count, 1)
 
-    def published(self, source: str, records: Sequence[SourceRecord], publication: Publication) -> None:
+    def published(
+        self,
+        source: str,
+        records: Sequence[SourceRecord],
+        publication: Publication,
+        visibility: VisibilityChange | None = None,
+    ) -> None:
         summary = summarize(publication.outcomes)
+        extra = {} if visibility is None else self._visibility(visibility)
         self._log_failures(records, publication.outcomes, summary)
         self._logger.info(
             "batch done",
@@ -95,6 +105,7 @@ class Reporter:
                 "retried": publication.retries,
                 "requests": publication.requests,
                 "failures_by_code": summary.failures_by_code,
+                **extra,
             },
         )
         add = self._metrics.add_metric
@@ -104,6 +115,23 @@ class Reporter:
         add("RecordsQuarantined", MetricUnit.Count, summary.quarantined)
         add("EntriesRetried", MetricUnit.Count, publication.retries)
         add("PutEventsRequests", MetricUnit.Count, publication.requests)
+
+    def _visibility(self, change: VisibilityChange) -> dict[str, int]:
+        """Metrics and, when some reported record kept the queue's visibility timeout, one WARNING line."""
+        add = self._metrics.add_metric
+        add("VisibilityChanged", MetricUnit.Count, change.changed)
+        add("VisibilityChangeFailed", MetricUnit.Count, change.failed)
+        add("VisibilityNoReceiptHandle", MetricUnit.Count, change.skipped)
+        if change.failed or change.skipped:
+            self._logger.warning(
+                "visibility not changed; these records come back when the queue's visibility timeout ends",
+                extra={"failed": change.failed, "skipped": change.skipped, "errors_by_code": dict(change.errors)},
+            )
+        return {
+            "visibility_changed": change.changed,
+            "visibility_failed": change.failed,
+            "visibility_skipped": change.skipped,
+        }
 
     def _log_failures(self, records: Sequence[SourceRecord], outcomes: Sequence[Outcome], summary: Summary) -> None:
         """A WARNING line for each of at most MAX_FAILURE_LINES failures, then one counting those left out."""

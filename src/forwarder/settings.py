@@ -28,6 +28,13 @@ MAX_CONCURRENCY_LIMIT = 256
 DEFAULT_DEADLINE_MARGIN_MS = 1000
 # How many times one entry is sent at most when EventBridge answers with a retryable code.
 DEFAULT_MAX_ATTEMPTS = 6
+# Reported SQS records: visibility backoff (visibility.py). The cap keeps the longest wait inside a Custom
+# Event Bus's 5-minute deduplication window, with a minute for the invocation; the base spreads the first
+# retries over seconds. The cap's limit leaves SQS's 12 hours from the receive room for the longest function
+# timeout (15 minutes) and batching window (5 minutes).
+DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS = 240
+DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS = 10
+MAX_VISIBILITY_BACKOFF_SECONDS = 43_200 - 900 - 300
 
 # Same shape botocore enforces for EventBusName (name or ARN of a classic event bus).
 _BUS_PATTERN = re.compile(r"(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[.\-_A-Za-z0-9]+")
@@ -66,6 +73,8 @@ ENVIRONMENT_VARIABLES = (
     "LARGE_PAYLOAD_BUCKET",
     "EVENT_GROUPS",
     "SNS_UNWRAP",
+    "VISIBILITY_BACKOFF_MAX_SECONDS",
+    "VISIBILITY_BACKOFF_BASE_SECONDS",
 )
 
 
@@ -89,6 +98,8 @@ class Settings:
     large_payload_bucket: str | None = None
     event_groups: bool = True  # Custom Event Bus: EventGroupId from the FIFO group or partition key
     sns_unwrap: SnsUnwrap = True
+    visibility_backoff_max_seconds: int = DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS  # 0: off
+    visibility_backoff_base_seconds: int = DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS
 
     @property
     def custom_bus(self) -> bool:
@@ -112,6 +123,7 @@ class Settings:
             large_payload_bucket=_bucket(env, "LARGE_PAYLOAD_BUCKET"),
             event_groups=_boolean(env, "EVENT_GROUPS", default=True),
             sns_unwrap=_sns_unwrap(env, "SNS_UNWRAP"),
+            **_visibility_backoff(env),
         )
 
 
@@ -164,6 +176,24 @@ def _sns_unwrap(env: Mapping[str, str], name: str) -> SnsUnwrap:
                 f"{name} must be on, off or a comma-separated list of SNS topic ARNs; not a topic ARN: {topic!r}"
             )
     return frozenset(topics)
+
+
+def _visibility_backoff(env: Mapping[str, str]) -> dict[str, int]:
+    """VISIBILITY_BACKOFF_MAX_SECONDS: `off`, or the cap; VISIBILITY_BACKOFF_BASE_SECONDS: at most the cap
+    (by default 10 seconds, or the cap when that is smaller)."""
+    cap_name, base_name = "VISIBILITY_BACKOFF_MAX_SECONDS", "VISIBILITY_BACKOFF_BASE_SECONDS"
+    raw_cap = _value(env, cap_name).lower()
+    if raw_cap == "off":
+        cap = 0
+    elif raw_cap and not raw_cap.isdigit():
+        raise ConfigurationError(f"{cap_name} must be off or a whole number of seconds, got {raw_cap!r}")
+    else:
+        cap = _integer(env, cap_name, DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
+    default_base = min(DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS, cap or DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS)
+    base = _integer(env, base_name, default_base, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
+    if cap and base > cap:
+        raise ConfigurationError(f"{base_name} must be at most {cap_name} ({cap}), got {base}")
+    return {"visibility_backoff_max_seconds": cap, "visibility_backoff_base_seconds": base}
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
