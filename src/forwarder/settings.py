@@ -123,7 +123,8 @@ class Settings:
             large_payload_bucket=_bucket(env, "LARGE_PAYLOAD_BUCKET"),
             event_groups=_boolean(env, "EVENT_GROUPS", default=True),
             sns_unwrap=_sns_unwrap(env, "SNS_UNWRAP"),
-            **_visibility_backoff(env),
+            visibility_backoff_max_seconds=(cap := _visibility_cap(env, "VISIBILITY_BACKOFF_MAX_SECONDS")),
+            visibility_backoff_base_seconds=_visibility_base(env, "VISIBILITY_BACKOFF_BASE_SECONDS", cap),
         )
 
 
@@ -178,22 +179,23 @@ def _sns_unwrap(env: Mapping[str, str], name: str) -> SnsUnwrap:
     return frozenset(topics)
 
 
-def _visibility_backoff(env: Mapping[str, str]) -> dict[str, int]:
-    """VISIBILITY_BACKOFF_MAX_SECONDS: `off`, or the cap; VISIBILITY_BACKOFF_BASE_SECONDS: at most the cap
-    (by default 10 seconds, or the cap when that is smaller)."""
-    cap_name, base_name = "VISIBILITY_BACKOFF_MAX_SECONDS", "VISIBILITY_BACKOFF_BASE_SECONDS"
-    raw_cap = _value(env, cap_name).lower()
-    if raw_cap == "off":
-        cap = 0
-    elif raw_cap and not raw_cap.isdigit():
-        raise ConfigurationError(f"{cap_name} must be off or a whole number of seconds, got {raw_cap!r}")
-    else:
-        cap = _integer(env, cap_name, DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
-    default_base = min(DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS, cap or DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS)
-    base = _integer(env, base_name, default_base, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
+def _visibility_cap(env: Mapping[str, str], name: str) -> int:
+    """`off` (0), or the longest visibility backoff in seconds."""
+    raw = _value(env, name).lower()
+    if raw == "off":
+        return 0
+    if raw and not raw.isdigit():
+        raise ConfigurationError(f"{name} must be off or a whole number of seconds, got {raw!r}")
+    return _integer(env, name, DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
+
+
+def _visibility_base(env: Mapping[str, str], name: str, cap: int) -> int:
+    """At most the cap; by default 10 seconds, or the cap when that is smaller."""
+    default = min(DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS, cap or DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS)
+    base = _integer(env, name, default, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
     if cap and base > cap:
-        raise ConfigurationError(f"{base_name} must be at most {cap_name} ({cap}), got {base}")
-    return {"visibility_backoff_max_seconds": cap, "visibility_backoff_base_seconds": base}
+        raise ConfigurationError(f"{name} must be at most VISIBILITY_BACKOFF_MAX_SECONDS ({cap}), got {base}")
+    return base
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
