@@ -24,7 +24,8 @@ def markdown(summary: dict[str, Any]) -> str:
         "",
         f"{summary['messages_per_scenario']:,} messages per scenario, {summary['workers']} function instances "
         f"(processes) per scenario, {summary['parallel']} scenarios at a time, endpoint latency "
-        f"{summary['endpoint_latency_ms']:g} ms, deduplication window {summary['dedup_window_seconds']:,} s; "
+        f"{summary['endpoint_latency_ms']:g} ms, deduplication window {summary['dedup_window_seconds']:,} s "
+        f"on the queues' virtual clock, {_visibility(summary)}; "
         f"{_seconds(summary['total_seconds'])} in all (each scenario's time is with the others run beside it).",
         "",
         "Faults drawn per entry: " + _shares(summary["entry_faults"]) + "; per request: "
@@ -65,6 +66,8 @@ def _rows(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]],
          lambda r: _n(r["entries_deduplicated"]) if _custom(r) else NONE),
         ("FIFO order violations", lambda r: _n(r["fifo_order_violations_on_bus"]) if r["source"] == "fifo"
          else NONE),
+        ("SQS records recovered after a report", lambda r: _n(r["recovered"]) if "recovered" in r else NONE),
+        ("… time to recover, p50 / p99 / max (virtual s)", _recovery),
         ("invocations", lambda r: _n(r["invocations"])),
         ("PutEvents requests", lambda r: _n(r["put_events_requests"])),
     ]
@@ -72,6 +75,19 @@ def _rows(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]],
              for kind in _fault_kinds(summary)]
     rows.append(("time", lambda r: _seconds(r["seconds"])))
     return rows
+
+
+def _visibility(summary: dict[str, Any]) -> str:
+    if summary.get("visibility_backoff", True):
+        return "reported SQS records back after the visibility backoff (`VISIBILITY_BACKOFF_MAX_SECONDS` 240)"
+    timeout = summary.get("queue_visibility_timeout_seconds")
+    return f"visibility backoff off (reported SQS records back after the queue's {timeout} s)"
+
+
+def _recovery(result: dict[str, Any]) -> str:
+    if not result.get("recovered"):
+        return NONE
+    return " / ".join(f"{result[key]:,.0f}" for key in ("recovery_p50_s", "recovery_p99_s", "recovery_max_s"))
 
 
 def _fault_kinds(summary: dict[str, Any]) -> list[str]:

@@ -25,8 +25,11 @@ elapsed = st.floats(0, 900)  # the longest function timeout
 first_receive = st.none() | st.floats(0, 86_400 * 14)  # SQS keeps a message at most 14 days
 
 
+ANY_BUS = st.booleans()
+
+
 @st.composite
-def backoffs(draw, custom_bus=st.booleans()) -> Backoff:
+def backoffs(draw, custom_bus=ANY_BUS) -> Backoff:
     cap = draw(caps)
     return Backoff.for_bus(draw(st.integers(1, cap)), cap, draw(custom_bus))
 

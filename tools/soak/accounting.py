@@ -35,6 +35,7 @@ def account(
     result = reconcile(messages, on_bus, bus.ambiguous(), tally, quarantine, is_poison)
     stats = bus.stats()
     custom = _custom_bus_figures(accepted, on_bus, stats) if scenario.custom_bus else {}
+    recovery = recovery_figures(tally.recovered) if scenario.source != "kinesis" else {}
     return {
         "scenario": scenario.name,
         "source": scenario.source,
@@ -42,6 +43,7 @@ def account(
         "bus": "custom" if scenario.custom_bus else "classic",
         **result,
         **custom,
+        **recovery,
         "faults_injected": dict(sorted(stats["faults"].items())),
         "rejections": dict(sorted(stats["rejections"].items())),
         "put_events_requests": stats["requests"],
@@ -60,6 +62,17 @@ def _custom_bus_figures(accepted: list[dict], on_bus: list[dict], stats: dict[st
         "classic_entries_on_bus": len(accepted) - len(on_bus),
         "entries_deduplicated": stats.get("eventbridgev2", {}).get("entries_deduplicated", 0),
     }
+
+
+def recovery_figures(recovered: list[float]) -> dict[str, Any]:
+    """SQS: how long a reported record took to come back and be confirmed, in the queue's (virtual) seconds."""
+    ordered = sorted(recovered)
+
+    def at(share: float) -> float | None:
+        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1) if ordered else None
+
+    return {"recovered": len(ordered), "recovery_p50_s": at(0.5), "recovery_p99_s": at(0.99),
+            "recovery_max_s": ordered[-1] if ordered else None}
 
 
 def problems(result: dict[str, Any]) -> list[str]:
