@@ -55,7 +55,7 @@ def _rows(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]],
         ("dead-letter queue / on-failure destination / quarantine", _parked),
         ("healthy messages among them", lambda r: _n(sum(r["healthy_parked"].values()))),
         ("**lost**", lambda r: _bold(r["lost"])),
-        ("duplicates on the bus (by message key)", lambda r: _bold(r["duplicates"]) if _custom(r)
+        ("duplicates on the bus (by message key)", lambda r: _bold(r["duplicates"]) if _must_be_unique(r)
          else _n(r["duplicates"])),
         ("… from an ambiguous fault", lambda r: _n(r["duplicates_ambiguous"])),
         ("… from the source delivering confirmed records again", lambda r: _n(r["duplicates_source_redelivery"])),
@@ -78,9 +78,10 @@ def _rows(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]],
 
 
 def _visibility(summary: dict[str, Any]) -> str:
+    timeout = summary.get("queue_visibility_timeout_seconds", 360)
     if summary.get("visibility_backoff", True):
-        return "reported SQS records back after the visibility backoff (`VISIBILITY_BACKOFF_MAX_SECONDS` 240)"
-    timeout = summary.get("queue_visibility_timeout_seconds")
+        return ("reported SQS records back after the visibility backoff (at most 240 s) or, in a column that says "
+                f"it is off, after the queue's visibility timeout ({timeout} s)")
     return f"visibility backoff off (reported SQS records back after the queue's {timeout} s)"
 
 
@@ -116,7 +117,13 @@ def _parked(result: dict[str, Any]) -> str:
 def _column(result: dict[str, Any]) -> str:
     name = SOURCES.get(result["source"], result["source"])
     name += " + quarantine" if result["quarantine"] else ""
-    return name + (", Custom Event Bus" if _custom(result) else "")
+    name += ", Custom Event Bus" if _custom(result) else ""
+    return name + (", visibility backoff off" if result.get("visibility_backoff") is False else "")
+
+
+def _must_be_unique(result: dict[str, Any]) -> bool:
+    """On a Custom Event Bus, unless the visibility backoff is off (the comparison column)."""
+    return _custom(result) and result.get("visibility_backoff") is not False
 
 
 def _custom(result: dict[str, Any]) -> bool:

@@ -52,9 +52,9 @@ def table(results: list[dict[str, Any]]) -> str:
     kinds = sorted({kind for r in results for kind in r["faults_injected"]})
     rows += [(f"fault {kind}", lambda r, k=kind: r["faults_injected"].get(k, 0)) for kind in kinds]
     width = max(len(label) for label, _ in rows)
-    lines = [f"{'':{width}}  " + "".join(f"{r['scenario']:>14}" for r in results)]
+    lines = [f"{'':{width}}  " + "".join(f"{r['scenario']:>16}" for r in results)]
     for label, value in rows:
-        lines.append(f"{label:{width}}  " + "".join(f"{value(r)!s:>14}" for r in results))
+        lines.append(f"{label:{width}}  " + "".join(f"{value(r)!s:>16}" for r in results))
     return "\n".join(lines)
 
 
