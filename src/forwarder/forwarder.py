@@ -104,7 +104,7 @@ def _visibility(settings: Settings) -> VisibilityBackoff | NoVisibility:
     backoff = Backoff.for_bus(
         settings.visibility_backoff_base_seconds, settings.visibility_backoff_max_seconds, settings.custom_bus
     )
-    return VisibilityBackoff(create_client("sqs", settings.max_concurrency), backoff, settings.max_concurrency)
+    return VisibilityBackoff(lambda: create_client("sqs", settings.max_concurrency), backoff, settings.max_concurrency)
 
 
 def _deadline(context: Any, margin_ms: int) -> float | None:

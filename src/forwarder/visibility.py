@@ -18,7 +18,9 @@ and metrics) and logged. A record without a receipt handle is skipped and counte
 as Lambda keeps it: a group waits for its reported message whatever its visibility.
 
 Calls run concurrently (at most `max_concurrency`, the client's pool size) and end by the deadline the
-forwarder gives (forwarder.py shares the deadline margin between these calls and the report).
+forwarder gives (forwarder.py shares the deadline margin between these calls and the report). The SQS
+client is made when a batch first has records to report, not at cold start, which most functions
+(and every Kinesis or DynamoDB one) would pay for nothing.
 """
 
 from __future__ import annotations
@@ -97,13 +99,14 @@ Call = tuple[str, list[tuple[str, int]]]
 class VisibilityBackoff:
     def __init__(
         self,
-        client: Any,
+        make_client: Callable[[], Any],
         backoff: Backoff,
         max_concurrency: int,
         draw: Callable[[], float] = random.random,
         wall_clock: Callable[[], float] = time.time,
     ):
-        self._client = client
+        self._make_client = make_client
+        self._sqs: Any = None
         self._backoff = backoff
         self._workers = max_concurrency
         self._draw = draw
@@ -158,7 +161,12 @@ class VisibilityBackoff:
         parts = arn.split(":") if isinstance(arn, str) else []
         if len(parts) != 6 or parts[2] != "sqs" or not parts[4] or not parts[5]:
             return None
-        return f"{self._client.meta.endpoint_url.rstrip('/')}/{parts[4]}/{parts[5]}"
+        return f"{self._client().meta.endpoint_url.rstrip('/')}/{parts[4]}/{parts[5]}"
+
+    def _client(self) -> Any:
+        if self._sqs is None:
+            self._sqs = self._make_client()
+        return self._sqs
 
     def _send(self, call: Call, deadline: float) -> VisibilityChange:
         url, handles = call
@@ -168,7 +176,7 @@ class VisibilityBackoff:
                    for index, (handle, seconds) in enumerate(handles)]
         try:
             with bounded_by(deadline):
-                answer = self._client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
+                answer = self._client().change_message_visibility_batch(QueueUrl=url, Entries=entries)
         except Exception as error:  # noqa: BLE001 - any failure leaves the record to the queue's own timeout
             return VisibilityChange(failed=len(handles), errors=Counter({_error_code(error): len(handles)}))
         failed = [entry for entry in answer.get("Failed") or [] if isinstance(entry, dict)]
