@@ -138,3 +138,14 @@ def test_an_sqs_peer_answering_in_time_changes_the_visibility(aws, clients, cold
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert summary(caplog)["visibility_changed"] == 1
     assert proxy.forwarded == 1
+
+
+def test_only_sqs_batches_have_their_visibility_changed(cold_start, eventbridge, caplog):
+    """A Kinesis record reported: no SQS call (its endpoint is a closed port) and no visibility counts."""
+    from forwarder_testing.events import kinesis_event
+
+    handler = cold_start(AWS_ENDPOINT_URL_EVENTBRIDGE=eventbridge.url, VISIBILITY_BACKOFF_MAX_SECONDS="60")
+    event = kinesis_event([b'{"fail": 1}'])
+    response = handler(event, LambdaContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["kinesis"]["sequenceNumber"]}]}
+    assert "visibility_changed" not in summary(caplog)
