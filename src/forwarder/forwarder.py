@@ -66,6 +66,7 @@ class Forwarder:
         except EventError as error:
             self.report.rejected(error)
             raise
+        self.visibility.prepare(source)
         trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
         items = [build_entry(record, settings, self.target, trace) for record in records]
         deadline = _deadline(context, settings.deadline_margin_ms)

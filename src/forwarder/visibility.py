@@ -19,8 +19,9 @@ as Lambda keeps it: a group waits for its reported message whatever its visibili
 
 Calls run concurrently (at most `max_concurrency`, the client's pool size) and end by the deadline the
 forwarder gives (forwarder.py shares the deadline margin between these calls and the report). The SQS
-client is made when a batch first has records to report, not at cold start, which most functions
-(and every Kinesis or DynamoDB one) would pay for nothing.
+client is not made at cold start (a Kinesis or DynamoDB function would pay for it for nothing), but on a
+thread of the pool while the first SQS batch is published (`prepare`): made after the publisher, it
+would take the visibility calls' share of the margin at a small function's CPU share.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,7 +93,7 @@ class VisibilityChange:
         self.errors.update(other.errors)
 
 
-# One call: the queue's URL and (receipt handle, seconds) of at most ten records.
+# One call: the queue's ACCOUNT/NAME and (receipt handle, seconds) of at most ten records.
 Call = tuple[str, list[tuple[str, int]]]
 
 
@@ -106,12 +107,18 @@ class VisibilityBackoff:
         wall_clock: Callable[[], float] = time.time,
     ):
         self._make_client = make_client
-        self._sqs: Any = None
         self._backoff = backoff
         self._workers = max_concurrency
         self._draw = draw
         self._wall_clock = wall_clock
-        self._executor: ThreadPoolExecutor | None = None  # made on the first batch with reported records
+        self._executor: ThreadPoolExecutor | None = None
+        self._sqs: Future | None = None  # the client, being made on the executor, or made
+
+    def prepare(self, source: str) -> None:
+        """Before an SQS batch is published: start making the client on the pool, once."""
+        if source == SQS and self._sqs is None:
+            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="visibility")
+            self._sqs = self._executor.submit(self._make_client)
 
     def change(
         self, source: str, records: Sequence[SourceRecord], outcomes: Sequence[Outcome], deadline: float,
@@ -123,8 +130,7 @@ class VisibilityBackoff:
         calls, result = self._calls(records, outcomes, elapsed=time.monotonic() - started)
         if not calls:
             return result
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="visibility")
+        self.prepare(source)
         for sent in self._executor.map(lambda call: self._send(call, deadline), calls):
             result.add(sent)
         return result
@@ -140,13 +146,13 @@ class VisibilityBackoff:
                 continue
             seen.add(record.item_id)
             raw = record.raw or {}
-            handle, url = raw.get("receiptHandle"), self._queue_url(raw.get("eventSourceARN"))
-            if not isinstance(handle, str) or not handle or url is None:
+            handle, queue = raw.get("receiptHandle"), _queue_path(raw.get("eventSourceARN"))
+            if not isinstance(handle, str) or not handle or queue is None:
                 skipped += 1
                 continue
-            by_queue.setdefault(url, []).append((handle, self._delay(raw, elapsed)))
-        calls = [(url, handles[start:start + ENTRIES_PER_CALL])
-                 for url, handles in by_queue.items() for start in range(0, len(handles), ENTRIES_PER_CALL)]
+            by_queue.setdefault(queue, []).append((handle, self._delay(raw, elapsed)))
+        calls = [(queue, handles[start:start + ENTRIES_PER_CALL])
+                 for queue, handles in by_queue.items() for start in range(0, len(handles), ENTRIES_PER_CALL)]
         return calls, VisibilityChange(skipped=skipped)
 
     def _delay(self, raw: dict, elapsed: float) -> int:
@@ -156,27 +162,18 @@ class VisibilityBackoff:
         receives = int(_number(attributes.get("ApproximateReceiveCount")) or 1)
         return self._backoff.delay(receives, self._draw(), elapsed, since_first)
 
-    def _queue_url(self, arn: Any) -> str | None:
-        """arn:aws:sqs:REGION:ACCOUNT:NAME -> the client's endpoint/ACCOUNT/NAME (the source is in its region)."""
-        parts = arn.split(":") if isinstance(arn, str) else []
-        if len(parts) != 6 or parts[2] != "sqs" or not parts[4] or not parts[5]:
-            return None
-        return f"{self._client().meta.endpoint_url.rstrip('/')}/{parts[4]}/{parts[5]}"
-
-    def _client(self) -> Any:
-        if self._sqs is None:
-            self._sqs = self._make_client()
-        return self._sqs
-
     def _send(self, call: Call, deadline: float) -> VisibilityChange:
-        url, handles = call
-        if time.monotonic() >= deadline:
-            return VisibilityChange(failed=len(handles), errors=Counter({"DeadlineReached": len(handles)}))
+        queue, handles = call
         entries = [{"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
                    for index, (handle, seconds) in enumerate(handles)]
         try:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("DeadlineReached")
+            client = self._sqs.result(timeout=left)  # made on this pool, submitted before any call
+            url = f"{client.meta.endpoint_url.rstrip('/')}/{queue}"  # the source is in the function's region
             with bounded_by(deadline):
-                answer = self._client().change_message_visibility_batch(QueueUrl=url, Entries=entries)
+                answer = client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
         except Exception as error:  # noqa: BLE001 - any failure leaves the record to the queue's own timeout
             return VisibilityChange(failed=len(handles), errors=Counter({_error_code(error): len(handles)}))
         failed = [entry for entry in answer.get("Failed") or [] if isinstance(entry, dict)]
@@ -187,11 +184,24 @@ class VisibilityBackoff:
 class NoVisibility:
     """Visibility backoff off: reported records come back when the queue's visibility timeout ends."""
 
+    def prepare(self, source: str) -> None:
+        return None
+
     def change(self, *args: Any) -> None:
         return None
 
 
+def _queue_path(arn: Any) -> str | None:
+    """arn:aws:sqs:REGION:ACCOUNT:NAME -> ACCOUNT/NAME, the queue URL's path."""
+    parts = arn.split(":") if isinstance(arn, str) else []
+    if len(parts) != 6 or parts[2] != "sqs" or not parts[4] or not parts[5]:
+        return None
+    return f"{parts[4]}/{parts[5]}"
+
+
 def _error_code(error: Exception) -> str:
+    if isinstance(error, TimeoutError):
+        return "DeadlineReached"  # before the call could start, or while the client was still being made
     response = getattr(error, "response", None)
     code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
     return str(code or type(error).__name__)
