@@ -70,10 +70,11 @@ class Backoff:
         """Whole seconds in [0, bound]; `draw` in [0, 1) is the jitter, `elapsed` the invocation's time so far."""
         bound = self.ceiling(receives)
         if self.window is not None:
-            left = self.window - since_first_receive if since_first_receive is not None else -1.0
-            if left < 0:  # the first receive's window is gone: keep this invocation's acceptance covered
-                left = self.window - elapsed
-            bound = min(bound, max(0, math.floor(left)))
+            # The oldest acceptance to cover: at the first receive while its window lasts (never later than
+            # this invocation's start, whatever the clocks say), else at this invocation's start.
+            first = since_first_receive
+            oldest = elapsed if first is None or first > self.window else max(first, elapsed)
+            bound = min(bound, max(0, math.floor(self.window - oldest)))
         return min(bound, math.floor(draw * (bound + 1)))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from forwarder.settings import (
@@ -49,6 +49,7 @@ def test_the_ceiling_grows_with_the_receive_count_up_to_the_cap(backoff, count):
 
 
 @given(backoffs(custom_bus=st.just(True)), receives, draws, st.floats(0, 270), first_receive)
+@example(Backoff(1, 31, 270), 6, 0.96875, 270.0, 0.0)  # clocks that put the first receive after the start
 def test_on_a_custom_bus_a_retry_comes_back_inside_the_deduplication_window(backoff, count, draw, spent, since):
     """Counted from this invocation's start (an acceptance it may have made), and from the first receive
     while that is still inside the window (no acceptance is older)."""
