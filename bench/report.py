@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import sections
+from bench import sections, shaping
 from bench.figures import LABELS, SHORT, TARGET_LATENCY_MS, cells, targets
 from bench.levers import levers
 
@@ -28,6 +28,7 @@ def markdown(results: dict, chart: str | None) -> str:
     out += levers(results)
     out += sections.cold_start(results)
     out += sections.memory(results)
+    out += shaping.section(results)
     if NOTES.exists():
         out += [NOTES.read_text().rstrip(), ""]
     return "\n".join(out)

@@ -73,11 +73,25 @@ def create_client(
     return client
 
 
+# An event of our own on the client's emitter: botocore keeps no other handle on the sender it calls.
+CLOSE_CONNECTIONS_EVENT = "forwarder-close-connections"
+
+
 def bound_by_deadline(client: Any, session: Any) -> None:
     """Make `client`'s requests and retries end by the deadline of `bounded_by` (module docstring)."""
     service = client.meta.service_model.service_id.hyphenize()
-    client.meta.events.register(f"before-send.{service}", DeadlineSender(client.meta.config, ca_bundle(session)))
+    sender = DeadlineSender(client.meta.config, ca_bundle(session))
+    client.meta.events.register(f"before-send.{service}", sender)
+    client.meta.events.register(f"{CLOSE_CONNECTIONS_EVENT}.{service}", sender.close_connections)
     _bound_retries(client, service)
+
+
+def close_connections(client: Any) -> None:
+    """Close the idle connections of a client made by `create_client`: its deadline-bounded pools and
+    botocore's own (urllib3's); the next request connects anew (forwarder.snapstart)."""
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.emit(f"{CLOSE_CONNECTIONS_EVENT}.{service}")
+    client.close()
 
 
 _scope = threading.local()
@@ -131,6 +145,11 @@ class DeadlineSender:
         target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
         status, answer_headers, data = pool.request(request.method, target, body, headers, deadline, request.url)
         return AWSResponse(request.url, status, answer_headers, _Body(data))
+
+    def close_connections(self, **kwargs: Any) -> None:
+        for pool in list(self._pools.values()):
+            if pool is not None:
+                pool.close()
 
     def _pool(self, origin: str) -> ConnectionPool | None:
         try:
