@@ -27,6 +27,8 @@ BASE_ENV = {
     "EVENT_DETAIL_TYPE": "TestEvent",
     "POWERTOOLS_METRICS_NAMESPACE": "EventForwarderTests",
     "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # a closed port until a test names its endpoint
+    # No SQS visibility calls (to that closed port) unless a test turns the backoff on.
+    "VISIBILITY_BACKOFF_MAX_SECONDS": "off",
 }
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_EVENTBRIDGE", "EVENT_BUS_NAME"):
     os.environ.pop(_name, None)

@@ -24,7 +24,8 @@ def markdown(summary: dict[str, Any]) -> str:
         "",
         f"{summary['messages_per_scenario']:,} messages per scenario, {summary['workers']} function instances "
         f"(processes) per scenario, {summary['parallel']} scenarios at a time, endpoint latency "
-        f"{summary['endpoint_latency_ms']:g} ms, deduplication window {summary['dedup_window_seconds']:,} s; "
+        f"{summary['endpoint_latency_ms']:g} ms, deduplication window {summary['dedup_window_seconds']:,} s "
+        f"on the queues' virtual clock, {_visibility(summary)}; "
         f"{_seconds(summary['total_seconds'])} in all (each scenario's time is with the others run beside it).",
         "",
         "Faults drawn per entry: " + _shares(summary["entry_faults"]) + "; per request: "
@@ -54,7 +55,7 @@ def _rows(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]],
         ("dead-letter queue / on-failure destination / quarantine", _parked),
         ("healthy messages among them", lambda r: _n(sum(r["healthy_parked"].values()))),
         ("**lost**", lambda r: _bold(r["lost"])),
-        ("duplicates on the bus (by message key)", lambda r: _bold(r["duplicates"]) if _custom(r)
+        ("duplicates on the bus (by message key)", lambda r: _bold(r["duplicates"]) if _must_be_unique(r)
          else _n(r["duplicates"])),
         ("… from an ambiguous fault", lambda r: _n(r["duplicates_ambiguous"])),
         ("… from the source delivering confirmed records again", lambda r: _n(r["duplicates_source_redelivery"])),
@@ -65,6 +66,8 @@ def _rows(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]],
          lambda r: _n(r["entries_deduplicated"]) if _custom(r) else NONE),
         ("FIFO order violations", lambda r: _n(r["fifo_order_violations_on_bus"]) if r["source"] == "fifo"
          else NONE),
+        ("SQS records recovered after a report", lambda r: _n(r["recovered"]) if "recovered" in r else NONE),
+        ("… time to recover, p50 / p99 / max (virtual s)", _recovery),
         ("invocations", lambda r: _n(r["invocations"])),
         ("PutEvents requests", lambda r: _n(r["put_events_requests"])),
     ]
@@ -72,6 +75,20 @@ def _rows(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]],
              for kind in _fault_kinds(summary)]
     rows.append(("time", lambda r: _seconds(r["seconds"])))
     return rows
+
+
+def _visibility(summary: dict[str, Any]) -> str:
+    timeout = summary.get("queue_visibility_timeout_seconds", 360)
+    if summary.get("visibility_backoff", True):
+        return ("reported SQS records back after the visibility backoff (at most 240 s) or, in a column that says "
+                f"it is off, after the queue's visibility timeout ({timeout} s)")
+    return f"visibility backoff off (reported SQS records back after the queue's {timeout} s)"
+
+
+def _recovery(result: dict[str, Any]) -> str:
+    if not result.get("recovered"):
+        return NONE
+    return " / ".join(f"{result[key]:,.0f}" for key in ("recovery_p50_s", "recovery_p99_s", "recovery_max_s"))
 
 
 def _fault_kinds(summary: dict[str, Any]) -> list[str]:
@@ -100,7 +117,13 @@ def _parked(result: dict[str, Any]) -> str:
 def _column(result: dict[str, Any]) -> str:
     name = SOURCES.get(result["source"], result["source"])
     name += " + quarantine" if result["quarantine"] else ""
-    return name + (", Custom Event Bus" if _custom(result) else "")
+    name += ", Custom Event Bus" if _custom(result) else ""
+    return name + (", visibility backoff off" if result.get("visibility_backoff") is False else "")
+
+
+def _must_be_unique(result: dict[str, Any]) -> bool:
+    """On a Custom Event Bus, unless the visibility backoff is off (the comparison column)."""
+    return _custom(result) and result.get("visibility_backoff") is not False
 
 
 def _custom(result: dict[str, Any]) -> bool:

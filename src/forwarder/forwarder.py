@@ -5,12 +5,17 @@
 `build_forwarder(env, report)` makes one from the environment, as a cold start does (a wrong setting
 raises ConfigurationError naming the variable): the target (targets.py) and the optional stages are
 chosen there, once. A stage that is off is an object that does nothing (`NoClaimCheck`,
-`NoQuarantine`), so `handle` reads the same whatever the configuration. Nothing here knows Powertools:
+`NoQuarantine`, `NoVisibility`), so `handle` reads the same whatever the configuration.
+
+The deadline margin (DEADLINE_MARGIN_MS) is shared: the publisher stops at the deadline, the visibility
+calls for reported SQS records (visibility.py) may go on for half the margin after it, and the other
+half is left to report and return. Nothing here knows Powertools:
 the handler passes its Logger and Metrics in a `Reporter`.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Mapping
@@ -26,6 +31,7 @@ from forwarder.report import Reporter, batch_response
 from forwarder.settings import Settings
 from forwarder.shaping import Shaping
 from forwarder.targets import Target, target_for
+from forwarder.visibility import Backoff, NoVisibility, VisibilityBackoff
 
 
 class Forwarder:
@@ -38,12 +44,14 @@ class Forwarder:
         report: Reporter,
         claim_check: ClaimCheck | NoClaimCheck,
         quarantine: QuarantineQueue | NoQuarantine,
+        visibility: VisibilityBackoff | NoVisibility | None = None,
     ):
         self.settings = settings
         self.target = target
         self.report = report
         self.claim_check = claim_check
         self.quarantine = quarantine
+        self.visibility = visibility or NoVisibility()
         options = PublishOptions(
             settings.max_request_bytes, settings.max_concurrency, settings.max_attempts, target.max_entries
         )
@@ -63,18 +71,23 @@ class Forwarder:
         """Forward one Lambda batch; return the partial batch response. Raises EventError for an event that
         is not a batch this function can read (Lambda then retries it whole)."""
         settings = self.settings
+        started = time.monotonic()
         try:
             source, records = parse_event(event, settings.sns_unwrap)
         except EventError as error:
             self.report.rejected(error)
             raise
+        self.visibility.prepare(source)
         trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
         shaper = None if self.shaping is None else self.shaping.for_batch()
         items = [build_entry(record, settings, self.target, trace, shaper) for record in records]
         deadline = _deadline(context, settings.deadline_margin_ms)
         items = self.claim_check.offload(items, settings.max_request_bytes, deadline)
         publication = self.publisher.publish(items, deadline=deadline, quarantine=self.quarantine.for_batch(records))
-        self.report.published(source, records, publication, None if shaper is None else shaper.fallbacks)
+        visibility_deadline = math.inf if deadline is None else deadline + settings.deadline_margin_ms / 2000
+        visibility = self.visibility.change(source, records, publication.outcomes, visibility_deadline, started)
+        fallbacks = None if shaper is None else shaper.fallbacks
+        self.report.published(source, records, publication, fallbacks, visibility)
         return batch_response(records, publication.outcomes)
 
 
@@ -82,7 +95,9 @@ def build_forwarder(env: Mapping[str, str], report: Reporter) -> Forwarder:
     """A Forwarder for the settings `env` holds, with the clients they need (botocore reads its own variables,
     AWS_ENDPOINT_URL and the like, from the process environment)."""
     settings = Settings.from_env(env)
-    return Forwarder(settings, target_for(settings), report, _claim_check(settings), _quarantine(settings))
+    return Forwarder(
+        settings, target_for(settings), report, _claim_check(settings), _quarantine(settings), _visibility(settings)
+    )
 
 
 def _claim_check(settings: Settings) -> ClaimCheck | NoClaimCheck:
@@ -95,6 +110,15 @@ def _quarantine(settings: Settings) -> QuarantineQueue | NoQuarantine:
     if not settings.poison_queue_url:
         return NoQuarantine()
     return QuarantineQueue(create_client("sqs", settings.max_concurrency), settings.poison_queue_url)
+
+
+def _visibility(settings: Settings) -> VisibilityBackoff | NoVisibility:
+    if not settings.visibility_backoff_max_seconds:
+        return NoVisibility()
+    backoff = Backoff.for_bus(
+        settings.visibility_backoff_base_seconds, settings.visibility_backoff_max_seconds, settings.custom_bus
+    )
+    return VisibilityBackoff(lambda: create_client("sqs", settings.max_concurrency), backoff, settings.max_concurrency)
 
 
 def _deadline(context: Any, margin_ms: int) -> float | None:

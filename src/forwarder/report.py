@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from forwarder.outcomes import Outcome, Publication
 from forwarder.records import SourceRecord
 from forwarder.retry_policy import SHAPING_FAILED
+
+if TYPE_CHECKING:
+    from forwarder.visibility import VisibilityChange
 
 # What runs after the publisher stops must fit in the deadline margin. A Powertools log line costs tens of
 # microseconds of a full core, several times that at a 256 MB function's share: a WARNING line per failed
@@ -90,9 +93,12 @@ class Reporter:
         records: Sequence[SourceRecord],
         publication: Publication,
         fallbacks: Mapping[tuple[str, str], int] | None = None,
+        visibility: VisibilityChange | None = None,
     ) -> None:
-        """`fallbacks`: (variable, reason) -> how many records fell back to the configured value (shaping.py)."""
+        """`fallbacks`: (variable, reason) -> how many records fell back to the configured value (shaping.py).
+        `visibility`: what the visibility backoff did (visibility.py), for SQS batches when it is on."""
         summary = summarize(publication.outcomes)
+        extra = {} if visibility is None else self._visibility(visibility)
         self._log_failures(records, publication.outcomes, summary)
         self._log_fallbacks(fallbacks or {})
         self._logger.info(
@@ -107,6 +113,7 @@ class Reporter:
                 "retried": publication.retries,
                 "requests": publication.requests,
                 "failures_by_code": summary.failures_by_code,
+                **extra,
             },
         )
         add = self._metrics.add_metric
@@ -127,6 +134,22 @@ class Reporter:
                 "shaping expression gave an unusable result; the configured value was used",
                 extra={"variable": variable, "reason": reason, "records": count},
             )
+    def _visibility(self, change: VisibilityChange) -> dict[str, int]:
+        """Metrics and, when some reported record kept the queue's visibility timeout, one WARNING line."""
+        add = self._metrics.add_metric
+        add("VisibilityChanged", MetricUnit.Count, change.changed)
+        add("VisibilityChangeFailed", MetricUnit.Count, change.failed)
+        add("VisibilityNoReceiptHandle", MetricUnit.Count, change.skipped)
+        if change.failed or change.skipped:
+            self._logger.warning(
+                "visibility not changed; these records come back when the queue's visibility timeout ends",
+                extra={"failed": change.failed, "skipped": change.skipped, "errors_by_code": dict(change.errors)},
+            )
+        return {
+            "visibility_changed": change.changed,
+            "visibility_failed": change.failed,
+            "visibility_skipped": change.skipped,
+        }
 
     def _log_failures(self, records: Sequence[SourceRecord], outcomes: Sequence[Outcome], summary: Summary) -> None:
         """A WARNING line for each of at most MAX_FAILURE_LINES failures, then one counting those left out."""

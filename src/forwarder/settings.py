@@ -29,6 +29,13 @@ MAX_CONCURRENCY_LIMIT = 256
 DEFAULT_DEADLINE_MARGIN_MS = 1000
 # How many times one entry is sent at most when EventBridge answers with a retryable code.
 DEFAULT_MAX_ATTEMPTS = 6
+# Reported SQS records: visibility backoff (visibility.py). The cap keeps the longest wait inside a Custom
+# Event Bus's 5-minute deduplication window, with a minute for the invocation; the base spreads the first
+# retries over seconds. The cap's limit leaves SQS's 12 hours from the receive room for the longest function
+# timeout (15 minutes) and batching window (5 minutes).
+DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS = 240
+DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS = 10
+MAX_VISIBILITY_BACKOFF_SECONDS = 43_200 - 900 - 300
 
 # Same shape botocore enforces for EventBusName (name or ARN of a classic event bus).
 _BUS_PATTERN = re.compile(r"(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[.\-_A-Za-z0-9]+")
@@ -87,6 +94,8 @@ ENVIRONMENT_VARIABLES = (
     "EVENT_RESOURCES",
     "EVENT_TIME",
     "EVENT_FILTER",
+    "VISIBILITY_BACKOFF_MAX_SECONDS",
+    "VISIBILITY_BACKOFF_BASE_SECONDS",
 )
 
 
@@ -115,6 +124,8 @@ class Settings:
     resources_path: ParsedResult | None = None
     time_path: ParsedResult | None = None
     filter_path: ParsedResult | None = None
+    visibility_backoff_max_seconds: int = DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS  # 0: off
+    visibility_backoff_base_seconds: int = DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS
 
     @property
     def custom_bus(self) -> bool:
@@ -148,6 +159,8 @@ class Settings:
             resources_path=_jmespath(env, "EVENT_RESOURCES"),
             time_path=_jmespath(env, "EVENT_TIME"),
             filter_path=_jmespath(env, "EVENT_FILTER"),
+            visibility_backoff_max_seconds=(cap := _visibility_cap(env, "VISIBILITY_BACKOFF_MAX_SECONDS")),
+            visibility_backoff_base_seconds=_visibility_base(env, "VISIBILITY_BACKOFF_BASE_SECONDS", cap),
         )
 
 
@@ -225,6 +238,25 @@ def _sns_unwrap(env: Mapping[str, str], name: str) -> SnsUnwrap:
                 f"{name} must be on, off or a comma-separated list of SNS topic ARNs; not a topic ARN: {topic!r}"
             )
     return frozenset(topics)
+
+
+def _visibility_cap(env: Mapping[str, str], name: str) -> int:
+    """`off` (0), or the longest visibility backoff in seconds."""
+    raw = _value(env, name).lower()
+    if raw == "off":
+        return 0
+    if raw and not raw.isdigit():
+        raise ConfigurationError(f"{name} must be off or a whole number of seconds, got {raw!r}")
+    return _integer(env, name, DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
+
+
+def _visibility_base(env: Mapping[str, str], name: str, cap: int) -> int:
+    """At most the cap; by default 10 seconds, or the cap when that is smaller."""
+    default = min(DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS, cap or DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS)
+    base = _integer(env, name, default, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
+    if cap and base > cap:
+        raise ConfigurationError(f"{name} must be at most VISIBILITY_BACKOFF_MAX_SECONDS ({cap}), got {base}")
+    return base
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

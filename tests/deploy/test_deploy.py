@@ -1124,3 +1124,22 @@ def test_a_custom_event_bus_arn_is_the_only_bus_the_function_may_publish_to(tran
     from forwarder.settings import CUSTOM_BUS_PATTERN
 
     assert CUSTOM_BUS_PATTERN.fullmatch(good)
+
+
+def test_the_function_may_change_visibility_on_its_source_queue_only(translated: dict) -> None:
+    # The visibility backoff calls ChangeMessageVisibilityBatch (IAM action sqs:ChangeMessageVisibility).
+    statements = role_statements(translated)
+    granted = [sid for sid, (_, s) in statements.items() if "sqs:ChangeMessageVisibility" in actions_of(s)]
+    assert granted == ["ReadSourceQueue"]
+    created, existing = {"Fn::GetAtt": ["SourceQueue", "Arn"]}, {"Ref": "ExistingSourceQueueArn"}
+    source = {"Fn::If": ["CreateSourceQueue", created, existing]}
+    assert statements["ReadSourceQueue"][1]["Resource"] == source
+    env = translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["VISIBILITY_BACKOFF_MAX_SECONDS"] == {"Ref": "SqsVisibilityBackoffMaxSeconds"}
+    from forwarder.settings import Settings
+
+    parameters = translated["Parameters"]
+    env = {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "d",
+           "VISIBILITY_BACKOFF_MAX_SECONDS": parameters["SqsVisibilityBackoffMaxSeconds"]["Default"],
+           "VISIBILITY_BACKOFF_BASE_SECONDS": str(parameters["SqsVisibilityBackoffBaseSeconds"]["Default"])}
+    assert Settings.from_env(env).visibility_backoff_max_seconds == 240

@@ -16,6 +16,7 @@ import pytest
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.lambda_context import LambdaContext
 from forwarder_testing.simulation import InProcess, drive
+from forwarder_testing.simulation.sqs_peer import SqsPeer
 from tools.soak import (
     SCENARIOS,
     TIMEOUT_MS,
@@ -40,16 +41,18 @@ AMBIGUOUS_FIRST = ["accepted_reset", "accepted_hang"]
 def short_soak(name: str, size: int, cold_start, aws, clients, **config) -> dict:
     scenario = SCENARIOS[name]
     messages = make_messages(scenario, size, seed=11)
-    with FaultEndpoint(**{**endpoint_config(seed=11), **config}) as endpoint:
+    # SqsPeer: the function's visibility calls set when the simulated queue redelivers; the rest goes to moto.
+    with FaultEndpoint(**{**endpoint_config(seed=11), **config}) as endpoint, SqsPeer(aws) as peer:
         sqs = clients("sqs")
         poison_url = sqs.create_queue(QueueName="poison")["QueueUrl"] if scenario.quarantine else None
-        handler = cold_start(**handler_env(endpoint.url, aws, poison_url, scenario.custom_bus))
+        handler = cold_start(**handler_env(endpoint.url, peer.url, poison_url, scenario.custom_bus))
 
         def invoke(event: dict) -> dict:
             return handler(event, LambdaContext(timeout_ms=TIMEOUT_MS))
 
         started = time.monotonic()
-        tally = drive(make_source(scenario, messages), InProcess(invoke))
+        tally = drive(make_source(scenario, messages, peer=peer), InProcess(invoke),
+                      clock=lambda now: endpoint.configure(virtual_now=now))  # the dedup window's clock
         quarantine = quarantined_keys(sqs, poison_url) if poison_url else []
         return account(scenario, messages, endpoint, tally, quarantine, time.monotonic() - started)
 

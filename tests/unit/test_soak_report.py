@@ -94,3 +94,28 @@ def test_the_soak_writes_the_page_unless_told_not_to(tmp_path):
     assert page.read_text() == markdown(SUMMARY)
     write_report(SUMMARY, "")
     assert list(tmp_path.iterdir()) == [page]
+
+
+def test_recovery_times_and_the_backoff_off_column():
+    before = result("standard-v2-off", "sqs", "custom", visibility_backoff=False, duplicates=3,
+                    duplicates_by_deduplication_id=3, entries_deduplicated=5, recovered=70,
+                    recovery_p50_s=362.0, recovery_p99_s=725.0, recovery_max_s=726.0)
+    after = result("standard-v2", "sqs", "custom", visibility_backoff=True, duplicates=0,
+                   duplicates_by_deduplication_id=0, entries_deduplicated=8, recovered=70,
+                   recovery_p50_s=11.0, recovery_p99_s=28.0, recovery_max_s=29.0)
+    table = rows(markdown({**SUMMARY, "results": [after, before]}))
+    assert table[""] == ["standard SQS, Custom Event Bus", "standard SQS, Custom Event Bus, visibility backoff off"]
+    assert table["… time to recover, p50 / p99 / max (virtual s)"] == ["11 / 28 / 29", "362 / 725 / 726"]
+    # no duplicate is required only where the backoff is on
+    assert table["duplicates on the bus (by message key)"] == ["**0**", "3"]
+
+
+def test_with_the_backoff_off_an_explained_duplicate_on_a_custom_bus_does_not_fail_the_soak():
+    from tools.soak import problems
+
+    off = result("standard-v2-off", "sqs", "custom", visibility_backoff=False, duplicates_by_deduplication_id=12,
+                 entries_without_deduplication_id=0, classic_entries_on_bus=0, poison_on_bus=0, unknown_on_bus=0,
+                 fifo_order_violations_in_responses=0)
+    assert problems(off) == []
+    assert problems({**off, "visibility_backoff": True}) != []
+    assert problems({**off, "duplicates_unexplained": 1}) == ["duplicates_unexplained=1"]

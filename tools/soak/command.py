@@ -42,6 +42,9 @@ def table(results: list[dict[str, Any]]) -> str:
         ("duplicates by DeduplicationId", lambda r: r.get("duplicates_by_deduplication_id", "-")),
         ("answered DEDUPLICATED", lambda r: r.get("entries_deduplicated", "-")),
         ("FIFO order violations", lambda r: r["fifo_order_violations_on_bus"]),
+        ("recovered after a report", lambda r: r.get("recovered", "-")),
+        ("  p50 / max (virtual s)", lambda r: f"{r['recovery_p50_s']} / {r['recovery_max_s']}"
+         if r.get("recovered") else "-"),
         ("invocations", lambda r: r["invocations"]),
         ("PutEvents requests", lambda r: r["put_events_requests"]),
         ("seconds", lambda r: r["seconds"]),
@@ -49,9 +52,9 @@ def table(results: list[dict[str, Any]]) -> str:
     kinds = sorted({kind for r in results for kind in r["faults_injected"]})
     rows += [(f"fault {kind}", lambda r, k=kind: r["faults_injected"].get(k, 0)) for kind in kinds]
     width = max(len(label) for label, _ in rows)
-    lines = [f"{'':{width}}  " + "".join(f"{r['scenario']:>14}" for r in results)]
+    lines = [f"{'':{width}}  " + "".join(f"{r['scenario']:>16}" for r in results)]
     for label, value in rows:
-        lines.append(f"{label:{width}}  " + "".join(f"{value(r)!s:>14}" for r in results))
+        lines.append(f"{label:{width}}  " + "".join(f"{value(r)!s:>16}" for r in results))
     return "\n".join(lines)
 
 
@@ -77,6 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default="soak-results.json")
     parser.add_argument("--report", default="docs/soak-results.md", help="the figures as Markdown; '' for none")
     parser.add_argument("--no-quarantine", action="store_true", help="FIFO without POISON_QUEUE_URL, for comparison")
+    parser.add_argument("--no-visibility-backoff", action="store_true",
+                        help="SQS: reported records wait out the queue's visibility timeout, for comparison")
     parser.add_argument("--poison-rate", type=float, help="share of poison messages, instead of each scenario's")
     return parser.parse_args(argv)
 
@@ -89,6 +94,8 @@ def chosen_scenarios(args: argparse.Namespace) -> list[Scenario]:
         scenario = SCENARIOS[name]
         if args.no_quarantine:
             scenario = dataclasses.replace(scenario, quarantine=False)
+        if args.no_visibility_backoff:
+            scenario = dataclasses.replace(scenario, visibility_backoff=False)
         if args.poison_rate is not None:
             scenario = dataclasses.replace(scenario, poison_rate=args.poison_rate)
         scenarios.append(scenario)
@@ -124,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         "entry_faults": ENTRY_FAULTS,
         "request_faults": REQUEST_FAULTS,
         "dedup_window_seconds": DEDUP_WINDOW_SECONDS,
+        "visibility_backoff": not args.no_visibility_backoff,
+        "queue_visibility_timeout_seconds": 6 * TIMEOUT_MS // 1000,
         "total_seconds": round(time.perf_counter() - started, 1),
         "results": results,
     }

@@ -1,4 +1,9 @@
-"""One scenario, end to end: its own fault endpoint process, the function instances, the simulated source."""
+"""One scenario, end to end: its own fault endpoint process, the function instances, the simulated source.
+
+SQS scenarios put an ``SqsPeer`` in front of moto: it answers the function's visibility calls for the
+simulated queue and relays the quarantine's sends to moto. The endpoint's deduplication window follows
+the source's virtual clock.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 from forwarder_testing.endpoint_process import EndpointProcess
 from forwarder_testing.simulation import InProcess, Workers, drive
+from forwarder_testing.simulation.sqs_peer import SqsPeer
 from tools.soak.accounting import account, quarantined_keys
 from tools.soak.scenarios import Scenario, endpoint_config, handler_env, make_messages, make_source
 
@@ -24,19 +30,24 @@ def run_scenario(
     import boto3
 
     messages = make_messages(scenario, count, seed)
+    peer = SqsPeer(moto_url) if scenario.source != "kinesis" else None
     with EndpointProcess(endpoint_config(seed), latency_ms) as endpoint:
         sqs = poison_url = None
         if scenario.quarantine:
             sqs = boto3.client("sqs", endpoint_url=moto_url, region_name="us-east-1",
                                aws_access_key_id="soak", aws_secret_access_key="soak")  # noqa: S106
             poison_url = sqs.create_queue(QueueName=f"{scenario.name}-poison")["QueueUrl"]
-        env = handler_env(endpoint.url, moto_url, poison_url, scenario.custom_bus)
-        source = make_source(scenario, messages, shards)
+        sqs_url = peer.url if peer else moto_url
+        env = handler_env(endpoint.url, sqs_url, poison_url, scenario.custom_bus, scenario.visibility_backoff)
+        source = make_source(scenario, messages, shards, peer)
         started = time.perf_counter()
         pool = instances(env)
         try:
-            tally = drive(source, pool)
+            clock = (lambda now: endpoint.configure(virtual_now=now)) if scenario.custom_bus else None
+            tally = drive(source, pool, clock=clock)
         finally:
+            if peer:
+                peer.close()
             close = getattr(pool, "close", None)
             if close:
                 close()

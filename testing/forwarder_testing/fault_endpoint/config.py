@@ -17,6 +17,8 @@ Config keys (probabilities are drawn from one RNG seeded with ``seed``):
     record_accepted    false keeps only counts (long benchmarks would otherwise hold every entry)
     dedup_window_seconds  eventbridgev2: how long an accepted DeduplicationId (or content hash) answers
                        DEDUPLICATED (default 300, as the service; tests shorten it)
+    virtual_now        eventbridgev2: null (default) runs the dedup window on real time; a number is "now" on a
+                       clock the caller moves (a simulation's virtual clock), in seconds
     answer_schedule    [{"status": int, "body": str} or null / "ok", ...] consumed one per PutEvents request before
                        request_rules and faults: answer with that status and raw body (UTF-8, any text: "[]",
                        "null", not JSON at all), nothing accepted; null / "ok" = go on as usual
@@ -74,6 +76,7 @@ class FaultConfig:
     max_entries_bytes: int = 1024 * 1024
     record_accepted: bool = True
     dedup_window_seconds: float = 300.0  # eventbridgev2 only (see v2.py)
+    virtual_now: float | None = None  # eventbridgev2's dedup window on a caller's clock (see v2.py)
     answer_schedule: list[dict[str, Any] | str | None] = dataclasses.field(default_factory=list)
     request_rules: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 

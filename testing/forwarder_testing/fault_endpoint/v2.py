@@ -15,7 +15,9 @@ Same config, faults, stats and accepted list as the classic API (one port, one `
   SHA-256 of Source, DetailType, Detail, Resources and Time. An entry without a key is never deduplicated.
   A key accepted less than the window ago answers ``SuccessCode: DEDUPLICATED`` with the first EventId and
   SequenceNumber and is not recorded again; the window runs from the first acceptance (a duplicate does
-  not extend it). Entry faults and detail rules are applied before the window is consulted, and
+  not extend it). The window runs on real time, or, with ``virtual_now`` set, on the clock of whoever sets
+  it (the simulated event sources' virtual clock, so a visibility timeout counts there too). Entry faults
+  and detail rules are applied before the window is consulted, and
   ``accepted_hang`` / ``accepted_reset`` record the entries (so they enter the window) before dropping
   the answer: the client's retry comes back DEDUPLICATED.
 
@@ -121,7 +123,7 @@ def process(state: FaultState, body: dict[str, Any], max_entries_bytes: int,
     with state.lock:
         state.entries_received += len(entries)
         state.v2_counts["entries_received"] += len(entries)
-        now = time.monotonic()
+        now = state.config.virtual_now if state.config.virtual_now is not None else time.monotonic()
         _expire(state, now)
         results = [_result(state, entry, error, key, arn, dedup_config, now)
                    for entry, error, key in zip(entries, errors, keys, strict=True)]

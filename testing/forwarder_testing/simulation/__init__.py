@@ -5,7 +5,9 @@ The event sources are modelled in memory (they are what the handler is tested ag
 - ``sqs.SqsSource``, standard: a visibility timeout, a receive count per message, redelivery of what
   the handler reported, and past ``max_receive_count`` receives the message moves to the dead-letter
   queue. FIFO: batches of at most 10; a message group is not handed out while one of its messages is
-  in flight or waiting out its visibility timeout; order per group (``queues``).
+  in flight or waiting out its visibility timeout; order per group (``queues``). A receipt handle per
+  receive; with an ``sqs_peer.SqsPeer`` (the SQS endpoint the function's ChangeMessageVisibilityBatch
+  calls reach), a reported message comes back after the visibility the function set.
 - ``kinesis.KinesisSource``: shards, checkpoints, retries of the lowest reported sequence number,
   the on-failure destination, optional bisection.
 

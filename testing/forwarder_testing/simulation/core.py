@@ -42,6 +42,8 @@ class Tally:
     parked: dict[str, list[str]] = field(default_factory=dict)  # "dlq" / "on_failure" -> message keys
     redelivered_confirmed: Counter = field(default_factory=Counter)  # key -> times delivered again after
     # the function had confirmed it (Kinesis resumes a shard before records that had succeeded)
+    recovered: list[float] = field(default_factory=list)  # SQS: virtual seconds from the first receive to the
+    # confirming one, per message reported at least once
 
 
 def failed_ids(batch: Batch, response: dict | BaseException, tally: Tally) -> set[str]:

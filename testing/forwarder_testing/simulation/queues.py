@@ -27,6 +27,8 @@ class Queued:
     sequence: int
     receives: int = 0
     visible_at: float = 0.0
+    first_received: float | None = None  # virtual time of the first receive
+    received_at: float = 0.0  # of the latest receive
 
 
 Receive = Callable[[Queued], bool]

@@ -4,6 +4,12 @@ A visibility timeout, a receive count per message, redelivery of what the handle
 ``max_receive_count`` receives the message moves to the dead-letter queue. FIFO batches hold at most
 10 records, and a group's messages come in order (``queues.FifoGroups``). Each batch is one tick of
 the source's virtual clock (``now``).
+
+Each receive hands out a receipt handle of its own. With a ``peer`` (``sqs_peer.SqsPeer``, the SQS endpoint
+the function's ChangeMessageVisibilityBatch calls reach), a reported message whose visibility the function
+set comes back that many seconds later instead of after ``visibility_timeout``. ``tally.recovered`` holds,
+for each message reported at least once and then confirmed, the virtual seconds from its first receive to
+the receive that confirmed it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from collections.abc import Iterable
 from forwarder_testing.events import SENT, sqs_record
 from forwarder_testing.simulation.core import Batch, Message, Tally, failed_ids
 from forwarder_testing.simulation.queues import FifoGroups, Queued, StandardQueue
+from forwarder_testing.simulation.sqs_peer import SqsPeer
 
 
 class SqsSource:
@@ -27,6 +34,7 @@ class SqsSource:
         max_receive_count: int = 5,
         per_group: int = 2,
         queue: str = "source-queue",
+        peer: SqsPeer | None = None,
     ):
         if fifo and batch_size > 10:
             raise ValueError("FIFO event sources take at most 10 records per batch")
@@ -34,6 +42,7 @@ class SqsSource:
         self.batch_size = batch_size
         self.visibility_timeout = visibility_timeout
         self.max_receive_count = max_receive_count
+        self.peer = peer
         self.queue = queue + (".fifo" if fifo and not queue.endswith(".fifo") else "")
         self.now = 0.0
         self.tally = Tally(parked={"dlq": []})
@@ -59,6 +68,9 @@ class SqsSource:
             self.tally.parked["dlq"].append(queued.message.key)
             return False
         queued.receives += 1
+        queued.received_at = self.now
+        if queued.first_received is None:
+            queued.first_received = self.now
         queued.visible_at = float("inf")  # in flight: invisible until the invocation ends
         return True
 
@@ -66,7 +78,10 @@ class SqsSource:
         failed = failed_ids(batch, response, self.tally)
         for queued in batch.items:
             if queued.message_id in failed:
-                queued.visible_at = self.now + self.visibility_timeout
+                chosen = self.peer.take(receipt_handle(queued)) if self.peer else None
+                queued.visible_at = self.now + (self.visibility_timeout if chosen is None else chosen)
+            elif queued.receives > 1:
+                self.tally.recovered.append(queued.received_at - (queued.first_received or 0.0))
         self.tally.order_violations += self._messages.settle(batch.items, failed)
 
     def advance(self) -> bool:
@@ -91,4 +106,10 @@ def _lambda_record(queued: Queued, queue: str, fifo: bool) -> dict:
         sequence=queued.sequence,
     )
     record["attributes"]["ApproximateReceiveCount"] = str(queued.receives)
+    record["receiptHandle"] = receipt_handle(queued)
     return record
+
+
+def receipt_handle(queued: Queued) -> str:
+    """A new handle per receive, as SQS issues them: only the latest one changes the message's visibility."""
+    return f"{queued.message_id}#{queued.receives}"

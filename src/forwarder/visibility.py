@@ -1,0 +1,216 @@
+"""Reported SQS records come back when we choose: their visibility set to a backoff, not the queue's timeout.
+
+A record named in `batchItemFailures` becomes visible again only when the queue's visibility timeout ends
+(six times the function timeout: six minutes with the defaults). For SQS batches, `VisibilityBackoff`
+sets each reported record's visibility (its `receiptHandle`, one ChangeMessageVisibilityBatch per ten)
+to a backoff drawn from its `ApproximateReceiveCount` (`Backoff`): exponential with full jitter, capped.
+
+On a Custom Event Bus the bus drops a repeated DeduplicationId for five minutes from its first
+acceptance. An entry accepted in a request whose answer was lost is reported all the same; its record
+must come back inside that window, or it is published twice. So there the delay is also bounded by
+the window left since the record was first received (ApproximateFirstReceiveTimestamp: no acceptance
+can be older) or, once that is gone, since this invocation started (the acceptance that can still be
+covered), less WINDOW_SAFETY_SECONDS for clock skew between SQS and the function.
+
+Nothing here changes an outcome: a call that fails (an error, or an entry answered in `Failed`) leaves
+that record to the queue's own visibility timeout; it is counted in `VisibilityChange` (the summary line
+and metrics) and logged. A record without a receipt handle is skipped and counted. FIFO order is kept
+as Lambda keeps it: a group waits for its reported message whatever its visibility.
+
+Calls run concurrently (at most `max_concurrency`, the client's pool size) and end by the deadline the
+forwarder gives (forwarder.py shares the deadline margin between these calls and the report). The SQS
+client is not made at cold start (a Kinesis or DynamoDB function would pay for it for nothing), but on a
+thread of the pool while the first SQS batch is published (`prepare`): made after the publisher, it
+would take the visibility calls' share of the margin at a small function's CPU share.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from forwarder.clients import bounded_by
+from forwarder.outcomes import Outcome
+from forwarder.records import SQS, SourceRecord
+
+ENTRIES_PER_CALL = 10  # ChangeMessageVisibilityBatch's limit
+SQS_MAX_VISIBILITY_SECONDS = 43_200  # 12 hours, counted from the receive
+CUSTOM_BUS_WINDOW_SECONDS = 300  # a Custom Event Bus deduplicates a DeduplicationId for 5 minutes
+WINDOW_SAFETY_SECONDS = 30  # clock skew between SQS's timestamps and the function, and the call itself
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """The visibility of a reported record: full jitter over min(cap, base * 2 ** (receives - 1)) seconds.
+
+    `window`: on a Custom Event Bus, the deduplication window less the safety margin; None elsewhere.
+    """
+
+    base: int
+    cap: int
+    window: float | None = None
+
+    @classmethod
+    def for_bus(cls, base: int, cap: int, custom_bus: bool) -> Backoff:
+        """On a Custom Event Bus, every delay also fits in its deduplication window (module docstring)."""
+        return cls(base, cap, CUSTOM_BUS_WINDOW_SECONDS - WINDOW_SAFETY_SECONDS if custom_bus else None)
+
+    def ceiling(self, receives: int) -> int:
+        """The longest delay after `receives` receives (1 for a first delivery): grows, then stays at cap."""
+        exponent = min(max(receives, 1) - 1, 32)  # 2 ** 32 * base is past any cap
+        return min(self.cap, self.base * 2**exponent)
+
+    def delay(self, receives: int, draw: float, elapsed: float, since_first_receive: float | None) -> int:
+        """Whole seconds in [0, bound]; `draw` in [0, 1) is the jitter, `elapsed` the invocation's time so far."""
+        bound = self.ceiling(receives)
+        if self.window is not None:
+            # The oldest acceptance to cover: at the first receive while its window lasts (never later than
+            # this invocation's start, whatever the clocks say), else at this invocation's start.
+            first = since_first_receive
+            oldest = elapsed if first is None or first > self.window else max(first, elapsed)
+            bound = min(bound, max(0, math.floor(self.window - oldest)))
+        return min(bound, math.floor(draw * (bound + 1)))
+
+
+@dataclass(slots=True)
+class VisibilityChange:
+    """What one invocation's visibility calls did, for the summary line and the metrics."""
+
+    changed: int = 0
+    failed: int = 0  # the call failed or the entry was answered in Failed: the queue's timeout applies
+    skipped: int = 0  # no receipt handle (or no queue ARN) to change it with
+    errors: Counter[str] = field(default_factory=Counter)  # failed records by error code
+
+    def add(self, other: VisibilityChange) -> None:
+        self.changed += other.changed
+        self.failed += other.failed
+        self.skipped += other.skipped
+        self.errors.update(other.errors)
+
+
+# One call: the queue's ACCOUNT/NAME and (receipt handle, seconds) of at most ten records.
+Call = tuple[str, list[tuple[str, int]]]
+
+
+class VisibilityBackoff:
+    def __init__(
+        self,
+        make_client: Callable[[], Any],
+        backoff: Backoff,
+        max_concurrency: int,
+        draw: Callable[[], float] = random.random,
+        wall_clock: Callable[[], float] = time.time,
+    ):
+        self._make_client = make_client
+        self._backoff = backoff
+        self._workers = max_concurrency
+        self._draw = draw
+        self._wall_clock = wall_clock
+        self._executor: ThreadPoolExecutor | None = None
+        self._sqs: Future | None = None  # the client, being made on the executor, or made
+
+    def prepare(self, source: str) -> None:
+        """Before an SQS batch is published: start making the client on the pool, once."""
+        if source == SQS and self._sqs is None:
+            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="visibility")
+            self._sqs = self._executor.submit(self._make_client)
+
+    def change(
+        self, source: str, records: Sequence[SourceRecord], outcomes: Sequence[Outcome], deadline: float,
+        started: float,
+    ) -> VisibilityChange | None:
+        """Set the visibility of the records reported for redelivery; None for a source that is not SQS."""
+        if source != SQS:
+            return None
+        calls, result = self._calls(records, outcomes, elapsed=time.monotonic() - started)
+        if not calls:
+            return result
+        self.prepare(source)
+        for sent in self._executor.map(lambda call: self._send(call, deadline), calls):
+            result.add(sent)
+        return result
+
+    def _calls(
+        self, records: Sequence[SourceRecord], outcomes: Sequence[Outcome], elapsed: float
+    ) -> tuple[list[Call], VisibilityChange]:
+        """The reported records, once each, in batch order, ten to a call per queue."""
+        by_queue: dict[str, list[tuple[str, int]]] = {}
+        skipped, seen = 0, set()
+        for record, outcome in zip(records, outcomes, strict=True):
+            if outcome.settled or record.item_id in seen:
+                continue
+            seen.add(record.item_id)
+            raw = record.raw or {}
+            handle, queue = raw.get("receiptHandle"), _queue_path(raw.get("eventSourceARN"))
+            if not isinstance(handle, str) or not handle or queue is None:
+                skipped += 1
+                continue
+            by_queue.setdefault(queue, []).append((handle, self._delay(raw, elapsed)))
+        calls = [(queue, handles[start:start + ENTRIES_PER_CALL])
+                 for queue, handles in by_queue.items() for start in range(0, len(handles), ENTRIES_PER_CALL)]
+        return calls, VisibilityChange(skipped=skipped)
+
+    def _delay(self, raw: dict, elapsed: float) -> int:
+        attributes = raw.get("attributes") if isinstance(raw.get("attributes"), dict) else {}
+        first = _number(attributes.get("ApproximateFirstReceiveTimestamp"))
+        since_first = None if first is None else self._wall_clock() - first / 1000
+        receives = int(_number(attributes.get("ApproximateReceiveCount")) or 1)
+        return self._backoff.delay(receives, self._draw(), elapsed, since_first)
+
+    def _send(self, call: Call, deadline: float) -> VisibilityChange:
+        queue, handles = call
+        entries = [{"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
+                   for index, (handle, seconds) in enumerate(handles)]
+        try:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("DeadlineReached")
+            client = self._sqs.result(timeout=left)  # made on this pool, submitted before any call
+            url = f"{client.meta.endpoint_url.rstrip('/')}/{queue}"  # the source is in the function's region
+            with bounded_by(deadline):
+                answer = client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
+        except Exception as error:  # noqa: BLE001 - any failure leaves the record to the queue's own timeout
+            return VisibilityChange(failed=len(handles), errors=Counter({_error_code(error): len(handles)}))
+        failed = [entry for entry in answer.get("Failed") or [] if isinstance(entry, dict)]
+        errors = Counter(str(entry.get("Code") or "Failed") for entry in failed)
+        return VisibilityChange(changed=len(handles) - len(failed), failed=len(failed), errors=errors)
+
+
+class NoVisibility:
+    """Visibility backoff off: reported records come back when the queue's visibility timeout ends."""
+
+    def prepare(self, source: str) -> None:
+        return None
+
+    def change(self, *args: Any) -> None:
+        return None
+
+
+def _queue_path(arn: Any) -> str | None:
+    """arn:aws:sqs:REGION:ACCOUNT:NAME -> ACCOUNT/NAME, the queue URL's path."""
+    parts = arn.split(":") if isinstance(arn, str) else []
+    if len(parts) != 6 or parts[2] != "sqs" or not parts[4] or not parts[5]:
+        return None
+    return f"{parts[4]}/{parts[5]}"
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, TimeoutError):
+        return "DeadlineReached"  # before the call could start, or while the client was still being made
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return str(code or type(error).__name__)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
