@@ -958,13 +958,13 @@ def test_default_stack_with_every_optional_stage_deploys_on_moto(
     for dropped in MOTO_DROPS_BUCKET_PROPERTIES:
         assert dropped in translated["Resources"]["LargePayloadStore"]["Properties"]
 
-    # The queues: visibility 6 x 60 s, redrive to the DLQ after 5 receives.
+    # The queues: visibility 6 x 60 s, redrive to the DLQ after 10 receives.
     attributes = sqs.get_queue_attributes(QueueUrl=out["SourceQueueUrl"], AttributeNames=["All"])["Attributes"]
     assert attributes["VisibilityTimeout"] == "360"
     assert attributes["QueueArn"] == out["SourceQueueArn"]
     assert json.loads(attributes["RedrivePolicy"]) == {
         "deadLetterTargetArn": queue_arn(sqs, out["DeadLetterQueueUrl"]),
-        "maxReceiveCount": 5,
+        "maxReceiveCount": 10,
     }
     queue_arn(sqs, out["QuarantineQueueUrl"])
 
