@@ -44,7 +44,8 @@ class Forwarder:
         self.claim_check = claim_check
         self.quarantine = quarantine
         options = PublishOptions(
-            settings.max_request_bytes, settings.max_concurrency, settings.max_attempts, target.max_entries
+            settings.max_request_bytes, settings.max_concurrency, settings.max_attempts, target.max_entries,
+            concurrency_mode=settings.concurrency_mode,
         )
         self.publisher = Publisher(target.send, options)
 

@@ -66,6 +66,7 @@ ENVIRONMENT_VARIABLES = (
     "LARGE_PAYLOAD_BUCKET",
     "EVENT_GROUPS",
     "SNS_UNWRAP",
+    "CONCURRENCY_MODE",
 )
 
 
@@ -89,6 +90,7 @@ class Settings:
     large_payload_bucket: str | None = None
     event_groups: bool = True  # Custom Event Bus: EventGroupId from the FIFO group or partition key
     sns_unwrap: SnsUnwrap = True
+    concurrency_mode: str = "adaptive"  # or "fixed" (concurrency.py)
 
     @property
     def custom_bus(self) -> bool:
@@ -112,6 +114,7 @@ class Settings:
             large_payload_bucket=_bucket(env, "LARGE_PAYLOAD_BUCKET"),
             event_groups=_boolean(env, "EVENT_GROUPS", default=True),
             sns_unwrap=_sns_unwrap(env, "SNS_UNWRAP"),
+            concurrency_mode=_choice(env, "CONCURRENCY_MODE", ("adaptive", "fixed")),
         )
 
 
@@ -148,6 +151,14 @@ def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in ("false", "0", "no", "off"):
         return False
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (any case); the first when unset."""
+    raw = _value(env, name).lower() or choices[0]
+    if raw not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _sns_unwrap(env: Mapping[str, str], name: str) -> SnsUnwrap:
