@@ -13,8 +13,8 @@ upload), so that one slow item holds back nothing but its own FIFO group, under 
 
 The parts: `retry_policy` (what is retried, for how long), `scheduler` (queues and the loop), `lanes`
 (FIFO groups), `answers` (reading a peer's answer), `settlement` and `ledger` (what each answer means for
-each item, and the books), `runtime` (the clock, sleep and executor, injected together), `concurrency` (how many requests are in
-flight: fixed, or adaptive to throttling and kept across calls of one publisher). The names that
+each item, and the books), `runtime` (the clock, sleep and executor, injected together), `concurrency` (how
+many requests are in flight: fixed, or adaptive to throttling and kept across calls of one publisher). The names that
 moved into them and that importers know from here (the codes of our own, `Pending`) are re-exported.
 """
 
