@@ -80,18 +80,23 @@ def test_answers_to_requests_sent_before_a_cut_do_not_cut_again():
     assert limit.limit == 8
 
 
-def test_clean_answers_grow_it_back_by_one_per_window_up_to_the_ceiling():
+def test_clean_answers_grow_it_back_by_one_per_four_windows_up_to_the_ceiling():
     limit = AdaptiveLimit(16)
     for _ in range(4):
         limit.throttled(limit.round)
     assert limit.limit == 1
-    limit.observe(answered(CLEAN_ANSWER), limit.round)
-    assert limit.limit == 2
-    cleans = 0
-    while limit.limit == 2:
+    for window in (1, 2, 4, 8):
+        while limit.limit < window:
+            limit.clean()
+        cleans = 0
+        while limit.limit == window:
+            limit.observe(answered(CLEAN_ANSWER), limit.round)
+            cleans += 1
+        assert limit.limit == window + 1
+        assert 4 * window <= cleans <= 4 * window + 3  # about four windows' worth of clean answers
+    for _ in range(1000):
         limit.clean()
-        cleans += 1
-    assert limit.limit == 3 and cleans in (2, 3)  # about one window's worth of clean answers
+    assert limit.limit == 16
     for _ in range(1000):
         limit.clean()
     assert limit.limit == 16
