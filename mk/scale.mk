@@ -2,7 +2,7 @@
 # and the adaptive in-flight limit run side by side; prints the figures and writes docs/scale-results.md
 # (SCALE_ARGS="--report ''" leaves the page). Exits non-zero when a target of the adaptive policy is missed.
 #   make scale
-#   make scale SCALE_ARGS="--instances 12 --seconds 30 --rounds 2"
+#   make scale SCALE_ARGS="--instances 12 --seconds 30 --rounds 3"
 SCALE_ARGS ?=
 
 .PHONY: scale

@@ -77,7 +77,7 @@ def markdown(results: dict[str, Any]) -> str:
         "ended. This machine's speed varies: rerun to see the spread.",
         "",
         "Rerun: `make scale` (about two minutes), or for instance "
-        "`make scale SCALE_ARGS=\"--instances 12 --seconds 30 --rounds 2\"` (`python -m tools.scale --help`).",
+        "`make scale SCALE_ARGS=\"--instances 12 --seconds 30 --rounds 3\"` (`python -m tools.scale --help`).",
         "",
     ]
     return "\n".join(lines)
@@ -85,5 +85,5 @@ def markdown(results: dict[str, Any]) -> str:
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".")
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}".rstrip("0").rstrip(".")
     return f"{value:,}" if isinstance(value, int) else str(value)

@@ -35,7 +35,7 @@ class Plan:
     burst_seconds: float = 1.0  # the bucket holds this many seconds of the quota
     max_concurrency: int = 16
     max_attempts: int = 6
-    rounds: int = 1  # phases per policy, alternating
+    rounds: int = 2  # phases per policy, alternating
 
     @property
     def unthrottled_rps(self) -> float:
