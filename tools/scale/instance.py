@@ -45,7 +45,8 @@ class Tally:
     def rejected(self, error: Exception) -> None:
         raise error  # the run's events are well formed: a rejection is a bug in the run
 
-    def published(self, source: str, records: Any, publication: Any) -> None:
+    def published(self, source: str, records: Any, publication: Any, *details: Any) -> None:
+        """As `forwarder.report.Reporter.published`; what else it is given (`details`) is not counted here."""
         self._seen.requests += publication.requests
         failed = [outcome for outcome in publication.outcomes if not outcome.settled]
         self._seen.reported += len(failed)
