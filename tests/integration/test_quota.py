@@ -84,26 +84,33 @@ LATENCY_MS = 20
 QUOTA = {"quota_requests_per_second": 40, "quota_burst_seconds": 0.1}  # 40 requests/s; 4 tokens held
 
 
-def forwarder_for(monkeypatch: pytest.MonkeyPatch, url: str, mode: str):
-    """A Forwarder as a cold start builds it (the handler's cold_start, with the suite's environment)."""
-    for name, value in {"AWS_ENDPOINT_URL": url, "MAX_CONCURRENCY": str(CEILING), "MAX_ATTEMPTS": "20",
-                        "CONCURRENCY_MODE": mode}.items():
-        monkeypatch.setenv(name, value)
-    return handler.cold_start(os.environ)
+class Function:
+    """The function as a cold start builds it (the handler's cold_start and Lambda glue, with the suite's
+    environment), and the Forwarder behind it, whose publisher's limit the test reads."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, url: str, mode: str):
+        for name, value in {"AWS_ENDPOINT_URL": url, "MAX_CONCURRENCY": str(CEILING), "MAX_ATTEMPTS": "20",
+                            "CONCURRENCY_MODE": mode}.items():
+            monkeypatch.setenv(name, value)
+        self.forwarder = handler.cold_start(os.environ)
+        self.limit = self.forwarder.publisher.limit
+        self._invoke = handler.entry_point(self.forwarder)  # flushes its metrics, as Lambda's invocations do
+
+    def __call__(self, event: dict) -> dict:
+        return self._invoke(event, LambdaContext(timeout_ms=60_000))
 
 
-def invoke(forwarder, endpoint: FaultEndpoint, count: int, tag: str) -> int:
+def invoke(function: Function, endpoint: FaultEndpoint, count: int, tag: str) -> int:
     """One invocation of `count` records, all of which must reach the bus; returns its throttled requests."""
     before = endpoint.stats()["faults"].get("quota:request", 0)
-    event = sqs_event([json.dumps({"tag": tag, "n": n}) for n in range(count)])
-    assert forwarder.handle(event, LambdaContext(timeout_ms=60_000)) == {"batchItemFailures": []}
+    assert function(sqs_event([json.dumps({"tag": tag, "n": n}) for n in range(count)])) == {"batchItemFailures": []}
     return endpoint.stats()["faults"].get("quota:request", 0) - before
 
 
 def test_the_limit_falls_under_throttling_is_kept_by_the_next_invocation_and_recovers(monkeypatch):
     with FaultEndpoint(latency_ms=LATENCY_MS, record_accepted=True, **QUOTA) as endpoint:
-        adaptive = forwarder_for(monkeypatch, endpoint.url, "adaptive")
-        limit = adaptive.publisher.limit
+        adaptive = Function(monkeypatch, endpoint.url, "adaptive")
+        limit = adaptive.limit
         assert limit.limit == CEILING
         first = invoke(adaptive, endpoint, 300, "a1")
         learnt = limit.limit
@@ -111,10 +118,10 @@ def test_the_limit_falls_under_throttling_is_kept_by_the_next_invocation_and_rec
 
         second = invoke(adaptive, endpoint, 300, "a2")  # starts from `learnt`, not from the ceiling
         endpoint.reset()  # the same quota, bucket full, for the fixed policy
-        fixed = forwarder_for(monkeypatch, endpoint.url, "fixed")
+        fixed = Function(monkeypatch, endpoint.url, "fixed")
         invoke(fixed, endpoint, 300, "f1")
         fixed_second = invoke(fixed, endpoint, 300, "f2")
-        assert fixed.publisher.limit.limit == CEILING
+        assert fixed.limit.limit == CEILING
         assert second * 2 < fixed_second  # what the first invocation learnt keeps the second off the quota
 
         endpoint.configure(quota_requests_per_second=0)  # clean answers from now on
