@@ -53,7 +53,8 @@ class Forwarder:
         self.quarantine = quarantine
         self.visibility = visibility or NoVisibility()
         options = PublishOptions(
-            settings.max_request_bytes, settings.max_concurrency, settings.max_attempts, target.max_entries
+            settings.max_request_bytes, settings.max_concurrency, settings.max_attempts, target.max_entries,
+            concurrency_mode=settings.concurrency_mode,
         )
         self.publisher = Publisher(target.send, options)
         self.shaping = Shaping.from_settings(settings)  # None when no expression is set: no record view is built

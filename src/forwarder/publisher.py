@@ -13,7 +13,8 @@ upload), so that one slow item holds back nothing but its own FIFO group, under 
 
 The parts: `retry_policy` (what is retried, for how long), `scheduler` (queues and the loop), `lanes`
 (FIFO groups), `answers` (reading a peer's answer), `settlement` and `ledger` (what each answer means for
-each item, and the books), `runtime` (the clock, sleep and executor, injected together). The names that
+each item, and the books), `runtime` (the clock, sleep and executor, injected together), `concurrency` (how
+many requests are in flight: fixed, or adaptive to throttling and kept across calls of one publisher). The names that
 moved into them and that importers know from here (the codes of our own, `Pending`) are re-exported.
 """
 
@@ -26,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from forwarder.concurrency import in_flight_limit
 from forwarder.entries import Entry, Rejected
 from forwarder.ledger import Ledger
 from forwarder.limits import MAX_ENTRIES_PER_REQUEST
@@ -63,6 +65,7 @@ class PublishOptions:
     max_attempts: int
     max_entries: int = MAX_ENTRIES_PER_REQUEST
     rng: random.Random = field(default_factory=random.Random)
+    concurrency_mode: str = "adaptive"  # or "fixed": always max_concurrency in flight (concurrency.py)
 
 
 class Publisher:
@@ -76,6 +79,8 @@ class Publisher:
         self._send = send
         self._options = options
         self._runtime = runtime if clock is None else dataclasses.replace(runtime, clock=clock)
+        # One limit for every call: what throttling taught it carries over to the next invocation.
+        self.limit = in_flight_limit(options.concurrency_mode, options.max_concurrency)
 
     @property
     def options(self) -> PublishOptions:
@@ -102,7 +107,8 @@ class Publisher:
         items, options = list(items), self._options
         deadline = math.inf if deadline is None else deadline
         policy = RetryPolicy(max_attempts=options.max_attempts)
-        scheduler = Scheduler(self._send, items, options, self._runtime, deadline, policy.coalesce_seconds)
+        scheduler = Scheduler(self._send, items, options, self._runtime, deadline, policy.coalesce_seconds,
+                              self.limit)
         ledger = Ledger(items)
         settlement = Settlement(
             items, scheduler, ledger, policy, quarantine, options.max_request_bytes, options.rng, self._runtime.clock

@@ -3,7 +3,8 @@
 The scheduler decides nothing about outcomes: it packs what is ready into requests, keeps at most
 `max_concurrency` of them in flight, holds retries until their backoff ends, and hands every finished
 request, quarantine send and preparation to its `Settler`. All waiting ends at the deadline, even when
-the endpoint hangs, because the loop stops waiting instead of trusting socket timeouts.
+the endpoint hangs, because the loop stops waiting instead of trusting socket timeouts. How many requests
+are in flight is the in-flight limit's (`concurrency`) to say: it sees every answer before the settler does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Protocol
 
 from forwarder.batching import pack
+from forwarder.concurrency import FixedLimit, InFlightLimit
 from forwarder.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -37,14 +39,17 @@ class Scheduler:
     """The queues of one call. Items come in by index (`ready`, `later`, `split`); `run` moves them on."""
 
     def __init__(self, send: Send, items: list, options: PublishOptions, runtime: Runtime, deadline: float,
-                 coalesce_seconds: float):
+                 coalesce_seconds: float, limit: InFlightLimit | None = None):
+        """`limit` (default: `max_concurrency`, fixed) outlives the call: the publisher keeps it."""
         self._send, self._items, self._options, self._runtime = send, items, options, runtime
+        self._limit = limit or FixedLimit(options.max_concurrency)
         self.deadline = deadline
         self._coalesce = coalesce_seconds
         self._ready: list[int] = []
         self._delayed: list[tuple[float, int]] = []  # heap of (not before, index)
         self._queued: deque[list[int]] = deque()  # packed requests waiting for a free slot
-        self._in_flight: dict[Future, list[int]] = {}  # PutEvents requests, at most max_concurrency
+        self._in_flight: dict[Future, list[int]] = {}  # PutEvents requests, at most the limit's
+        self._sent_in_round: dict[Future, int] = {}  # the limit's round when each request went out
         self._quarantining: dict[Future, int] = {}
         self._preparing: dict[Future, int] = {}  # Pending items whose future has not resolved yet
         self._executor = runtime.executor_factory(options.max_concurrency)
@@ -98,6 +103,7 @@ class Scheduler:
 
     def _hand_over(self, future: Future, settler: Settler) -> None:
         if future in self._in_flight:
+            self._limit.observe(future, self._sent_in_round.pop(future))
             settler.answered(self._in_flight.pop(future), future)
         elif future in self._quarantining:
             settler.quarantined(self._quarantining.pop(future), future)
@@ -113,12 +119,13 @@ class Scheduler:
             sizes = [(index, self._items[index].size) for index in self._ready]
             self._ready = []
             self._queued.extend(pack(sizes, self._options.max_request_bytes, self._options.max_entries))
-        # Only as many requests in the pool as it has threads: waiting stays cheap, and what the
-        # deadline cuts off was never started, so it is reported without any doubt about it.
-        while self._queued and len(self._in_flight) < self._options.max_concurrency:
+        # Never more requests in the pool than the limit (at most its threads): waiting stays cheap, and
+        # what the deadline cuts off was never started, so it is reported without any doubt about it.
+        while self._queued and len(self._in_flight) < self._limit.limit:
             indices = self._queued.popleft()
             fields = [self._items[index].fields for index in indices]
-            self._in_flight[self._executor.submit(self._call, fields)] = indices
+            future = self._executor.submit(self._call, fields)
+            self._in_flight[future], self._sent_in_round[future] = indices, self._limit.round
 
     def _call(self, fields: list[dict]) -> Any:
         """Runs on a pool thread. NOT_SENT means the deadline passed before the request could start."""

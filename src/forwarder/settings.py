@@ -96,6 +96,7 @@ ENVIRONMENT_VARIABLES = (
     "EVENT_FILTER",
     "VISIBILITY_BACKOFF_MAX_SECONDS",
     "VISIBILITY_BACKOFF_BASE_SECONDS",
+    "CONCURRENCY_MODE",
 )
 
 
@@ -126,6 +127,7 @@ class Settings:
     filter_path: ParsedResult | None = None
     visibility_backoff_max_seconds: int = DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS  # 0: off
     visibility_backoff_base_seconds: int = DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS
+    concurrency_mode: str = "adaptive"  # or "fixed" (concurrency.py)
 
     @property
     def custom_bus(self) -> bool:
@@ -161,6 +163,7 @@ class Settings:
             filter_path=_jmespath(env, "EVENT_FILTER"),
             visibility_backoff_max_seconds=(cap := _visibility_cap(env, "VISIBILITY_BACKOFF_MAX_SECONDS")),
             visibility_backoff_base_seconds=_visibility_base(env, "VISIBILITY_BACKOFF_BASE_SECONDS", cap),
+            concurrency_mode=_choice(env, "CONCURRENCY_MODE", ("adaptive", "fixed")),
         )
 
 
@@ -222,6 +225,14 @@ def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in ("false", "0", "no", "off"):
         return False
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (any case); the first when unset."""
+    raw = _value(env, name).lower() or choices[0]
+    if raw not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _sns_unwrap(env: Mapping[str, str], name: str) -> SnsUnwrap:

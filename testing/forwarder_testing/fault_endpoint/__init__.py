@@ -7,5 +7,6 @@
 - ``handler``: the HTTP connection and its routes; ``control``: the ``/_fault/`` routes; ``classic`` and
   ``v2``: the PutEvents answers of each API; ``faults``: what a fault does to the connection (reset, hang,
   trickle).
+- ``quota``: the PutEvents quota shared by all clients (token buckets in requests/s and entries/s).
 - ``server``: ``FaultEndpoint`` (a thread) and ``main`` (a process).
 """

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from . import faults
+from . import faults, quota
 from .config import AMBIGUOUS_FAULT_KINDS
 from .state import FaultState
 from .validation import RequestError, check_request, entry_error, parse_body
@@ -43,6 +43,9 @@ def put_events(handler: Handler, body: bytes) -> None:
         return
     if answer_scripted(handler, body):  # answer_schedule, request_rules
         return
+    if quota.refuse_request(state):
+        handler.send_error_json(RequestError(*REQUEST_ERRORS["throttle"]))
+        return
     fault = state.request_fault()
     if fault in REQUEST_ERRORS:
         handler.send_error_json(RequestError(*REQUEST_ERRORS[fault]))
@@ -60,7 +63,8 @@ def answer_put_events(handler: Handler, body: bytes, fault: str | None) -> None:
     if fault == "slow":
         faults.hold(handler, config)
     try:
-        response = process(state, check_request(parse_body(body), config.max_entries_bytes), fault)
+        entries = check_request(parse_body(body), config.max_entries_bytes)
+        response = quota.within_entry_quota(state, entries, lambda allowed: process(state, allowed, fault))
     except RequestError as error:
         state.reject(error.code)
         handler.send_error_json(error)

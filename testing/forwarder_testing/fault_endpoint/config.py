@@ -25,6 +25,8 @@ Config keys (probabilities are drawn from one RNG seeded with ``seed``):
     request_rules      [{"contains": str, "code": str, "status": int}] a PutEvents request with an entry whose
                        Detail contains the substring is refused whole (default 400 ValidationException), as the
                        service refuses a request for one bad entry; nothing accepted
+    quota_requests_per_second, quota_entries_per_second, quota_burst_seconds
+                       a PutEvents quota shared by all clients (classic API): see ``quota.py``; 0 = none
 
 Request fault kinds:
 
@@ -79,6 +81,9 @@ class FaultConfig:
     virtual_now: float | None = None  # eventbridgev2's dedup window on a caller's clock (see v2.py)
     answer_schedule: list[dict[str, Any] | str | None] = dataclasses.field(default_factory=list)
     request_rules: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    quota_requests_per_second: float = 0.0  # quota.py
+    quota_entries_per_second: float = 0.0
+    quota_burst_seconds: float = 1.0
 
     def update(self, changes: dict[str, Any]) -> None:
         """Merge changes, rejecting unknown keys and unknown fault kinds before touching anything."""
@@ -102,6 +107,8 @@ class FaultConfig:
             raise ValueError('each detail rule needs "contains" and "code"')
         if self.dedup_window_seconds < 0:
             raise ValueError("dedup_window_seconds must not be negative")
+        if min(self.quota_requests_per_second, self.quota_entries_per_second, self.quota_burst_seconds) < 0:
+            raise ValueError("quota rates and burst must not be negative")
         check_scripted(self)
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from collections import Counter, deque
 from typing import Any
 
 from .config import FaultConfig
+from .quota import QUOTA_KEYS, Quota
 from .validation import ENTRY_MESSAGES
 
 V2_API = "eventbridgev2"  # the "Api" of accepted eventbridgev2 entries and the key of their stats
@@ -47,6 +48,7 @@ class FaultState:
         self.dedup_window: dict[Any, tuple[float, str, str]] = {}
         self.dedup_expiry: list[tuple[float, Any]] = []
         self.v2_counts: Counter[str] = Counter()
+        self.quota = Quota(self.config)
 
     def reset(self) -> None:
         """Back to the starting config, with no accepted entries, no stats and a reseeded RNG."""
@@ -63,6 +65,8 @@ class FaultState:
             self.config.update(changes)
             if "seed" in changes:
                 self.rng = random.Random(self.config.seed)
+            if QUOTA_KEYS & set(changes):
+                self.quota = Quota(self.config)
             return self.config.to_dict()
 
     # -- the draws (caller holds the lock unless said otherwise) -------------------------------------

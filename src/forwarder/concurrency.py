@@ -1,0 +1,122 @@
+"""How many PutEvents requests one instance keeps in flight: fixed, or adaptive (AIMD) on throttling.
+
+EventBridge's PutEvents quota is shared by every instance of the function (and every other producer in the
+account and region), and no instance knows how many others there are. So each one learns from its own
+answers, as TCP's congestion control and botocore's `adaptive` retry mode do: the limit is halved when an
+answer says throttling (a request refused with a throttling code or HTTP 429, or entries answered
+`ThrottlingException`), and grows by one request per four limits' worth of clean answers, never above
+`MAX_CONCURRENCY` and never below one. That is a quarter of TCP's pace: every instance's growth adds to
+the overshoot of the shared quota, and at TCP's pace eight instances had a fifth of their requests
+throttled in `make scale`, at this pace under a tenth, with the same goodput. It is cut at most once per
+round trip: answers to requests sent before the last cut speak of the old limit, so a burst of them does
+not cut it again and again.
+
+One limit lives as long as its `Publisher`, so a warm instance starts each invocation where the last one
+left off. `FixedLimit` is the policy without learning (`CONCURRENCY_MODE=fixed`).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+
+from botocore.exceptions import ClientError
+
+from forwarder import answers
+
+THROTTLED_STATUS = 429
+# botocore's throttling codes (botocore.retries.standard), and the ones a PutEvents entry can carry.
+THROTTLING_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+    "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
+    "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+})
+THROTTLED, CLEAN = "throttled", "clean"
+
+
+def verdict(future: Future) -> str | None:
+    """What a finished request says of the quota: THROTTLED, CLEAN (answered, no throttling), or None
+    (it failed otherwise, or was never sent: it says nothing of the quota)."""
+    if future.cancelled():
+        return None
+    error = future.exception()
+    if isinstance(error, ClientError):
+        code, status, _ = answers.error_fields(error)
+        return THROTTLED if status == THROTTLED_STATUS or code in THROTTLING_CODES else None
+    if error is not None:
+        return None
+    return _verdict_of_answer(future.result())
+
+
+def _verdict_of_answer(response: object) -> str | None:
+    entries = response.get("Entries") if isinstance(response, dict) else None
+    if not isinstance(entries, list):
+        return None  # not PutEvents' answer (or NOT_SENT): nothing learnt
+    codes = (entry.get("ErrorCode") for entry in entries if isinstance(entry, dict))
+    return THROTTLED if any(code in THROTTLING_CODES for code in codes) else CLEAN
+
+
+class FixedLimit:
+    """Always `ceiling` requests in flight, whatever the answers."""
+
+    def __init__(self, ceiling: int):
+        self.ceiling = ceiling
+
+    @property
+    def limit(self) -> int:
+        return self.ceiling
+
+    @property
+    def round(self) -> int:
+        return 0
+
+    def observe(self, future: Future, sent_in_round: int) -> None:
+        """Nothing to learn."""
+
+
+class AdaptiveLimit:
+    """AIMD: times `decrease` on throttling (once per round trip), +`increase` per limit's worth of clean answers."""
+
+    def __init__(self, ceiling: int, decrease: float = 0.5, increase: float = 0.25):
+        self.ceiling = ceiling
+        self._decrease, self._increase = decrease, increase
+        self._window = float(ceiling)  # a cold instance starts as the fixed policy does
+        self._round = 0  # bumped by every cut: the round a request was sent in tells if it saw the cut
+        self._lock = threading.Lock()  # a library caller may share one Publisher between threads
+
+    @property
+    def limit(self) -> int:
+        return max(1, min(self.ceiling, int(self._window)))
+
+    @property
+    def round(self) -> int:
+        return self._round
+
+    def observe(self, future: Future, sent_in_round: int) -> None:
+        """Learn from a finished request sent when `round` was `sent_in_round`."""
+        found = verdict(future)
+        if found == THROTTLED:
+            self.throttled(sent_in_round)
+        elif found == CLEAN:
+            self.clean()
+
+    def throttled(self, sent_in_round: int) -> None:
+        with self._lock:
+            if sent_in_round < self._round:
+                return  # sent before the last cut: already answered for
+            self._window = max(1.0, self._window * self._decrease)
+            self._round += 1
+
+    def clean(self) -> None:
+        with self._lock:
+            self._window = min(float(self.ceiling), self._window + self._increase / self._window)
+
+
+InFlightLimit = FixedLimit | AdaptiveLimit
+MODES = {"adaptive": AdaptiveLimit, "fixed": FixedLimit}
+
+
+def in_flight_limit(mode: str, ceiling: int) -> InFlightLimit:
+    """The policy named `mode` ("adaptive" or "fixed") with `ceiling` requests in flight at most."""
+    return MODES[mode](ceiling)
