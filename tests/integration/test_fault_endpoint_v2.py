@@ -394,3 +394,22 @@ def test_runs_as_its_own_process_serving_both_apis():
         assert control(remote, "/_fault/accepted")["count"] == 2
         assert control(remote, "/_fault/stats")["eventbridgev2"]["entries_deduplicated"] == 1
     assert remote.returncode == 0
+
+
+def test_the_request_quota_is_shared_with_the_classic_api_and_refuses_v2_requests_as_v2_would():
+    # 4 tokens, refilled one per 100 s: two classic and two v2 requests pass, then both APIs are refused.
+    with FaultEndpoint(quota_requests_per_second=0.01, quota_burst_seconds=400) as endpoint:
+        v2, classic = make_client(endpoint), make_classic_client(endpoint)
+        sends = (
+            lambda: classic.put_events(Entries=[OK_ENTRY]),
+            lambda: v2.put_events(EventBusArn=BUS, Entries=[ENTRY]),
+        )
+        outcomes = []
+        for send in sends * 3:
+            try:
+                send()
+                outcomes.append("ok")
+            except ClientError as error:
+                outcomes.append((error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]))
+        assert outcomes == ["ok"] * 4 + [("ThrottlingException", 400), ("ThrottlingException", 429)]
+        assert endpoint.stats()["faults"]["quota:request"] == 2

@@ -8,7 +8,8 @@ Same config, faults, stats and accepted list as the classic API (one port, one `
   "Message": ...}``, which botocore's ``RpcV2CBORParser`` reads (it keeps the part after ``#``). What the
   service refuses is in ``v2_validation.py``.
 * request faults answer as v2 would: ``throttle`` is 429 ``ThrottlingException`` (botocore retries it as
-  throttling), ``http500`` 500 ``InternalException``, ``http503`` 503 ``ServiceUnavailable``.
+  throttling), ``http500`` 500 ``InternalException``, ``http503`` 503 ``ServiceUnavailable``; so does a
+  request over the shared request quota (quota.py: one account's quota, whichever API is called).
 * the deduplication window (config ``dedup_window_seconds``, default 300): per EventBusArn, an entry is
   keyed by its ``SystemMetadata.DeduplicationId``, or, when the request has
   ``DeduplicationConfiguration: {DeduplicationType: CONTENT_BASED}`` and the entry no DeduplicationId, by a
@@ -84,6 +85,11 @@ def put_events_v2(handler: Handler, body: bytes) -> None:
     if len(body) > config.max_body_bytes:
         state.reject("http413")
         handler.send_raw(413, b"", close=True)
+        return
+    if not state.quota.requests.take(1):  # the account's PutEvents quota is shared by both APIs (quota.py)
+        with state.lock:
+            state.faults["quota:request"] += 1
+        send_error(handler, RequestError(*REQUEST_ERRORS["throttle"]))
         return
     fault = state.request_fault()
     handler.trickling = fault == "trickle"  # the answer, whatever it is, goes out one byte at a time
