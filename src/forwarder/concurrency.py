@@ -21,17 +21,15 @@ import threading
 from concurrent.futures import Future
 
 from botocore.exceptions import ClientError
+from botocore.retries.standard import ThrottledRetryableChecker
 
 from forwarder import answers
 
 THROTTLED_STATUS = 429
-# botocore's throttling codes (botocore.retries.standard), and the ones a PutEvents entry can carry.
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
-    "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
-    "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
-})
+# botocore's own list of throttling codes (its standard and adaptive retry modes read the same one), which
+# includes ThrottlingException, the code a PutEvents entry carries. Taken from botocore, not copied, so
+# that the two cannot drift apart; botocore.retries.standard is imported by every client in any case.
+THROTTLING_CODES = frozenset(ThrottledRetryableChecker._THROTTLED_ERROR_CODES)
 THROTTLED, CLEAN = "throttled", "clean"
 
 
