@@ -216,6 +216,18 @@ class _Connection(http.client.HTTPConnection):
     response_class = _Response
     sock: _BoundedSocket
 
+    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
+        """A bytes body goes out in the same write as the headers: http.client writes them apart, two
+        sends and (with TCP_NODELAY) two segments per request, which on a small CPU share is measurable
+        (BENCHMARKS.md, "At Lambda's CPU share"). Any other body is left to http.client."""
+        if not isinstance(message_body, bytes) or encode_chunked:
+            super()._send_output(message_body, encode_chunked)
+            return
+        self._buffer.extend((b"", b""))
+        head = b"\r\n".join(self._buffer)
+        del self._buffer[:]
+        self.send(head + message_body)
+
 
 def _header_map(pairs: list[tuple[str, str]]) -> dict[str, str]:
     """Lower-case names; a repeated header's values joined with ", ", as botocore's urllib3 session does."""
