@@ -65,8 +65,8 @@ def section(results: dict, chart: str | None) -> list[str]:
     memories = sorted({m for m, _ in c})
     out += [f"Each memory size's CPU (memory / 1,769 MB of one core) as a cgroup CPU quota on a child process, "
             f"{share['records']:,}-record batches, endpoint latency {share['latency_ms']} ms; the contenders run "
-            "interleaved in that child. `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` is set as Lambda sets it. Rerun alone: "
-            "`.venv/bin/python -m bench --only-share` (see mk/bench.mk).", ""]
+            "interleaved in that child. `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` is set as Lambda sets it. Rerun this "
+            "section alone with `make bench-share` (`BENCH_PROFILE=quick` for 256 and 1,769 MB only).", ""]
     if "finished" in share:
         out += [f"Measured on {share['finished']} (profile `{share['profile']}`, load average "
                 f"{share['loadavg']:.1f}).", ""]
@@ -101,6 +101,7 @@ def chart(results: dict, path: Path) -> bool:
     if not c:
         return False
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -113,6 +114,7 @@ def chart(results: dict, path: Path) -> bool:
             ax.plot(*zip(*points, strict=True), marker="o", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # only the measured sizes are labelled
     ax.set_xticks(memories, [f"{m:,}" for m in memories])
     ax.set_xlabel("function memory, MB (CPU share = memory / 1,769 MB)")
     ax.set_ylabel("records per second (median)")
