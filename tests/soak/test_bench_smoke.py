@@ -35,6 +35,16 @@ def test_the_bench_harness_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert share.get("skipped") or {s["contender"] for s in share["sizes"]["1769"]} == {
         "forwarder", "chunked", "forwarder@2"}
     assert share.get("skipped", "") in report or "| 1,769 MB | forwarder (default settings) |" in report
+    # WHEN the Lambda-share profile alone runs again into those results
+    again = subprocess.run(
+        [sys.executable, "-m", "bench", "--profile", "smoke", "--out-dir", str(tmp_path), "--no-chart", "--only-share"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    # THEN it replaces that section only, and says when it ran
+    assert again.returncode == 0, again.stderr[-3000:]
+    rerun = json.loads((tmp_path / "bench" / "results.json").read_text())
+    assert rerun["lambda_share"]["profile"] == "smoke" and rerun["samples"] == results["samples"]
+    assert "(profile `smoke`, load average" in (tmp_path / "BENCHMARKS.md").read_text()
 
 
 def test_the_chart_is_drawn_from_results(tmp_path: Path) -> None:
