@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bench import report, runner, share_report
+from bench import report, runner, share, share_report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(args.from_results.read_text())
     elif args.only_share:
         previous = json.loads((out / "bench" / "results.json").read_text())
-        results = runner.run_share_only(runner.PROFILES[args.profile], previous)
+        results = share.run_alone(runner.PROFILES[args.profile], previous)
         (out / "bench" / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     else:
         results = runner.run(runner.PROFILES[args.profile])

@@ -119,7 +119,7 @@ def run_cells(profile: Profile, endpoint: EndpointProcess, contenders: list[Any]
 REQUEST_PATHS = ("wire", "botocore", "botocore+validation")
 
 
-def _what_if(forwarder: Any, concurrency: int | None = None, path: str | None = None) -> Any:
+def what_if(forwarder: Any, concurrency: int | None = None, path: str | None = None) -> Any:
     """The warm handler with a forwarder (and its own client) for other settings or another request path."""
     from bench.contenders import Forwarder
     from forwarder.clients import create_client
@@ -142,7 +142,7 @@ def run_levers(profile: Profile, endpoint: EndpointProcess, forwarder: Any) -> l
     """MAX_CONCURRENCY sweep (wall), and the request path: wire or botocore's client (CPU, 0 ms)."""
     samples: list[dict] = []
     event, warm = sqs_event(profile.sweep_size), sqs_event(200)
-    variants = {n: _what_if(forwarder, concurrency=n) for n in profile.sweep_concurrency}
+    variants = {n: what_if(forwarder, concurrency=n) for n in profile.sweep_concurrency}
     for latency in profile.sweep_latencies_ms:
         endpoint.configure(latency_ms=latency)
         for variant in variants.values():
@@ -155,7 +155,7 @@ def run_levers(profile: Profile, endpoint: EndpointProcess, forwarder: Any) -> l
                 log(f"sweep {latency:>3} ms concurrency {concurrency:>3}: {sample['wall']:.3f} s")
     endpoint.configure(latency_ms=0)
     event = sqs_event(profile.lever_size)
-    variants = {path: _what_if(forwarder, path=path) for path in REQUEST_PATHS}
+    variants = {path: what_if(forwarder, path=path) for path in REQUEST_PATHS}
     for variant in variants.values():
         measure(variant, warm, 200)
     for _rep in range(profile.lever_reps):
@@ -223,21 +223,6 @@ def run(profile: Profile) -> dict[str, Any]:
     results["duration_s"] = time.time() - started
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     log(f"done in {results['duration_s']:.0f} s")
-    return results
-
-
-def run_share_only(profile: Profile, results: dict[str, Any]) -> dict[str, Any]:
-    """The Lambda-share profile alone, put into `results` (a previous run's) in place of its own."""
-    from bench import share
-
-    for name in CLEARED_ENV:
-        os.environ.pop(name, None)
-    os.environ.update(BENCH_ENV)
-    with EndpointProcess({"record_accepted": False}) as endpoint:
-        os.environ["AWS_ENDPOINT_URL"] = endpoint.url
-        results["lambda_share"] = {**share.run(profile, endpoint, log), "profile": profile.name,
-                                   "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                                   "loadavg": os.getloadavg()[0]}
     return results
 
 

@@ -41,6 +41,22 @@ def run(profile: Any, endpoint: Any, log: Callable[[str], None]) -> dict:
     return out
 
 
+def run_alone(profile: Any, results: dict[str, Any]) -> dict[str, Any]:
+    """The Lambda-share profile alone, put into `results` (a previous run's) in place of its own."""
+    from bench.runner import BENCH_ENV, CLEARED_ENV, log
+    from forwarder_testing.endpoint_process import EndpointProcess
+
+    for name in CLEARED_ENV:
+        os.environ.pop(name, None)
+    os.environ.update(BENCH_ENV)
+    with EndpointProcess({"record_accepted": False}) as endpoint:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint.url
+        results["lambda_share"] = {**run(profile, endpoint, log), "profile": profile.name,
+                                   "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                                   "loadavg": os.getloadavg()[0]}
+    return results
+
+
 def _one_size(profile: Any, memory_mb: int, log: Callable[[str], None]) -> list[dict]:
     with tempfile.TemporaryDirectory() as scratch:
         result_path = Path(scratch) / "result.json"
@@ -58,12 +74,12 @@ def _one_size(profile: Any, memory_mb: int, log: Callable[[str], None]) -> list[
 
 def _contenders(concurrency: list[int]) -> dict[str, Any]:
     from bench.contenders import Chunked, Forwarder
-    from bench.runner import _what_if
+    from bench.runner import what_if
 
     forwarder = Forwarder()
     contenders = {"forwarder": forwarder, "chunked": Chunked()}
     for n in concurrency:
-        contenders[f"forwarder@{n}"] = _what_if(forwarder, concurrency=n)
+        contenders[f"forwarder@{n}"] = what_if(forwarder, concurrency=n)
     return contenders
 
 
