@@ -26,6 +26,7 @@ python:
 $(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml testing/pyproject.toml | python
 	test -x $(PY) || "$(PY313)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r src/requirements.txt  # the function's lock, every hash checked
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -e . -e testing  # the forwarder, and the support package
 	touch $@
@@ -34,8 +35,9 @@ venv: $(VENV)/.installed ## create .venv with Python 3.13 and the dependencies
 
 # Everything `make test` needs, in this one place: ruff first (`lint`); the SAM CLI, cfn-lint and checkov in
 # their own environments (mk/sam.mk), which tests/deploy/test_deploy.py calls; and the bench extras (mk/bench.mk),
-# because the benchmark's chart test draws with matplotlib and would otherwise be skipped.
-test: lint sam-venv checkov-venv $(VENV)/.bench-installed ## ruff, then every test: unit, integration on 127.0.0.1, deployment proofs
+# because the benchmark's chart test draws with matplotlib and would otherwise be skipped; `lock-check`
+# (mk/release.mk, about a second): src/requirements.txt is what `make lock` would write.
+test: lint lock-check sam-venv checkov-venv $(VENV)/.bench-installed ## ruff, then every test: unit, integration on 127.0.0.1, deployment proofs
 	$(PY) -m pytest
 
 demo: venv ## run the forwarder against a local AWS emulator and show what reached the bus
@@ -47,7 +49,7 @@ lint: venv ## ruff on src, tests, tools, bench and the support package (testing)
 # What .gitignore lists, no more: a fresh clone again. (A tool environment that is a link loses the link only.)
 clean: ## remove the virtual environments (.venv, .venv-sam, .venv-checkov), build output, caches, soak results
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .hypothesis .ruff_cache src/*.egg-info \
-	  testing/*.egg-info soak-results.json
+	  testing/*.egg-info soak-results.json build dist
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # Targets added by later work live in mk/*.mk so that each area keeps its own file.

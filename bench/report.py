@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import sections, share_report
+from bench import sections, shaping, share_report
 from bench.figures import LABELS, SHORT, TARGET_LATENCY_MS, cells, targets
 from bench.levers import levers
 
@@ -30,6 +30,7 @@ def markdown(results: dict, chart: str | None, share_chart: str | None = None) -
     out += share_report.section(results, share_chart)
     out += sections.cold_start(results)
     out += sections.memory(results)
+    out += shaping.section(results)
     if NOTES.exists():
         out += [NOTES.read_text().rstrip(), ""]
     return "\n".join(out)

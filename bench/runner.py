@@ -192,7 +192,7 @@ def machine() -> dict[str, Any]:
 
 
 def run(profile: Profile) -> dict[str, Any]:
-    from bench import coldstart, memory, share
+    from bench import coldstart, memory, shaping, share
     from bench.contenders import ALL
 
     for name in CLEARED_ENV:
@@ -214,6 +214,7 @@ def run(profile: Profile) -> dict[str, Any]:
             endpoint.configure(latency_ms=0)
             results["coldstart"] = coldstart.run(endpoint.url, profile.coldstart_reps, log)
             results["memory"] = memory.run(endpoint.url, profile.memory_records, log)
+            results["shaping"] = shaping.run(endpoint.url, profile.lever_size, profile.lever_reps, log)
             results["endpoint_stats"] = endpoint.stats()
         finally:
             sys.stdout.close()

@@ -2,9 +2,10 @@
 
 `forwarder.put_events` is the same engine for your own code: any number of entries, packed,
 sent concurrently, retried where retrying helps, one result per entry (see forwarder.bulk).
+`forwarder.__version__` is the version pyproject.toml gives (see forwarder.version).
 """
 
-__all__ = ["put_events"]
+__all__ = ["__version__", "put_events"]
 
 
 def __getattr__(name: str):
@@ -13,4 +14,8 @@ def __getattr__(name: str):
         from forwarder.bulk import put_events
 
         return put_events
+    if name == "__version__":
+        from forwarder.version import version
+
+        return version()
     raise AttributeError(f"module 'forwarder' has no attribute {name!r}")

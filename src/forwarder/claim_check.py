@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from forwarder.batching import fits_alone
-from forwarder.clients import bounded_by
+from forwarder.clients import bounded_by, close_connections
 from forwarder.entries import Entry, Rejected, utf8_length
 from forwarder.publisher import Pending
 
@@ -68,6 +68,9 @@ class ClaimCheck:
         size = entry.size - utf8_length(entry.fields["Detail"]) + utf8_length(detail)
         return Entry({**entry.fields, "Detail": detail}, size, entry.group)
 
+    def close_connections(self) -> None:
+        close_connections(self._client)
+
 
 class NoClaimCheck:
     """The claim check switched off: every entry goes on as it is (the publisher fails one too large alone)."""
@@ -76,3 +79,6 @@ class NoClaimCheck:
         self, items: list[Entry | Rejected], max_bytes: int, deadline: float | None
     ) -> list[Entry | Rejected | Pending]:
         return items
+
+    def close_connections(self) -> None:
+        pass  # it has none

@@ -1,6 +1,7 @@
 """`python -m forwarder put-events`: the AWS CLI's `aws events put-events`, for any number of entries.
 
     python -m forwarder put-events --entries file://events.json --event-bus-name orders
+    eventbridge-put-events --entries file://events.json --event-bus-name orders   (installed from the wheel)
 
 It takes the AWS CLI's entries format (a JSON list; `Detail` a string or an object; `Time` in any
 form of the AWS CLI's Timestamp type, read as the AWS CLI reads it: epoch seconds as a number or a
@@ -20,6 +21,7 @@ from typing import Any, TextIO
 from forwarder.bulk import put_events
 from forwarder.clients import create_client
 from forwarder.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY, ENDPOINT_ID_PATTERN
+from forwarder.version import version
 
 # Entries are sent a slice at a time so that a terminal can show progress between slices;
 # a slice is large enough to keep every connection busy.
@@ -29,7 +31,20 @@ EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
-    args = _parser().parse_args(argv)
+    """`python -m forwarder put-events ...` (and `python -m forwarder --version`)."""
+    return _run(_parser().parse_args(argv), stdin, stdout)
+
+
+def put_events_command(
+    argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+) -> int:
+    """`eventbridge-put-events ...`, the console script the wheel installs: the put-events command alone."""
+    parser = argparse.ArgumentParser(prog="eventbridge-put-events", description=__doc__.split("\n")[0])
+    _add_version(parser)
+    return _run(_put_events_arguments(parser).parse_args(argv), stdin, stdout)
+
+
+def _run(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     try:
         entries = load_entries(args.entries, stdin)
     except ValueError as error:
@@ -93,8 +108,17 @@ def _endpoint_id(value: str) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m forwarder", description=__doc__.split("\n")[0])
+    _add_version(parser)
     commands = parser.add_subparsers(dest="command", required=True)
-    put = commands.add_parser("put-events", help="send entries to EventBridge, as many as you have")
+    _put_events_arguments(commands.add_parser("put-events", help="send entries to EventBridge, as many as you have"))
+    return parser
+
+
+def _add_version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+
+
+def _put_events_arguments(put: argparse.ArgumentParser) -> argparse.ArgumentParser:
     put.add_argument("--entries", required=True, help="JSON list of entries, file://PATH, or - for stdin")
     put.add_argument("--event-bus-name", help="bus for entries that name none")
     put.add_argument("--endpoint-id", type=_endpoint_id, help="send through this global endpoint (SigV4a)")
@@ -102,4 +126,4 @@ def _parser() -> argparse.ArgumentParser:
     put.add_argument("--endpoint-url", help="override the endpoint, as the AWS CLI's option does")
     put.add_argument("--max-concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY, help="requests in flight")
     put.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_BYTES, help="request size limit")
-    return parser
+    return put

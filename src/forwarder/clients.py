@@ -40,6 +40,7 @@ from botocore.utils import get_environ_proxies
 
 from forwarder.connections import ConnectionPool, ca_bundle
 from forwarder.signing import host_header
+from forwarder.version import user_agent_appid
 
 # PutEvents answers in tens of milliseconds; a socket that says nothing for this long is stuck.
 CONNECT_TIMEOUT_SECONDS = 2
@@ -65,7 +66,7 @@ def create_client(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
         tcp_keepalive=True,
-        user_agent_appid="eventbridge-forwarder",
+        user_agent_appid=user_agent_appid(),  # the project and its version, for AWS-side logs
     )
     session = session or botocore.session.get_session()
     client = session.create_client(service, config=config, **overrides)
@@ -73,11 +74,25 @@ def create_client(
     return client
 
 
+# An event of our own on the client's emitter: botocore keeps no other handle on the sender it calls.
+CLOSE_CONNECTIONS_EVENT = "forwarder-close-connections"
+
+
 def bound_by_deadline(client: Any, session: Any) -> None:
     """Make `client`'s requests and retries end by the deadline of `bounded_by` (module docstring)."""
     service = client.meta.service_model.service_id.hyphenize()
-    client.meta.events.register(f"before-send.{service}", DeadlineSender(client.meta.config, ca_bundle(session)))
+    sender = DeadlineSender(client.meta.config, ca_bundle(session))
+    client.meta.events.register(f"before-send.{service}", sender)
+    client.meta.events.register(f"{CLOSE_CONNECTIONS_EVENT}.{service}", sender.close_connections)
     _bound_retries(client, service)
+
+
+def close_connections(client: Any) -> None:
+    """Close the idle connections of a client made by `create_client`: its deadline-bounded pools and
+    botocore's own (urllib3's); the next request connects anew (forwarder.snapstart)."""
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.emit(f"{CLOSE_CONNECTIONS_EVENT}.{service}")
+    client.close()
 
 
 _scope = threading.local()
@@ -131,6 +146,11 @@ class DeadlineSender:
         target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
         status, answer_headers, data = pool.request(request.method, target, body, headers, deadline, request.url)
         return AWSResponse(request.url, status, answer_headers, _Body(data))
+
+    def close_connections(self, **kwargs: Any) -> None:
+        for pool in list(self._pools.values()):
+            if pool is not None:
+                pool.close()
 
     def _pool(self, origin: str) -> ConnectionPool | None:
         try:

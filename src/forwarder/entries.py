@@ -3,6 +3,8 @@
 Detail must be a JSON object that EventBridge accepts. A body that already is one is passed on
 as the very text it arrived in (no parse-and-dump round trip); anything else is wrapped, never
 dropped: `{"data": <JSON value or text>}`, or `{"dataBase64": ...}` for bytes that are not UTF-8.
+When shaping expressions are set (shaping.py), what they give replaces the configured or the record's own
+fields; a record EVENT_FILTER leaves out becomes `Filtered`, never an entry.
 
 The target (targets.py) adds the fields only it takes and counts the entry's size; the limits of its
 service model (limits.py) are checked only on the fields a record can push past them (the others are
@@ -13,19 +15,17 @@ refused alone, as InvalidArgument, the code EventBridge gives a malformed entry.
 from __future__ import annotations
 
 import json
-import logging
 import math
 from base64 import b64encode
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from jmespath.parser import ParsedResult
-
 from forwarder.records import SourceRecord
 from forwarder.settings import Settings
 
 if TYPE_CHECKING:
+    from forwarder.shaping import Shaper
     from forwarder.targets import Target
 
 MAX_DETAIL_DEPTH = 1000  # EventBridge rejects a Detail nested deeper (MalformedDetail)
@@ -33,7 +33,6 @@ _INT64 = range(-(2**63), 2**63)
 _TIME_BYTES = 14  # AWS counts a set Time as 14 bytes
 INVALID_RECORD = "InvalidRecord"
 INVALID_ARGUMENT = "InvalidArgument"  # the code EventBridge itself gives a malformed entry
-logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -52,25 +51,54 @@ class Rejected:
     group: str | None = None
 
 
+@dataclass(slots=True)
+class Filtered:
+    """A record EVENT_FILTER left out: settled as done at once, never sent, and it holds back no group."""
+
+    group: None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shaped:
+    """What the shaping expressions gave for one record (shaping.py); None: the configured or the record's own."""
+
+    source: str | None = None
+    detail_type: str | None = None
+    detail: str | None = None  # the Detail text
+    resources: tuple[str, ...] | None = None
+    time: datetime | None = None
+
+
+UNSHAPED = Shaped()  # no expression set: built once, so that such a forwarder pays nothing per record
+
+
 def build_entry(
-    record: SourceRecord, settings: Settings, target: Target, fallback_trace: str | None
-) -> Entry | Rejected:
+    record: SourceRecord,
+    settings: Settings,
+    target: Target,
+    fallback_trace: str | None,
+    shaper: Shaper | None = None,
+) -> Entry | Rejected | Filtered:
+    """`shaper` (shaping.py) is given when some expression is set; without it no record view is built."""
     if record.problem:
         return Rejected(INVALID_RECORD, record.problem, record.group)
+    shaped = UNSHAPED if shaper is None else shaper.shape(record, target.rules)
+    if not isinstance(shaped, Shaped):
+        return shaped  # filtered, or an expression failed on this record
     rules = target.rules
-    detail, value = to_detail(record.body)
     fields: dict[str, Any] = {
-        "Source": _override(settings.source_path, value, settings.source, rules.source_chars),
-        "DetailType": _override(settings.detail_type_path, value, settings.detail_type, rules.detail_type_chars),
-        "Detail": detail,
+        "Source": shaped.source or settings.source,
+        "DetailType": shaped.detail_type or settings.detail_type,
+        "Detail": to_detail(record.body)[0] if shaped.detail is None else shaped.detail,
     }
-    moment = None if record.time is None else event_time(record.time)
+    moment = shaped.time or (None if record.time is None else event_time(record.time))
     if moment is not None:
         fields["Time"] = moment
-    if record.resources:
+    resources = record.resources if shaped.resources is None else shaped.resources
+    if resources:
         # The one field a record can push past the model's limits: the service would refuse the whole request.
         # Lengths only (records hold ARNs as strings): the full check runs just to say what is wrong.
-        resources = list(record.resources)
+        resources = list(resources)
         if len(resources) > rules.resource_items or max(map(len, resources)) > rules.resource_chars:
             return Rejected(INVALID_ARGUMENT, str(rules.member_problem("Resources", resources)), record.group)
         fields["Resources"] = resources
@@ -109,22 +137,31 @@ def utf8_length(text: str) -> int:
 def to_detail(body: str | bytes | None) -> tuple[str, dict | None]:
     """Return the Detail text and, when the body is a JSON object, its parsed value."""
     if isinstance(body, bytes):
-        return _dump({"dataBase64": b64encode(body).decode("ascii")}), None
+        return dump_json({"dataBase64": b64encode(body).decode("ascii")}), None
     if body is None:
-        return _dump({"data": None}), None
+        return dump_json({"data": None}), None
     text = body[1:] if body.startswith("\ufeff") else body
     try:
-        value = _strict_loads(text)
+        value = parse_json(text)
     except (ValueError, RecursionError):
-        return _dump({"data": body}), None
+        return dump_json({"data": body}), None
     if _too_deep(value, text, extra=0 if isinstance(value, dict) else 1):
-        return _dump({"data": body}), None
+        return dump_json({"data": body}), None
     if isinstance(value, dict):
         return text, value
-    return _dump({"data": value}), None
+    return dump_json({"data": value}), None
 
 
-def _strict_loads(text: str) -> Any:
+def object_detail(body: str | bytes | None, value: Any) -> str | None:
+    """The Detail text of a body already parsed to `value` (the record view's), when it is a JSON object that
+    goes on as it came: what `to_detail` would give, without parsing the body a second time."""
+    if not (isinstance(value, dict) and isinstance(body, str)):
+        return None
+    text = body[1:] if body.startswith("\ufeff") else body
+    return None if _too_deep(value, text, extra=0) else text
+
+
+def parse_json(text: str) -> Any:
     """json.loads that refuses what EventBridge refuses: NaN/Infinity, non-finite floats, big ints."""
     return _STRICT_DECODER.decode(text)
 
@@ -173,20 +210,6 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _dump(value: dict) -> str:
+def dump_json(value: Any) -> str:
+    """Compact JSON as Detail holds it; raises ValueError on NaN or Infinity (which a JMESPath sum can make)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def _override(path: ParsedResult | None, value: dict | None, default: str, max_chars: float) -> str:
-    """A per-record Source or DetailType from the body, when the expression yields a usable string."""
-    if path is None or value is None:
-        return default
-    try:
-        found = path.search(value)
-    except Exception as error:  # noqa: BLE001 - any body, any expression: a JMESPath function's type error,
-        # recursion on a deep value, whatever it raises: this record gets the configured value, the rest go on.
-        logger.debug("%s failed on a body (%s); the configured value is used", path.expression, type(error).__name__)
-        return default
-    if isinstance(found, str) and found.strip() and len(found) <= max_chars:
-        return found
-    return default

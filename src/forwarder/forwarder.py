@@ -24,6 +24,7 @@ from forwarder.quarantine import NoQuarantine, QuarantineQueue
 from forwarder.records import EventError, parse_event
 from forwarder.report import Reporter, batch_response
 from forwarder.settings import Settings
+from forwarder.shaping import Shaping
 from forwarder.targets import Target, target_for
 
 
@@ -47,6 +48,16 @@ class Forwarder:
             settings.max_request_bytes, settings.max_concurrency, settings.max_attempts, target.max_entries
         )
         self.publisher = Publisher(target.send, options)
+        self.shaping = Shaping.from_settings(settings)  # None when no expression is set: no record view is built
+
+    def close_connections(self) -> None:
+        """Close every idle connection kept for reuse: the target's, the claim check's, the quarantine's."""
+        for stage in (self.target, self.claim_check, self.quarantine):
+            stage.close_connections()
+
+    def renew_after_restore(self) -> None:
+        """SnapStart's after-restore hook (forwarder.snapstart): a jitter RNG of this copy's own."""
+        self.publisher.renew_after_restore()
 
     def handle(self, event: Any, context: Any) -> dict:
         """Forward one Lambda batch; return the partial batch response. Raises EventError for an event that
@@ -58,11 +69,12 @@ class Forwarder:
             self.report.rejected(error)
             raise
         trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
-        items = [build_entry(record, settings, self.target, trace) for record in records]
+        shaper = None if self.shaping is None else self.shaping.for_batch()
+        items = [build_entry(record, settings, self.target, trace, shaper) for record in records]
         deadline = _deadline(context, settings.deadline_margin_ms)
         items = self.claim_check.offload(items, settings.max_request_bytes, deadline)
         publication = self.publisher.publish(items, deadline=deadline, quarantine=self.quarantine.for_batch(records))
-        self.report.published(source, records, publication)
+        self.report.published(source, records, publication, None if shaper is None else shaper.fallbacks)
         return batch_response(records, publication.outcomes)
 
 

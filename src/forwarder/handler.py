@@ -1,7 +1,8 @@
 """The Lambda entry point: the only module that knows Lambda's init and Powertools' Logger and Metrics.
 
-Cold start builds one Forwarder from the environment (a wrong setting fails here, naming the variable);
-each invocation hands its event and context to it (forwarder.py says what becomes of them).
+Cold start builds one Forwarder from the environment (a wrong setting fails here, naming the variable)
+and registers its SnapStart hooks (snapstart.py); each invocation hands its event and context to it
+(forwarder.py says what becomes of them).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
+from forwarder import snapstart
 from forwarder.forwarder import Forwarder, build_forwarder
 from forwarder.report import Reporter
 
@@ -26,6 +28,7 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 def cold_start(env: Mapping[str, str]) -> Forwarder:
     """What Lambda's init does: one Forwarder for the settings in `env` (ConfigurationError names a wrong one)."""
     forwarder = build_forwarder(env, Reporter(logger, metrics))
+    snapstart.register(forwarder)  # Lambda runs the hooks only for a SnapStart version
     if env.get(LOG_EVENT_VARIABLE, "").strip().lower() in ("1", "y", "yes", "t", "true", "on"):  # Powertools' true
         logger.warning(f"{LOG_EVENT_VARIABLE} is ignored: the event holds message bodies, which are never logged")
     return forwarder

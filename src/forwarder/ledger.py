@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from forwarder.entries import Filtered
 from forwarder.lanes import Lanes
 from forwarder.outcomes import Outcome, Publication
 from forwarder.retry_policy import DEADLINE_EXCEEDED, GROUP_BLOCKED
@@ -24,6 +25,9 @@ class Ledger:
         self.requests = 0  # requests actually sent
         self._retries = 0
         self._lanes = Lanes((index, item.group) for index, item in enumerate(items) if item.group is not None)
+        for index, item in enumerate(items):
+            if isinstance(item, Filtered):  # done before anything is sent; in no lane, so no group waits for it
+                self.outcomes[index].filtered = self._done[index] = True
 
     def first_of_groups(self) -> list[int]:
         return self._lanes.heads()

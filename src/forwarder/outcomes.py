@@ -13,6 +13,7 @@ class Outcome:
     error_message: str | None = None
     attempts: int = 0
     quarantined: bool = False  # failed for good, then moved to the quarantine queue
+    filtered: bool = False  # left out by EVENT_FILTER: done, never sent
 
     @property
     def confirmed(self) -> bool:
@@ -21,7 +22,12 @@ class Outcome:
     @property
     def settled(self) -> bool:
         """True when the source need not deliver this record again."""
-        return self.confirmed or self.quarantined
+        return self.confirmed or self.quarantined or self.filtered
+
+    @property
+    def failed(self) -> bool:
+        """True when the record did not reach the bus though it was meant to (reported or quarantined)."""
+        return not (self.confirmed or self.filtered)
 
 
 @dataclass(slots=True)
@@ -33,3 +39,7 @@ class Publication:
     @property
     def quarantined(self) -> int:
         return sum(outcome.quarantined for outcome in self.outcomes)
+
+    @property
+    def filtered(self) -> int:
+        return sum(outcome.filtered for outcome in self.outcomes)

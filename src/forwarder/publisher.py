@@ -77,6 +77,15 @@ class Publisher:
         self._options = options
         self._runtime = runtime if clock is None else dataclasses.replace(runtime, clock=clock)
 
+    @property
+    def options(self) -> PublishOptions:
+        return self._options
+
+    def renew_after_restore(self) -> None:
+        """Reseed the jitter RNG from the operating system: copies resumed from one SnapStart snapshot
+        would otherwise all draw the same backoffs (forwarder.snapstart)."""
+        self._options.rng.seed()
+
     def publish(
         self,
         items: Sequence[Entry | Rejected | Pending],

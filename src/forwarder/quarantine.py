@@ -23,7 +23,7 @@ import json
 import math
 from typing import Any
 
-from forwarder.clients import bounded_by
+from forwarder.clients import bounded_by, close_connections
 from forwarder.publisher import Quarantine
 from forwarder.records import SourceRecord
 
@@ -53,9 +53,15 @@ class QuarantineQueue:
         with bounded_by(deadline):
             self._client.send_message(**params)
 
+    def close_connections(self) -> None:
+        close_connections(self._client)
+
 
 class NoQuarantine:
     """No quarantine queue: the publisher is given none, and reports poison records for redelivery."""
 
     def for_batch(self, records: list[SourceRecord]) -> None:
         return None
+
+    def close_connections(self) -> None:
+        pass  # it has none

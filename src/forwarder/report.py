@@ -8,7 +8,7 @@ sequence number named (Kinesis); naming nothing means the whole batch was confir
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from forwarder.outcomes import Outcome, Publication
 from forwarder.records import SourceRecord
+from forwarder.retry_policy import SHAPING_FAILED
 
 # What runs after the publisher stops must fit in the deadline margin. A Powertools log line costs tens of
 # microseconds of a full core, several times that at a 256 MB function's share: a WARNING line per failed
@@ -32,6 +33,7 @@ class Summary:
     failed: int  # handed back to the event source
     quarantined: int
     failures_by_code: dict[str, int] = field(default_factory=dict)
+    filtered: int = 0  # left out by EVENT_FILTER: done, not forwarded, not failed
 
 
 def batch_response(records: Sequence[SourceRecord], outcomes: Sequence[Outcome]) -> dict:
@@ -44,7 +46,7 @@ def failures_to_log(outcomes: Sequence[Outcome], limit: int) -> list[int]:
     """Indices of at most `limit` records not confirmed, in batch order: the first record of each kind of
     failure (code, and whether quarantined) comes first, so that a rare code is not hidden behind a flood
     of another; then the earliest of the rest."""
-    failed = [index for index, outcome in enumerate(outcomes) if not outcome.confirmed]
+    failed = [index for index, outcome in enumerate(outcomes) if outcome.failed]
     if len(failed) <= limit:
         return failed
     first_of_kind: dict[tuple[str | None, bool], int] = {}
@@ -60,10 +62,11 @@ def failures_to_log(outcomes: Sequence[Outcome], limit: int) -> list[int]:
 
 def summarize(outcomes: Sequence[Outcome]) -> Summary:
     """Counts per invocation; `failures_by_code` covers quarantined records too."""
-    codes = Counter(o.error_code or "Unknown" for o in outcomes if not o.confirmed)
+    codes = Counter(o.error_code or "Unknown" for o in outcomes if o.failed)
     quarantined = sum(o.quarantined for o in outcomes)
-    forwarded = len(outcomes) - sum(codes.values())
-    return Summary(len(outcomes), forwarded, sum(codes.values()) - quarantined, quarantined, dict(codes))
+    filtered = sum(o.filtered for o in outcomes)
+    forwarded = len(outcomes) - sum(codes.values()) - filtered
+    return Summary(len(outcomes), forwarded, sum(codes.values()) - quarantined, quarantined, dict(codes), filtered)
 
 
 class Reporter:
@@ -81,9 +84,17 @@ class Reporter:
         self._logger.error("event rejected; Lambda will retry the whole batch", extra={"reason": str(error)})
         self._metrics.add_metric("BatchesRejected", MetricUnit.Count, 1)
 
-    def published(self, source: str, records: Sequence[SourceRecord], publication: Publication) -> None:
+    def published(
+        self,
+        source: str,
+        records: Sequence[SourceRecord],
+        publication: Publication,
+        fallbacks: Mapping[tuple[str, str], int] | None = None,
+    ) -> None:
+        """`fallbacks`: (variable, reason) -> how many records fell back to the configured value (shaping.py)."""
         summary = summarize(publication.outcomes)
         self._log_failures(records, publication.outcomes, summary)
+        self._log_fallbacks(fallbacks or {})
         self._logger.info(
             "batch done",
             extra={
@@ -92,6 +103,7 @@ class Reporter:
                 "forwarded": summary.forwarded,
                 "failed": summary.failed,
                 "quarantined": summary.quarantined,
+                "filtered": summary.filtered,
                 "retried": publication.retries,
                 "requests": publication.requests,
                 "failures_by_code": summary.failures_by_code,
@@ -102,8 +114,19 @@ class Reporter:
         add("RecordsForwarded", MetricUnit.Count, summary.forwarded)
         add("RecordsFailed", MetricUnit.Count, summary.failed)
         add("RecordsQuarantined", MetricUnit.Count, summary.quarantined)
+        add("RecordsFiltered", MetricUnit.Count, summary.filtered)
+        add("ShapingFallbacks", MetricUnit.Count, sum((fallbacks or {}).values()))
+        add("ShapingFailures", MetricUnit.Count, summary.failures_by_code.get(SHAPING_FAILED, 0))
         add("EntriesRetried", MetricUnit.Count, publication.retries)
         add("PutEventsRequests", MetricUnit.Count, publication.requests)
+
+    def _log_fallbacks(self, fallbacks: Mapping[tuple[str, str], int]) -> None:
+        """One WARNING per kind of fallback (a bounded set of reasons, without any record's content)."""
+        for (variable, reason), count in fallbacks.items():
+            self._logger.warning(
+                "shaping expression gave an unusable result; the configured value was used",
+                extra={"variable": variable, "reason": reason, "records": count},
+            )
 
     def _log_failures(self, records: Sequence[SourceRecord], outcomes: Sequence[Outcome], summary: Summary) -> None:
         """A WARNING line for each of at most MAX_FAILURE_LINES failures, then one counting those left out."""

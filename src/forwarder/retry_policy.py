@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from forwarder.entries import INVALID_ARGUMENT, INVALID_RECORD
 
+SHAPING_FAILED = "ShapingFailed"  # EVENT_DETAIL or EVENT_FILTER failed on a record (shaping.py)
+
 ENTRY_TOO_LARGE = "EntryTooLarge"
 DEADLINE_EXCEEDED = "DeadlineExceeded"
 GROUP_BLOCKED = "GroupBlocked"
@@ -51,7 +53,7 @@ class RetryPolicy:
     # quarantined. Codes that speak of the setup (AccessDeniedException, NotAuthorizedFor...,
     # InvalidAccountIdException) are left out on purpose: they would sweep healthy records aside.
     poison_codes: frozenset[str] = frozenset(
-        {"MalformedDetail", INVALID_ARGUMENT, "RedactionFailure", ENTRY_TOO_LARGE, INVALID_RECORD}
+        {"MalformedDetail", INVALID_ARGUMENT, "RedactionFailure", ENTRY_TOO_LARGE, INVALID_RECORD, SHAPING_FAILED}
     )
     backoff_base_seconds: float = 0.05
     backoff_cap_seconds: float = 2.0

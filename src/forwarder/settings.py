@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jmespath
 from jmespath.exceptions import JMESPathError
@@ -35,6 +36,22 @@ _BUS_PATTERN = re.compile(r"(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}
 CUSTOM_BUS_PATTERN = re.compile(
     r"arn:aws(-[a-z0-9]+)*:events:[a-z][a-z0-9]*(-[a-z0-9]+)*:[0-9]{12}:event-busv2/[A-Za-z0-9][.\-_A-Za-z0-9]{0,255}/[a-z0-9]{25}"
 )
+
+# The parts of a bus ARN (classic or Custom Event Bus) that say where it lives: its requests go to the
+# endpoint of its own region, signed for that region, with credentials of its partition.
+_BUS_ARN_PARTS = re.compile(r"arn:(aws[a-z0-9-]*):events:([a-z0-9-]+):([0-9]{12}):event-bus(?:v2)?/")
+
+
+class BusArn(NamedTuple):
+    partition: str
+    region: str
+    account: str
+
+
+def bus_arn(name: str) -> BusArn | None:
+    """The partition, region and account of a bus named by its ARN; None for a bus named by its name."""
+    match = _BUS_ARN_PARTS.match(name)
+    return BusArn(*match.groups()) if match else None
 
 
 # An SNS topic ARN as SNS issues it: a partition, a region, a 12-digit account and a topic name of
@@ -66,6 +83,10 @@ ENVIRONMENT_VARIABLES = (
     "LARGE_PAYLOAD_BUCKET",
     "EVENT_GROUPS",
     "SNS_UNWRAP",
+    "EVENT_DETAIL",
+    "EVENT_RESOURCES",
+    "EVENT_TIME",
+    "EVENT_FILTER",
 )
 
 
@@ -89,11 +110,22 @@ class Settings:
     large_payload_bucket: str | None = None
     event_groups: bool = True  # Custom Event Bus: EventGroupId from the FIFO group or partition key
     sns_unwrap: SnsUnwrap = True
+    # Shaping expressions over the record view (view.py, shaping.py), like the two paths above.
+    detail_path: ParsedResult | None = None
+    resources_path: ParsedResult | None = None
+    time_path: ParsedResult | None = None
+    filter_path: ParsedResult | None = None
 
     @property
     def custom_bus(self) -> bool:
         """True when the target is a Custom Event Bus, published to through eventbridgev2."""
         return CUSTOM_BUS_PATTERN.fullmatch(self.event_bus_name) is not None
+
+    @property
+    def bus_region(self) -> str | None:
+        """The region of a bus named by its ARN, which may be another account's or region's; None for a name."""
+        arn = bus_arn(self.event_bus_name)
+        return arn.region if arn else None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -112,6 +144,10 @@ class Settings:
             large_payload_bucket=_bucket(env, "LARGE_PAYLOAD_BUCKET"),
             event_groups=_boolean(env, "EVENT_GROUPS", default=True),
             sns_unwrap=_sns_unwrap(env, "SNS_UNWRAP"),
+            detail_path=_jmespath(env, "EVENT_DETAIL"),
+            resources_path=_jmespath(env, "EVENT_RESOURCES"),
+            time_path=_jmespath(env, "EVENT_TIME"),
+            filter_path=_jmespath(env, "EVENT_FILTER"),
         )
 
 
@@ -131,11 +167,36 @@ def _required(env: Mapping[str, str], name: str, max_len: int) -> str:
 def _bus_name(env: Mapping[str, str]) -> str:
     value = _value(env, "EVENT_BUS_NAME") or "default"
     if CUSTOM_BUS_PATTERN.fullmatch(value):
-        return value
+        return _reachable(env, value)
     if ":event-busv2/" in value:
         raise ConfigurationError(f"EVENT_BUS_NAME is not a well-formed Custom Event Bus ARN: {value!r}")
     if not _BUS_PATTERN.fullmatch(value) or len(value) > 1600:
         raise ConfigurationError(f"EVENT_BUS_NAME must be an event bus name or ARN, got {value!r}")
+    return _reachable(env, value)
+
+
+def _reachable(env: Mapping[str, str], value: str) -> str:
+    """A bus ARN whose partition is not its region's, or not the function's, could never be reached: the
+    function's credentials sign for its own partition only. A region botocore does not know is let through
+    (botocore resolves its endpoint as it would any other)."""
+    arn = bus_arn(value)
+    if arn is None:
+        return value
+    from botocore.exceptions import UnknownRegionError
+    from botocore.session import get_session  # botocore's partition table (loaded at cold start in any case)
+
+    session = get_session()
+    home = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    for region, whose in ((arn.region, "its region"), (home, "this function's region")):
+        try:
+            partition = session.get_partition_for_region(region) if region else arn.partition
+        except UnknownRegionError:
+            continue
+        if partition != arn.partition:
+            raise ConfigurationError(
+                f"EVENT_BUS_NAME names a bus in partition {arn.partition!r}, but {whose} {region!r} is in "
+                f"partition {partition!r}: its requests could not be signed for it, got {value!r}"
+            )
     return value
 
 

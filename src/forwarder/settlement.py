@@ -18,7 +18,7 @@ from botocore.parsers import ResponseParserError
 
 from forwarder import answers
 from forwarder.batching import fits_alone
-from forwarder.entries import Entry, Rejected
+from forwarder.entries import Entry, Filtered, Rejected
 from forwarder.ledger import Ledger
 from forwarder.retry_policy import DEADLINE_EXCEEDED, ENTRY_TOO_LARGE, MALFORMED_RESPONSE, REQUEST_FAILED, RetryPolicy
 from forwarder.scheduler import NOT_SENT, Scheduler
@@ -62,6 +62,8 @@ class Settlement:
     def _admit(self, index: int) -> None:
         """Make an item eligible to be sent, or settle it at once if it can never be."""
         item = self._items[index]
+        if isinstance(item, Filtered):
+            return  # settled by the ledger from the start
         if isinstance(item, Pending):
             self._scheduler.prepare(item.future, index)  # admitted again when it resolves
         elif isinstance(item, Rejected):

@@ -11,6 +11,10 @@
 A target says how many entries a request takes and which limits apply (its service model's, limits.py),
 completes an entry with the fields only it takes, counts an entry's size, and sends a request; every
 send ends by the invocation's deadline (clients.bounded_by).
+
+A bus named by its ARN may belong to another account or region: its client is made for the ARN's region,
+so its requests go to that region's endpoint and are signed for it (docs/deploy.md says what the bus's
+resource policy must allow). Through a global endpoint the endpoint decides the region instead.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any, Protocol
 
 import botocore.session
 
-from forwarder.clients import bounded_by, create_client
+from forwarder.clients import bounded_by, close_connections, create_client
 from forwarder.entries import entry_size, utf8_length
 from forwarder.limits import CLASSIC_RULES, EntryRules, entry_rules
 from forwarder.publisher import Send
@@ -43,6 +47,9 @@ class Target(Protocol):
     def entry_size(self, fields: dict[str, Any]) -> int:
         """The entry's size as this target's service counts it."""
 
+    def close_connections(self) -> None:
+        """Close the idle connections its sends keep for reuse (forwarder.snapstart)."""
+
 
 class ClassicBus:
     """A classic event bus; `send` is the request path (the wire path, or a botocore client's)."""
@@ -50,9 +57,16 @@ class ClassicBus:
     rules = CLASSIC_RULES
     max_entries = CLASSIC_RULES.max_entries
 
-    def __init__(self, bus_name: str, send: Send):
+    def __init__(self, bus_name: str, send: Send, client: Any = None):
         self.bus_name = bus_name
         self.send = send
+        self.client = client  # the botocore client behind `send`, if any
+
+    def close_connections(self) -> None:
+        if isinstance(self.send, WirePutEvents):
+            self.send.close_connections()
+        if self.client is not None:
+            close_connections(self.client)
 
     def complete(self, fields: dict[str, Any], record: SourceRecord, fallback_trace: str | None) -> str | None:
         fields["EventBusName"] = self.bus_name
@@ -68,7 +82,7 @@ class GlobalEndpoint(ClassicBus):
     """A classic bus reached through an EventBridge global endpoint: botocore's client with EndpointId."""
 
     def __init__(self, bus_name: str, client: Any, endpoint_id: str):
-        super().__init__(bus_name, client_sender(client, EndpointId=endpoint_id))
+        super().__init__(bus_name, client_sender(client, EndpointId=endpoint_id), client)
         self.endpoint_id = endpoint_id
 
 
@@ -79,7 +93,11 @@ class CustomBus:
         self.rules = entry_rules("eventbridgev2")
         self.max_entries = self.rules.max_entries
         self.event_groups = event_groups  # EventGroupId from the FIFO group or the partition key
+        self.client = client
         self.send = client_sender(client, EventBusArn=bus_arn)
+
+    def close_connections(self) -> None:
+        close_connections(self.client)
 
     def complete(self, fields: dict[str, Any], record: SourceRecord, fallback_trace: str | None) -> str | None:
         metadata = {"DeduplicationId": deduplication_id(record)}
@@ -97,18 +115,24 @@ class CustomBus:
 
 def target_for(settings: Settings) -> ClassicBus | CustomBus:
     """The one place where the kind of target is decided, with its client made for the settings."""
+    # A bus named by its ARN may be in another region (and account): a bus takes events only at its own
+    # region's endpoint, so the client is made for that region, which its requests are also signed for.
+    bus_region = settings.bus_region
+    region = {"region_name": bus_region} if bus_region else {}
     if settings.custom_bus:
-        client = create_client("eventbridgev2", settings.max_concurrency)
+        client = create_client("eventbridgev2", settings.max_concurrency, **region)
         return CustomBus(settings.event_bus_name, client, settings.event_groups)
     # No client-side parameter validation (a fifth of botocore's CPU per request): build_entry, batching and
     # Settings guarantee what it checks for PutEvents (string fields, 1..10 entries, non-empty bus name and
     # trace header, a valid endpoint id). bulk.put_events, which takes the caller's entries, keeps it.
     session = botocore.session.get_session()
-    client = create_client("events", settings.max_concurrency, validate=False, session=session)
     if settings.endpoint_id:
+        # The endpoint, not a region, decides where events go (its primary or secondary region's bus).
+        client = create_client("events", settings.max_concurrency, validate=False, session=session)
         return GlobalEndpoint(settings.event_bus_name, client, settings.endpoint_id)
+    client = create_client("events", settings.max_concurrency, validate=False, session=session, **region)
     # The same requests for a fraction of the CPU (wire.py says what it keeps from botocore and why).
-    return ClassicBus(settings.event_bus_name, WirePutEvents(session, client))
+    return ClassicBus(settings.event_bus_name, WirePutEvents(session, client), client)
 
 
 def client_sender(client: Any, **request: str) -> Send:

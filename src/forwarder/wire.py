@@ -75,13 +75,14 @@ class WirePutEvents:
             # Built once: botocore rebuilds this string for every request.
             "User-Agent": UserAgentString.from_environment().with_client_config(meta.config).to_string(),
         }
+        self._pool: ConnectionPool | None = None  # none behind a proxy: botocore's session sends then
         if get_environ_proxies(self.url):
             self._send = _through_botocore(client, self.url)
         else:
-            pool = ConnectionPool(
+            self._pool = ConnectionPool(
                 self.url, meta.config.connect_timeout, meta.config.read_timeout, ca_bundle(session)
             )
-            self._send = pool.post
+            self._send = self._pool.post
 
     def __call__(self, entries: list[dict], deadline: float = math.inf) -> dict:
         headers = dict(self._headers)
@@ -92,6 +93,11 @@ class WirePutEvents:
         self._signer.sign(headers, body, self._credentials.get_frozen_credentials())  # refreshed near expiry
         status, headers, body = self._send(body, headers, deadline)
         return self._answer(status, headers, body)
+
+    def close_connections(self) -> None:
+        """Close the idle keep-alive connections (the client's own session, behind a proxy, is the client's)."""
+        if self._pool is not None:
+            self._pool.close()
 
     def _answer(self, status: int, headers: dict[str, str], body: bytes) -> Any:
         """A 2xx's JSON, whatever its shape (the publisher settles what is not PutEvents' answer), else the

@@ -11,7 +11,9 @@ What is proven here, offline and on 127.0.0.1 only:
    and the replica bus of a global endpoint; the function is given every setting it reads, or the test says
    why not (NOT_PASSED_ON).
 3. ``sam build`` packages src/ and src/requirements.txt for python3.13 on arm64 without Docker, and builds the
-   CRT layer (awscrt at the version botocore's [crt] extra pins) for arm64 too.
+   CRT layer (awscrt at the version botocore's [crt] extra pins) for arm64 too. The bundle holds the lock's
+   packages only and knows its version (pyproject.toml's); ``sam package`` uploads it, the layer, the license
+   and the README to moto's S3 and writes the template ``sam publish`` takes.
 4. checkov passes; every skip in the template carries its reason.
 5. A deployment rehearsal: the built code and layer go to moto's S3, the translated template (pointing at them)
    is created as a stack in moto's CloudFormation, and what it made is inspected: once with every optional
@@ -44,6 +46,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +74,8 @@ MOTO_SKIPS = {
     "the alarms are checked in the translated template instead",
     "AWS::S3::BucketPolicy": "moto's CloudFormation implements no bucket policy; the TLS-only policy of the "
     "large-payload bucket is checked in the translated template instead",
+    "AWS::Lambda::Alias": "moto's CloudFormation implements no Lambda alias (it publishes the version); the alias "
+    "SnapStart's event sources invoke is checked in the translation (tests/deploy/test_snapstart_and_pollers.py)",
 }
 
 # moto's CloudFormation creates AWS::Lambda::Function from Code, Handler, Role, Runtime, Description,
@@ -121,9 +126,11 @@ def tool_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run(args: list[str], timeout: float = 180, **kwargs) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], timeout: float = 180, env: dict[str, str] | None = None, **kwargs
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(  # noqa: S603 - our own tools, fixed arguments
-        args, cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=timeout, check=False, **kwargs
+        args, cwd=ROOT, env=env or tool_env(), capture_output=True, text=True, timeout=timeout, check=False, **kwargs
     )
     assert result.returncode == 0, f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
     return result
@@ -383,7 +390,9 @@ def test_global_endpoint_adds_only_the_same_bus_name_in_other_regions(translated
     assert condition is None
     classic = bus["Resource"]["Fn::If"][2]["Fn::If"]
     assert classic[0] == "CreateBus"
-    named = classic[2]["Fn::Sub"]
+    by_arn = classic[2]["Fn::If"]  # a bus named by its ARN (TargetEventBusArn), else by its name
+    assert by_arn[:2] == ["UseBusArn", {"Ref": "TargetEventBusArn"}]
+    named = by_arn[2]["Fn::Sub"]
     assert named == "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
     # With an endpoint id only: the bus of the same name in the account, region left open (the endpoint's
     # secondary region is set on the endpoint, not in this stack), and nothing but PutEvents.
@@ -515,7 +524,9 @@ def test_event_sources_report_partial_failures_and_streams_are_bounded(translate
     resources = translated["Resources"]
     sqs = resources["SqsEventSourceMapping"]["Properties"]
     assert sqs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert sqs["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "SqsMaximumConcurrency"}}
+    # in on-demand mode; provisioned mode (tests/deploy/test_snapstart_and_pollers.py) sends no ScalingConfig
+    on_demand = {"MaximumConcurrency": {"Ref": "SqsMaximumConcurrency"}}
+    assert sqs["ScalingConfig"] == {"Fn::If": ["SqsProvisioned", {"Ref": "AWS::NoValue"}, on_demand]}
     parameters = translated["Parameters"]
     for stage, condition in (("Kinesis", "HasKinesis"), ("DynamoDB", "HasDynamoDB")):
         mapping = resources[f"{stage}EventSourceMapping"]
@@ -591,9 +602,11 @@ def test_off_and_not_given_are_spelled_one_way_and_described(translated: dict) -
         values = [str(v) for v in parameter.get("AllowedValues", [])] + [str(parameter.get("Default", ""))]
         assert not {v.lower() for v in values} & OTHER_OFF_WORDS, name
         description = parameter["Description"]
-        if parameter.get("Default") in ("on", "off"):  # a switch: exactly on and off, and both described
+        default = parameter.get("Default")
+        if default in ("on", "off"):  # a switch: exactly on and off, and both described
             assert parameter.get("AllowedValues", ["on", "off"]) == ["on", "off"], name
-            assert "on (default)" in description and "off" in description, name
+            other = "off" if default == "on" else "on"
+            assert f"{default} (default)" in description and other in description, name
         elif parameter.get("Default") == "":  # a value that may be left out: what empty means is said
             assert "Empty (default)" in description, name
 
@@ -619,11 +632,8 @@ def test_every_switch_passed_to_the_function_reads_as_meant(translated: dict) ->
 def test_sam_build_packages_code_and_pinned_dependencies_for_arm64(build_dir: Path) -> None:
     artifact = build_dir / "ForwarderFunction"
     assert (artifact / "forwarder" / "handler.py").is_file()
-    pins = dict(
-        line.split("==")
-        for line in (ROOT / "src" / "requirements.txt").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
-    )
+    pins = requirement_pins(ROOT / "src" / "requirements.txt")  # the lock: every package the bundle holds
+    assert {"aws-lambda-powertools", "boto3", "botocore", "protobuf"} <= set(pins)
     for package, version in pins.items():
         dist = package.replace("-", "_")
         assert (artifact / f"{dist}-{version}.dist-info").is_dir(), f"{package}=={version} not in the build"
@@ -639,8 +649,53 @@ def test_sam_build_packages_code_and_pinned_dependencies_for_arm64(build_dir: Pa
 
 
 def requirement_pins(path: Path) -> dict[str, str]:
+    """`name==version` lines of a requirements file (a lock's `\\` continuations and --hash lines left out)."""
     lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
-    return dict(line.split("==") for line in lines if "==" in line)
+    return dict(line.removesuffix("\\").strip().split("==") for line in lines if "==" in line)
+
+
+def test_the_built_function_knows_its_version_from_pyproject(build_dir: Path) -> None:
+    # `sam build` installs the dependencies only: the bundle has no package metadata for the forwarder itself,
+    # and reads its version from the copy of pyproject.toml that the link in the package became.
+    artifact = build_dir / "ForwarderFunction"
+    assert not list(artifact.glob("eventbridge_forwarder*"))  # and nothing but the lock's packages:
+    dists = {path.name.split("-")[0].lower() for path in artifact.glob("*.dist-info")}
+    assert dists == {name.replace("-", "_") for name in requirement_pins(ROOT / "src" / "requirements.txt")}
+    bundled = artifact / "forwarder" / "_pyproject.toml"
+    assert bundled.is_file() and not bundled.is_symlink()
+    expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    probe = "import forwarder.clients as c, forwarder; print(forwarder.__version__, c.user_agent_appid())"
+    result = subprocess.run(  # noqa: S603 - the bundle alone (-I: no site-packages, no user paths)
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(artifact)!r}); {probe}"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=artifact,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [expected, f"eventbridge-forwarder#{expected}"]
+
+
+def test_sam_package_makes_the_template_sam_publish_takes(build_dir: Path, moto_localhost: str, tmp_path: Path) -> None:
+    # `make publish` without its last step: the built code, layer, license and README go to (moto's) S3 and the
+    # packaged template names them by s3:// URI, which is what `sam publish` needs; then the SAM CLI's own
+    # reader builds the request it would send (tests/deploy/test_release.py).
+    from tests.deploy.test_release import publish_request
+
+    s3_url = moto_localhost.replace("localhost", "127.0.0.1")
+    s3 = boto3.client("s3", endpoint_url=s3_url, region_name=REGION)
+    s3.create_bucket(Bucket="sar-artifacts")
+    packaged = tmp_path / "packaged.yaml"
+    run(
+        [tool(SAM_BIN, "sam"), "package", "--template-file", str(build_dir / "template.yaml"), "--region", REGION,
+         "--s3-bucket", "sar-artifacts", "--s3-prefix", "eventbridge-forwarder", "--output-template-file",
+         str(packaged)],
+        env=tool_env(AWS_ENDPOINT_URL_S3=s3_url), timeout=300,
+    )
+    request = publish_request(packaged)
+    for field, source in (("LicenseUrl", ROOT / "LICENSE"), ("ReadmeUrl", ROOT / "README.md")):
+        bucket, _, key = request[field].removeprefix("s3://").partition("/")
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == source.read_bytes(), field
+    text = packaged.read_text()
+    assert re.search(r"^      CodeUri: s3://sar-artifacts/eventbridge-forwarder/\w+$", text, re.M)
+    assert re.search(r"^      ContentUri: s3://sar-artifacts/eventbridge-forwarder/\w+$", text, re.M)
 
 
 def test_sam_build_builds_the_crt_layer_for_arm64_at_botocores_pin(build_dir: Path) -> None:
@@ -1057,7 +1112,8 @@ def test_a_custom_event_bus_arn_is_the_only_bus_the_function_may_publish_to(tran
     assert resource[:2] == ["UseCustomBus", {"Ref": "CustomEventBusArn"}]
     # AND no classic bus is created for nothing
     assert translated["Conditions"]["CreateBus"] == {
-        "Fn::And": [{"Fn::Equals": [{"Ref": "EventBusName"}, ""]}, {"Fn::Not": [{"Condition": "UseCustomBus"}]}]
+        "Fn::And": [{"Fn::Equals": [{"Ref": "EventBusName"}, ""]}, {"Fn::Not": [{"Condition": "UseCustomBus"}]},
+                    {"Fn::Not": [{"Condition": "UseBusArn"}]}]
     }
     assert translated["Resources"]["EventBus"]["Condition"] == "CreateBus"
     pattern = translated["Parameters"]["CustomEventBusArn"]["AllowedPattern"]

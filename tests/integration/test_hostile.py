@@ -269,7 +269,7 @@ def test_an_expression_that_fails_on_a_body_falls_back_for_that_record_alone(
 ):
     # GIVEN an override calling a JMESPath function, and bodies it cannot be applied to
     endpoint.reset()
-    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url, **{variable: "join('.', type)"})
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url, **{variable: "body | join('.', type)"})
     bodies = ['{"type": ["Order", "Placed"]}', '{"type": 5}', '{"type": [1, 2]}', '{"type": {"a": "b"}}', '{"n": 1}']
     event = {"Records": [sqs(body) for body in bodies]}
     # WHEN the batch arrives THEN every record is forwarded; the one the expression fits gets its value

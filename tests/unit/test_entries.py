@@ -19,6 +19,7 @@ from forwarder.limits import entry_rules
 from forwarder.publisher import POISON_CODES
 from forwarder.records import SourceRecord, parse_event
 from forwarder.settings import Settings
+from forwarder.shaping import Shaping
 from forwarder.targets import Target, deduplication_id, target_for
 from forwarder.wire import request_body
 
@@ -37,7 +38,10 @@ def target_of(settings: Settings) -> Target:
 
 
 def build(record: SourceRecord, settings: Settings, fallback_trace: str | None) -> Entry | Rejected:
-    return build_entry(record, settings, target_of(settings), fallback_trace)
+    """As the forwarder builds an entry: with a shaper when the settings hold an expression."""
+    shaping = Shaping.from_settings(settings)
+    shaper = None if shaping is None else shaping.for_batch()
+    return build_entry(record, settings, target_of(settings), fallback_trace, shaper)
 
 
 def record(body, **kwargs) -> SourceRecord:
@@ -140,7 +144,8 @@ def test_size_counts_utf8_bytes_and_resources():
 
 def test_paths_override_source_and_detail_type_when_they_yield_a_string():
     settings = Settings.from_env(
-        {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "T", "EVENT_DETAIL_TYPE_PATH": "type", "EVENT_SOURCE_PATH": "src"}
+        {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "T", "EVENT_DETAIL_TYPE_PATH": "body.type",
+         "EVENT_SOURCE_PATH": "body.src"}
     )
     found = build(record('{"type": "OrderPlaced", "src": "shop"}'), settings, None).fields
     assert (found["Source"], found["DetailType"]) == ("shop", "OrderPlaced")
@@ -257,7 +262,7 @@ _ANY_TEXT = st.one_of(st.none(), st.text(max_size=600), st.binary(max_size=50).m
     fallback=_ANY_TEXT,
     time=st.one_of(st.none(), st.floats(min_value=1e-3, max_value=9.9e12)),
     resources=st.lists(st.text(max_size=100), max_size=3).map(tuple),
-    source_path=st.sampled_from(["", "source", "a.b"]),
+    source_path=st.sampled_from(["", "body.source", "body.a.b"]),
 )
 def test_every_entry_passes_botocores_own_validation_and_goes_on_the_wire_as_botocore_sends_it(
     body, trace, fallback, time, resources, source_path
@@ -312,7 +317,7 @@ BODIES = st.dictionaries(st.sampled_from(["type", "items", "n", "name", "x"]) | 
        body=BODIES)
 def test_an_override_expression_never_fails_a_record(path, which, body):
     # GIVEN an expression calling JMESPath functions and any JSON object body
-    settings = Settings.from_env({"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", which: path})
+    settings = Settings.from_env({"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", which: f"body | {path}"})
     # WHEN the entry is built THEN it never raises, and Source and DetailType are values the API takes
     entry = build(record(json.dumps(body)), settings, None)
     assert isinstance(entry, Entry)
@@ -349,7 +354,7 @@ def test_an_entry_is_within_every_limit_of_its_model_or_rejected(resources, trac
         (SETTINGS, entry_rules("events")),
         (custom_settings(), entry_rules("eventbridgev2")),
     ]:
-        env = {"EVENT_DETAIL_TYPE_PATH": "type", "EVENT_SOURCE_PATH": "source"}
+        env = {"EVENT_DETAIL_TYPE_PATH": "body.type", "EVENT_SOURCE_PATH": "body.source"}
         settings = Settings.from_env(
             {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "t", "EVENT_BUS_NAME": settings.event_bus_name, **env}
         )

@@ -168,7 +168,9 @@ def mutated_records(draw) -> tuple[dict, dict]:
 
 
 SETTINGS_VARIANTS = [
-    Settings.from_env({"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "t", "EVENT_DETAIL_TYPE_PATH": "join('.', type)"}),
+    Settings.from_env(
+        {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "t", "EVENT_DETAIL_TYPE_PATH": "body | join('.', type)"}
+    ),
     Settings.from_env(
         {
             "EVENT_SOURCE": "s",
@@ -182,8 +184,8 @@ SETTINGS_VARIANTS = [
 @hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_records())
 def test_a_record_with_any_field_replaced_fails_alone(case):
-    from forwarder.entries import Entry, Rejected, build_entry
-    from tests.unit.test_entries import target_of
+    from forwarder.entries import Entry, Rejected
+    from tests.unit.test_entries import build
 
     original, mutated = case
     source = original["eventSource"]
@@ -196,6 +198,6 @@ def test_a_record_with_any_field_replaced_fails_alone(case):
         return
     assert _nameable(mutated, source)
     for settings in SETTINGS_VARIANTS:
-        entries = [build_entry(record, settings, target_of(settings), None) for record in records]  # never raises
+        entries = [build(record, settings, None) for record in records]  # never raises
         assert all(isinstance(entry, Entry | Rejected) for entry in entries)
         assert isinstance(entries[-1], Entry)  # the healthy neighbour is forwarded

@@ -29,3 +29,16 @@ def test_at_most_limit_failures_in_batch_order_every_kind_first(batch, limit):
     kinds = {(batch[i].error_code, batch[i].quarantined) for i in failed}
     shown = {(batch[i].error_code, batch[i].quarantined) for i in chosen}
     assert len(shown) == min(len(kinds), limit)  # a flood of one kind hides no other kind
+
+
+def test_a_filtered_record_is_settled_neither_forwarded_nor_failed():
+    from forwarder.records import SourceRecord
+    from forwarder.report import batch_response, summarize
+
+    outcomes = [Outcome(event_id="e-1"), Outcome(filtered=True), Outcome(error_code="InternalFailure")]
+    records = [SourceRecord(item_id=f"m-{i}", body="{}") for i in range(3)]
+    assert batch_response(records, outcomes) == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
+    summary = summarize(outcomes)
+    assert (summary.forwarded, summary.filtered, summary.failed, summary.failures_by_code) == (
+        1, 1, 1, {"InternalFailure": 1})
+    assert failures_to_log(outcomes, 10) == [2]

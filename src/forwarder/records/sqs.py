@@ -15,6 +15,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from forwarder.records.record import SourceRecord, epoch_millis, identifier, text
+from forwarder.records.trace_context import from_sns_attributes, from_sqs_attributes
 from forwarder.settings import SNS_TOPIC_ARN, SnsUnwrap
 
 
@@ -29,7 +30,8 @@ def sqs_records(raw: dict, index: int) -> list[SourceRecord]:
         item_id=item_id,
         body=body if isinstance(body, str) else None,
         time=epoch_millis(attributes.get("SentTimestamp")),
-        trace_header=text(attributes.aws_trace_header),
+        # AWSTraceHeader first; an OpenTelemetry producer's traceparent when there is none (trace_context.py).
+        trace_header=text(attributes.aws_trace_header) or from_sqs_attributes(raw.get("messageAttributes")),
         # Standard queues may carry a MessageGroupId too (fair queues); only FIFO queues promise order.
         group=text(attributes.message_group_id) if is_fifo else None,
         raw=raw,
@@ -60,6 +62,9 @@ def unwrap_sns(record: SourceRecord, policy: SnsUnwrap) -> None:
     record.body = message
     record.time = sent
     record.resources = (topic,)
+    record.envelope = {key: value for key, value in envelope.items() if key != "Message"}
+    if not record.trace_header:  # a traceparent that SNS carried in the envelope, not in the SQS message
+        record.trace_header = from_sns_attributes(envelope.get("MessageAttributes"))
 
 
 def _iso_time(value: Any) -> float | None:

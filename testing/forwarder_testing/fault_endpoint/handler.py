@@ -36,6 +36,8 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         # Headers and body go out in two writes; without NODELAY, Nagle + delayed ACK adds ~40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.state.lock:
+            self.state.connections += 1  # tells a reused keep-alive connection from a new one
 
     def log_message(self, fmt: str, *args: Any) -> None:
         pass  # a benchmark sends thousands of requests a second; logging them would be the bottleneck

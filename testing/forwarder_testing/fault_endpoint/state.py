@@ -37,6 +37,7 @@ class FaultState:
         self.accepted_count = 0
         self.ambiguous: list[str] = []  # EventIds accepted under an AMBIGUOUS_FAULT_KINDS fault
         self.requests = 0
+        self.connections = 0  # accepted
         self.entries_received = 0
         self.faults: Counter[str] = Counter()
         self.rejections: Counter[str] = Counter()
@@ -135,6 +136,7 @@ class FaultState:
         with self.lock:
             return {
                 "requests": self.requests,
+                "connections": self.connections,
                 "entries_received": self.entries_received,
                 "entries_accepted": self.accepted_count,
                 "faults": dict(self.faults),

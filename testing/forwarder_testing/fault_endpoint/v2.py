@@ -195,13 +195,15 @@ def record(entry: dict[str, Any], arn: str, event_id: str, sequence: str,
 
 
 def note_signing(state: FaultState, headers: Any) -> None:
-    """Like the classic note_signing, plus the API and the credential scope's service (should be events)."""
+    """Like the classic note_signing, plus the API and the credential scope's service (should be events) and region."""
     authorization = headers.get("Authorization") or ""
-    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", authorization)
+    scope = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/", authorization)
     with state.lock:
         state.signing.append({"scheme": authorization.split(" ", 1)[0],
                               "region_set": headers.get("X-Amz-Region-Set"), "endpoint_id": None,
-                              "api": V2_API, "service": scope.group(1) if scope else None})
+                              "api": V2_API, "service": scope.group(2) if scope else None,
+                              "region": scope.group(1) if scope else None,
+                              "request": {"headers": dict(headers.items())}})
 
 
 def send_cbor(handler: Handler, status: int, payload: Any, headers: dict[str, str] | None = None,
