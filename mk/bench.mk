@@ -1,8 +1,8 @@
 # Benchmarks: the forwarder beside per-record sending, the AWS docs loop and the SDK floor, in one run.
-#   make bench                      the full run (~15 min): BENCHMARKS.md, bench/throughput.png, bench/results.json
+#   make bench                      the full run (~13 min): BENCHMARKS.md, bench/throughput.png, bench/results.json
 #   make bench BENCH_PROFILE=quick  a shorter run (~3 min) while working on performance
 #   make bench-report               rewrite BENCHMARKS.md and the chart from bench/results.json
-#   make bench-share                only the Lambda-share profile (~4 min full, ~1 min quick), into bench/results.json
+#   make bench-share                only the Lambda-share profile (~3 min full, ~1 min quick), into bench/results.json
 BENCH_PROFILE ?= full
 
 .PHONY: bench bench-report bench-share
