@@ -1,14 +1,15 @@
 """Results -> BENCHMARKS.md (medians, ratios, targets, levers, machine) and the throughput chart.
 
 The figures come from ``figures`` (medians per cell, the targets), the page's sections from
-``sections`` and ``levers``; this module puts them in order and draws the chart.
+``sections``, ``levers`` and ``share_report`` (which also draws its own chart); this module puts them
+in order and draws the throughput chart.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench import sections, shaping
+from bench import sections, shaping, share_report
 from bench.figures import LABELS, SHORT, TARGET_LATENCY_MS, cells, targets
 from bench.levers import levers
 
@@ -17,7 +18,7 @@ __all__ = ["cells", "chart", "markdown", "targets"]
 NOTES = Path(__file__).with_name("notes.md")
 
 
-def markdown(results: dict, chart: str | None) -> str:
+def markdown(results: dict, chart: str | None, share_chart: str | None = None) -> str:
     c = cells(results)
     present = [k for k in LABELS if any(key == k for key, _, _ in c)]
     out = sections.header(results)
@@ -26,6 +27,7 @@ def markdown(results: dict, chart: str | None) -> str:
     out += sections.throughput(results, c, present, chart)
     out += sections.cpu_against_floor(results, c)
     out += levers(results)
+    out += share_report.section(results, share_chart)
     out += sections.cold_start(results)
     out += sections.memory(results)
     out += shaping.section(results)

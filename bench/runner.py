@@ -48,6 +48,12 @@ class Profile:
     lever_reps: int = 5
     coldstart_reps: int = 15
     memory_records: int = 10_000
+    # The Lambda-share profile (bench/share.py): memory sizes, records per batch, reps, fixed concurrencies.
+    share_memory_mb: list[int] = field(default_factory=lambda: [128, 256, 512, 1024, 1769])
+    share_records: int = 2_000
+    share_reps: int = 5
+    share_latency_ms: int = 10
+    share_concurrency: list[int] = field(default_factory=lambda: [4, 8, 16, 32])
     min_reps: int = 3  # for runs shorter than a tenth of the cell budget, whatever the budget says
     # "contender@latency" -> largest batch measured; larger cells are extrapolated in the report (and say so).
     caps: dict[str, int] = field(default_factory=lambda: {"per_record@0": 1_000, "per_record@25": 1_000})
@@ -57,10 +63,11 @@ PROFILES = {
     "full": Profile("full"),
     "quick": Profile("quick", sizes=[100, 1_000], max_reps=3, cell_budget_s=3.0, sweep_concurrency=[8, 16, 32],
                      sweep_size=2_000, sweep_reps=2, lever_size=2_000, lever_reps=3, coldstart_reps=5,
-                     memory_records=10_000),
+                     memory_records=10_000, share_memory_mb=[256, 1769], share_reps=3, share_concurrency=[4, 16]),
     "smoke": Profile("smoke", latencies_ms=[0], sizes=[20], max_reps=1, cell_budget_s=1.0, sweep_latencies_ms=[0],
                      sweep_concurrency=[2], sweep_size=20, sweep_reps=1, lever_size=20, lever_reps=1,
-                     coldstart_reps=1, memory_records=200, min_reps=1, caps={}),
+                     coldstart_reps=1, memory_records=200, min_reps=1, caps={}, share_memory_mb=[1769],
+                     share_records=20, share_reps=1, share_latency_ms=0, share_concurrency=[2]),
 }
 
 
@@ -112,7 +119,7 @@ def run_cells(profile: Profile, endpoint: EndpointProcess, contenders: list[Any]
 REQUEST_PATHS = ("wire", "botocore", "botocore+validation")
 
 
-def _what_if(forwarder: Any, concurrency: int | None = None, path: str | None = None) -> Any:
+def what_if(forwarder: Any, concurrency: int | None = None, path: str | None = None) -> Any:
     """The warm handler with a forwarder (and its own client) for other settings or another request path."""
     from bench.contenders import Forwarder
     from forwarder.clients import create_client
@@ -135,7 +142,7 @@ def run_levers(profile: Profile, endpoint: EndpointProcess, forwarder: Any) -> l
     """MAX_CONCURRENCY sweep (wall), and the request path: wire or botocore's client (CPU, 0 ms)."""
     samples: list[dict] = []
     event, warm = sqs_event(profile.sweep_size), sqs_event(200)
-    variants = {n: _what_if(forwarder, concurrency=n) for n in profile.sweep_concurrency}
+    variants = {n: what_if(forwarder, concurrency=n) for n in profile.sweep_concurrency}
     for latency in profile.sweep_latencies_ms:
         endpoint.configure(latency_ms=latency)
         for variant in variants.values():
@@ -148,7 +155,7 @@ def run_levers(profile: Profile, endpoint: EndpointProcess, forwarder: Any) -> l
                 log(f"sweep {latency:>3} ms concurrency {concurrency:>3}: {sample['wall']:.3f} s")
     endpoint.configure(latency_ms=0)
     event = sqs_event(profile.lever_size)
-    variants = {path: _what_if(forwarder, path=path) for path in REQUEST_PATHS}
+    variants = {path: what_if(forwarder, path=path) for path in REQUEST_PATHS}
     for variant in variants.values():
         measure(variant, warm, 200)
     for _rep in range(profile.lever_reps):
@@ -185,7 +192,7 @@ def machine() -> dict[str, Any]:
 
 
 def run(profile: Profile) -> dict[str, Any]:
-    from bench import coldstart, memory, shaping
+    from bench import coldstart, memory, shaping, share
     from bench.contenders import ALL
 
     for name in CLEARED_ENV:
@@ -203,6 +210,7 @@ def run(profile: Profile) -> dict[str, Any]:
             results["max_concurrency"] = contenders[0].forwarder.settings.max_concurrency
             results["samples"] = run_cells(profile, endpoint, contenders)
             results["levers"] = run_levers(profile, endpoint, contenders[0])
+            results["lambda_share"] = share.run(profile, endpoint, log)
             endpoint.configure(latency_ms=0)
             results["coldstart"] = coldstart.run(endpoint.url, profile.coldstart_reps, log)
             results["memory"] = memory.run(endpoint.url, profile.memory_records, log)

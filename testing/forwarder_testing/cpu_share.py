@@ -4,7 +4,13 @@ Lambda gives a function CPU in proportion to its memory: 1,769 MB is one vCPU, s
 gets about a seventh of one core. A cgroup CPU quota does the same to a process here: ``cpu_quota``
 makes a new cgroup (v1 ``cpu.cfs_quota_us``, or v2 ``cpu.max``) and yields a function that moves a
 process into it, and removes the cgroup afterwards. Where no cgroup is writable it raises
-``QuotaUnavailable`` saying why, so that a test can skip with that reason.
+``QuotaUnavailable`` saying why, so that a test can skip with that reason. ``lambda_share(memory_mb)``
+is the share Lambda gives a function of that memory size.
+
+``run_throttled(join, command, log_path, timeout_s)`` runs any child that follows the handshake below
+(the handler child here, the benchmark's ``bench.share``): it starts the child, waits for its
+``ready``, moves it into the cgroup with ``join`` and lets it go, so that only the measured part runs
+under the quota (an import under a seventh of a core would take seconds, and Lambda's init gets more).
 
 The child (``python -m forwarder_testing.cpu_share '<json>'``) takes the
 environment in its JSON argument, does the cold start and builds the event, writes ``ready`` to
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -32,10 +39,36 @@ from forwarder_testing.lambda_context import LambdaContext
 CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")
 CGROUP_V2 = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000
+ONE_VCPU_MB = 1769  # Lambda: a function with 1,769 MB has the equivalent of one vCPU
 
 
 class QuotaUnavailable(Exception):
     """This machine lets us set no CPU quota (not Linux, no cgroup cpu controller, or not writable)."""
+
+
+def lambda_share(memory_mb: int) -> float:
+    """The CPU (in cores) Lambda gives a function of `memory_mb`: proportional to memory."""
+    return memory_mb / ONE_VCPU_MB
+
+
+def run_throttled(join: Callable[[int], None], command: list[str], log_path: Path, timeout_s: float) -> None:
+    """Run `command` (a child that prints `ready` to stderr, then waits for a line on stdin), putting it
+    under the quota between the two. Its stdout goes to `log_path`; a failed child raises with its stderr."""
+    with log_path.open("w") as log:
+        child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.PIPE, text=True)
+        try:
+            ready = child.stderr.readline() if child.stderr else ""
+            if ready.strip() != "ready":
+                child.kill()
+                raise RuntimeError(f"the child did not start: {ready}{child.communicate()[1]}")
+            join(child.pid)
+            _, errors = child.communicate("go\n", timeout=timeout_s)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    if child.returncode:
+        raise RuntimeError(f"the child failed ({child.returncode}): {errors[-3000:]}")
 
 
 @contextmanager

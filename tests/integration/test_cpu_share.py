@@ -13,14 +13,13 @@ The one timed assertion of the suite: "returned before the deadline", with the m
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 
 import pytest
 
-from forwarder_testing.cpu_share import QuotaUnavailable, cpu_quota
+from forwarder_testing.cpu_share import QuotaUnavailable, cpu_quota, run_throttled
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 
 pytestmark = [pytest.mark.cpu_share, pytest.mark.integration]
@@ -59,21 +58,8 @@ def invoke_under_quota(join: Callable[[int], None], endpoint: FaultEndpoint, tmp
         "remaining_ms": REMAINING_MS,
         "result_path": str(result_path),
     }
-    with log_path.open("w") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "forwarder_testing.cpu_share", json.dumps(config)],
-            stdin=subprocess.PIPE, stdout=log, stderr=subprocess.PIPE, text=True,
-        )
-        try:
-            ready = child.stderr.readline()
-            assert ready.strip() == "ready", ready + child.stderr.read()
-            join(child.pid)
-            _, errors = child.communicate("go\n", timeout=CHILD_TIMEOUT_S)
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-    assert child.returncode == 0, errors
+    command = [sys.executable, "-m", "forwarder_testing.cpu_share", json.dumps(config)]
+    run_throttled(join, command, log_path, CHILD_TIMEOUT_S)
     return json.loads(result_path.read_text()), log_path.read_text()
 
 
