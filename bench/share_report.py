@@ -17,8 +17,10 @@ LAMBDA_ARM64_GB_SECOND_USD = 0.0000133334
 LAMBDA_REQUEST_USD = 0.20 / 1e6
 EVENTBRIDGE_MILLION_EVENTS_USD = 1.00
 TARGET_MEMORY_MB = 256
-TARGET_RATE = 2_500
-TARGET_RATIO = 3.5
+# At 256 MB the forwarder did about 1,600 records/s and 2.35x the docs loop before this profile was used
+# to make it faster; the goals ask for a quarter more records/s and 3x the loop.
+TARGET_RATE = 2_000
+TARGET_RATIO = 3.0
 LABELS = {"forwarder": "forwarder (default settings)", "chunked": "(b) 10-entry loop"}
 
 
