@@ -2,6 +2,7 @@
 
 Every problem is reported as a ConfigurationError that names the variable, so a wrong
 deployment fails at init with a message that says what to fix, before any record is touched.
+The readers all settings share are in env_values.py; the ones that know one setting's rules are here.
 The endpoint is deliberately not a setting of ours: botocore reads AWS_ENDPOINT_URL and
 AWS_ENDPOINT_URL_EVENTBRIDGE itself.
 """
@@ -13,9 +14,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import jmespath
-from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
+
+from forwarder.env_values import (
+    ConfigurationError,
+    boolean,
+    bucket,
+    choice,
+    expression,
+    integer,
+    queue_url,
+    raw_value,
+    required,
+)
 
 MIB = 1024 * 1024
 # The PutEvents request limit is 1 MiB since January 2026; 256 KiB is the old one.
@@ -100,10 +111,6 @@ ENVIRONMENT_VARIABLES = (
 )
 
 
-class ConfigurationError(ValueError):
-    """A setting is missing or malformed; the message names the environment variable."""
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
     event_bus_name: str
@@ -144,44 +151,31 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             event_bus_name=_bus_name(env),
-            source=_required(env, "EVENT_SOURCE", max_len=256),
-            detail_type=_required(env, "EVENT_DETAIL_TYPE", max_len=128),
-            detail_type_path=_jmespath(env, "EVENT_DETAIL_TYPE_PATH"),
-            source_path=_jmespath(env, "EVENT_SOURCE_PATH"),
-            max_request_bytes=_integer(env, "PUT_EVENTS_MAX_BYTES", DEFAULT_MAX_BYTES, MIN_MAX_BYTES, MIB),
-            max_concurrency=_integer(env, "MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY_LIMIT),
-            deadline_margin_ms=_integer(env, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, 0, 60_000),
-            max_attempts=_integer(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 20),
-            poison_queue_url=_queue_url(env, "POISON_QUEUE_URL"),
+            source=required(env, "EVENT_SOURCE", max_len=256),
+            detail_type=required(env, "EVENT_DETAIL_TYPE", max_len=128),
+            detail_type_path=expression(env, "EVENT_DETAIL_TYPE_PATH"),
+            source_path=expression(env, "EVENT_SOURCE_PATH"),
+            max_request_bytes=integer(env, "PUT_EVENTS_MAX_BYTES", DEFAULT_MAX_BYTES, MIN_MAX_BYTES, MIB),
+            max_concurrency=integer(env, "MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY_LIMIT),
+            deadline_margin_ms=integer(env, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, 0, 60_000),
+            max_attempts=integer(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 20),
+            poison_queue_url=queue_url(env, "POISON_QUEUE_URL"),
             endpoint_id=_endpoint_id(env, "EVENT_ENDPOINT_ID"),
-            large_payload_bucket=_bucket(env, "LARGE_PAYLOAD_BUCKET"),
-            event_groups=_boolean(env, "EVENT_GROUPS", default=True),
+            large_payload_bucket=bucket(env, "LARGE_PAYLOAD_BUCKET"),
+            event_groups=boolean(env, "EVENT_GROUPS", default=True),
             sns_unwrap=_sns_unwrap(env, "SNS_UNWRAP"),
-            detail_path=_jmespath(env, "EVENT_DETAIL"),
-            resources_path=_jmespath(env, "EVENT_RESOURCES"),
-            time_path=_jmespath(env, "EVENT_TIME"),
-            filter_path=_jmespath(env, "EVENT_FILTER"),
+            detail_path=expression(env, "EVENT_DETAIL"),
+            resources_path=expression(env, "EVENT_RESOURCES"),
+            time_path=expression(env, "EVENT_TIME"),
+            filter_path=expression(env, "EVENT_FILTER"),
             visibility_backoff_max_seconds=(cap := _visibility_cap(env, "VISIBILITY_BACKOFF_MAX_SECONDS")),
             visibility_backoff_base_seconds=_visibility_base(env, "VISIBILITY_BACKOFF_BASE_SECONDS", cap),
-            concurrency_mode=_choice(env, "CONCURRENCY_MODE", ("adaptive", "fixed")),
+            concurrency_mode=choice(env, "CONCURRENCY_MODE", ("adaptive", "fixed")),
         )
 
 
-def _value(env: Mapping[str, str], name: str) -> str:
-    return env.get(name, "").strip()
-
-
-def _required(env: Mapping[str, str], name: str, max_len: int) -> str:
-    value = _value(env, name)
-    if not value:
-        raise ConfigurationError(f"{name} is required and must not be empty")
-    if len(value) > max_len:
-        raise ConfigurationError(f"{name} must be at most {max_len} characters, got {len(value)}")
-    return value
-
-
 def _bus_name(env: Mapping[str, str]) -> str:
-    value = _value(env, "EVENT_BUS_NAME") or "default"
+    value = raw_value(env, "EVENT_BUS_NAME") or "default"
     if CUSTOM_BUS_PATTERN.fullmatch(value):
         return _reachable(env, value)
     if ":event-busv2/" in value:
@@ -216,28 +210,9 @@ def _reachable(env: Mapping[str, str], value: str) -> str:
     return value
 
 
-def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = _value(env, name).lower()
-    if not raw:
-        return default
-    if raw in ("true", "1", "yes", "on"):
-        return True
-    if raw in ("false", "0", "no", "off"):
-        return False
-    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
-
-
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
-    """One of `choices` (any case); the first when unset."""
-    raw = _value(env, name).lower() or choices[0]
-    if raw not in choices:
-        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
-    return raw
-
-
 def _sns_unwrap(env: Mapping[str, str], name: str) -> SnsUnwrap:
     """`on` (default), `off`, or a comma-separated list of the topic ARNs whose notifications are unwrapped."""
-    raw = _value(env, name)
+    raw = raw_value(env, name)
     if raw.lower() in ("", "on"):
         return True
     if raw.lower() == "off":
@@ -253,64 +228,26 @@ def _sns_unwrap(env: Mapping[str, str], name: str) -> SnsUnwrap:
 
 def _visibility_cap(env: Mapping[str, str], name: str) -> int:
     """`off` (0), or the longest visibility backoff in seconds."""
-    raw = _value(env, name).lower()
+    raw = raw_value(env, name).lower()
     if raw == "off":
         return 0
     if raw and not raw.isdigit():
         raise ConfigurationError(f"{name} must be off or a whole number of seconds, got {raw!r}")
-    return _integer(env, name, DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
+    return integer(env, name, DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
 
 
 def _visibility_base(env: Mapping[str, str], name: str, cap: int) -> int:
     """At most the cap; by default 10 seconds, or the cap when that is smaller."""
     default = min(DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS, cap or DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS)
-    base = _integer(env, name, default, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
+    base = integer(env, name, default, 1, MAX_VISIBILITY_BACKOFF_SECONDS)
     if cap and base > cap:
         raise ConfigurationError(f"{name} must be at most VISIBILITY_BACKOFF_MAX_SECONDS ({cap}), got {base}")
     return base
 
 
-def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = _value(env, name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _queue_url(env: Mapping[str, str], name: str) -> str | None:
-    value = _value(env, name)
-    if not value:
-        return None
-    if not re.fullmatch(r"https?://[^\s/]+/[0-9]+/[A-Za-z0-9_-]{1,75}(\.fifo)?", value):
-        raise ConfigurationError(f"{name} must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
-    return value
-
-
-def _bucket(env: Mapping[str, str], name: str) -> str | None:
-    value = _value(env, name)
-    if value and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
-        raise ConfigurationError(f"{name} must be an S3 bucket name (not an ARN or URL), got {value!r}")
-    return value or None
-
-
 def _endpoint_id(env: Mapping[str, str], name: str) -> str | None:
-    value = _value(env, name)
+    value = raw_value(env, name)
     if value and not ENDPOINT_ID_PATTERN.fullmatch(value):
         raise ConfigurationError(f"{name} must be a global endpoint id like 'abcde.veo', got {value!r}")
     return value or None
 
-
-def _jmespath(env: Mapping[str, str], name: str) -> ParsedResult | None:
-    raw = _value(env, name)
-    if not raw:
-        return None
-    try:
-        return jmespath.compile(raw)
-    except JMESPathError as error:
-        raise ConfigurationError(f"{name} is not a valid JMESPath expression: {error}") from None
