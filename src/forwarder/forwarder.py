@@ -21,6 +21,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import botocore.session
+
 from forwarder.claim_check import ClaimCheck, NoClaimCheck
 from forwarder.clients import create_client
 from forwarder.entries import build_entry
@@ -78,7 +80,6 @@ class Forwarder:
         except EventError as error:
             self.report.rejected(error)
             raise
-        self.visibility.prepare(source)
         trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
         shaper = None if self.shaping is None else self.shaping.for_batch()
         items = [build_entry(record, settings, self.target, trace, shaper) for record in records]
@@ -96,30 +97,39 @@ def build_forwarder(env: Mapping[str, str], report: Reporter) -> Forwarder:
     """A Forwarder for the settings `env` holds, with the clients they need (botocore reads its own variables,
     AWS_ENDPOINT_URL and the like, from the process environment)."""
     settings = Settings.from_env(env)
+    # One botocore session for every client: each client made from a session of its own would load the
+    # partition and endpoint data again (about 40 ms per client at cold start).
+    session = botocore.session.get_session()
     return Forwarder(
-        settings, target_for(settings), report, _claim_check(settings), _quarantine(settings), _visibility(settings)
+        settings,
+        target_for(settings, session),
+        report,
+        _claim_check(settings, session),
+        _quarantine(settings, session),
+        _visibility(settings, session),
     )
 
 
-def _claim_check(settings: Settings) -> ClaimCheck | NoClaimCheck:
+def _claim_check(settings: Settings, session: Any) -> ClaimCheck | NoClaimCheck:
     if not settings.large_payload_bucket:
         return NoClaimCheck()
-    return ClaimCheck(create_client("s3", settings.max_concurrency), settings.large_payload_bucket)
+    return ClaimCheck(create_client("s3", settings.max_concurrency, session=session), settings.large_payload_bucket)
 
 
-def _quarantine(settings: Settings) -> QuarantineQueue | NoQuarantine:
+def _quarantine(settings: Settings, session: Any) -> QuarantineQueue | NoQuarantine:
     if not settings.poison_queue_url:
         return NoQuarantine()
-    return QuarantineQueue(create_client("sqs", settings.max_concurrency), settings.poison_queue_url)
+    return QuarantineQueue(create_client("sqs", settings.max_concurrency, session=session), settings.poison_queue_url)
 
 
-def _visibility(settings: Settings) -> VisibilityBackoff | NoVisibility:
+def _visibility(settings: Settings, session: Any) -> VisibilityBackoff | NoVisibility:
     if not settings.visibility_backoff_max_seconds:
         return NoVisibility()
     backoff = Backoff.for_bus(
         settings.visibility_backoff_base_seconds, settings.visibility_backoff_max_seconds, settings.custom_bus
     )
-    return VisibilityBackoff(lambda: create_client("sqs", settings.max_concurrency), backoff, settings.max_concurrency)
+    make_client = lambda: create_client("sqs", settings.max_concurrency, session=session)  # noqa: E731
+    return VisibilityBackoff(make_client, backoff, settings.max_concurrency)
 
 
 def _deadline(context: Any, margin_ms: int) -> float | None:

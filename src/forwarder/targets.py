@@ -113,19 +113,20 @@ class CustomBus:
         return entry_size(fields) + sum(utf8_length(value) for value in fields["SystemMetadata"].values())
 
 
-def target_for(settings: Settings) -> ClassicBus | CustomBus:
-    """The one place where the kind of target is decided, with its client made for the settings."""
+def target_for(settings: Settings, session: Any = None) -> ClassicBus | CustomBus:
+    """The one place where the kind of target is decided, with its client made for the settings (from
+    `session`, the botocore session the forwarder's clients share, or a new one)."""
+    session = session or botocore.session.get_session()
     # A bus named by its ARN may be in another region (and account): a bus takes events only at its own
     # region's endpoint, so the client is made for that region, which its requests are also signed for.
     bus_region = settings.bus_region
     region = {"region_name": bus_region} if bus_region else {}
     if settings.custom_bus:
-        client = create_client("eventbridgev2", settings.max_concurrency, **region)
+        client = create_client("eventbridgev2", settings.max_concurrency, session=session, **region)
         return CustomBus(settings.event_bus_name, client, settings.event_groups)
     # No client-side parameter validation (a fifth of botocore's CPU per request): build_entry, batching and
     # Settings guarantee what it checks for PutEvents (string fields, 1..10 entries, non-empty bus name and
     # trace header, a valid endpoint id). bulk.put_events, which takes the caller's entries, keeps it.
-    session = botocore.session.get_session()
     if settings.endpoint_id:
         # The endpoint, not a region, decides where events go (its primary or secondary region's bus).
         client = create_client("events", settings.max_concurrency, validate=False, session=session)

@@ -19,9 +19,10 @@ as Lambda keeps it: a group waits for its reported message whatever its visibili
 
 Calls run concurrently (at most `max_concurrency`, the client's pool size) and end by the deadline the
 forwarder gives (forwarder.py shares the deadline margin between these calls and the report). The SQS
-client is not made at cold start (a Kinesis or DynamoDB function would pay for it for nothing), but on a
-thread of the pool while the first SQS batch is published (`prepare`): made after the publisher, it
-would take the visibility calls' share of the margin at a small function's CPU share.
+client is made the first time a batch reports a record, from the botocore session the forwarder's other
+clients share (a few milliseconds, since the partition and endpoint data are loaded already; from a session
+of its own it took ten times that), and kept: a batch that reports nothing, and a Kinesis or DynamoDB
+function, never pay for it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,13 +114,7 @@ class VisibilityBackoff:
         self._draw = draw
         self._wall_clock = wall_clock
         self._executor: ThreadPoolExecutor | None = None
-        self._sqs: Future | None = None  # the client, being made on the executor, or made
-
-    def prepare(self, source: str) -> None:
-        """Before an SQS batch is published: start making the client on the pool, once."""
-        if source == SQS and self._sqs is None:
-            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="visibility")
-            self._sqs = self._executor.submit(self._make_client)
+        self._sqs: Any = None  # the client, made when a batch first reports a record
 
     def change(
         self, source: str, records: Sequence[SourceRecord], outcomes: Sequence[Outcome], deadline: float,
@@ -131,7 +126,9 @@ class VisibilityBackoff:
         calls, result = self._calls(records, outcomes, elapsed=time.monotonic() - started)
         if not calls:
             return result
-        self.prepare(source)
+        if self._sqs is None:
+            self._sqs = self._make_client()
+            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="visibility")
         for sent in self._executor.map(lambda call: self._send(call, deadline), calls):
             result.add(sent)
         return result
@@ -171,7 +168,7 @@ class VisibilityBackoff:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("DeadlineReached")
-            client = self._sqs.result(timeout=left)  # made on this pool, submitted before any call
+            client = self._sqs
             url = f"{client.meta.endpoint_url.rstrip('/')}/{queue}"  # the source is in the function's region
             with bounded_by(deadline):
                 answer = client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
@@ -184,9 +181,6 @@ class VisibilityBackoff:
 
 class NoVisibility:
     """Visibility backoff off: reported records come back when the queue's visibility timeout ends."""
-
-    def prepare(self, source: str) -> None:
-        return None
 
     def change(self, *args: Any) -> None:
         return None
