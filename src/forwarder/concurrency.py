@@ -51,8 +51,9 @@ def _verdict_of_answer(response: object) -> str | None:
     entries = response.get("Entries") if isinstance(response, dict) else None
     if not isinstance(entries, list):
         return None  # not PutEvents' answer (or NOT_SENT): nothing learnt
+    # Any JSON may stand in an ErrorCode: only a string can be a throttling code (a list is not even hashable).
     codes = (entry.get("ErrorCode") for entry in entries if isinstance(entry, dict))
-    return THROTTLED if any(code in THROTTLING_CODES for code in codes) else CLEAN
+    return THROTTLED if any(isinstance(code, str) and code in THROTTLING_CODES for code in codes) else CLEAN
 
 
 class FixedLimit:

@@ -57,6 +57,8 @@ ANSWERS = st.one_of(
         (raised(client_error("InternalException", 500)), None),
         (raised(ConnectionResetError()), None),
         (answered("not PutEvents'"), None),
+        # A peer's ErrorCode may be any JSON value: an unhashable one raised TypeError, and publish with it.
+        (answered({"Entries": [{"ErrorCode": []}, {"ErrorCode": {"a": 1}}, {"ErrorCode": 7}]}), CLEAN),
     ],
 )
 def test_verdict_reads_throttling_from_the_request_or_its_entries(future, expected):
