@@ -87,3 +87,5 @@ def expression(env: Mapping[str, str], name: str) -> ParsedResult | None:
         return jmespath.compile(raw)
     except JMESPathError as error:
         raise ConfigurationError(f"{name} is not a valid JMESPath expression: {error}") from None
+    except RecursionError:  # the parser recurses once per nesting level (parentheses, brackets)
+        raise ConfigurationError(f"{name} is nested too deeply to be compiled") from None

@@ -48,6 +48,14 @@ def test_a_bad_expression_fails_the_cold_start_naming_its_variable(variable):
         settings(**{variable: "body.[["})
 
 
+@pytest.mark.parametrize("variable", ["EVENT_DETAIL", "EVENT_SOURCE_PATH", "EVENT_FILTER"])
+def test_an_expression_nested_past_the_parsers_recursion_fails_the_cold_start_naming_its_variable(variable):
+    # JMESPath's parser recurses once per parenthesis: such an expression raises RecursionError, not a
+    # JMESPathError, and must still be a ConfigurationError that names the variable.
+    with pytest.raises(ConfigurationError, match=variable):
+        settings(**{variable: "(" * 5000 + "body" + ")" * 5000})
+
+
 def test_detail_is_built_from_body_attributes_and_metadata():
     record = sqs('{"id": "o-1", "secret": "x"}', type="OrderPlaced")
     expression = "{orderId: body.id, queue: eventSourceARN, type: messageAttributes.type.stringValue}"
