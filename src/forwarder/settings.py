@@ -182,6 +182,8 @@ def _bus_name(env: Mapping[str, str]) -> str:
         raise ConfigurationError(f"EVENT_BUS_NAME is not a well-formed Custom Event Bus ARN: {value!r}")
     if not _BUS_PATTERN.fullmatch(value) or len(value) > 1600:
         raise ConfigurationError(f"EVENT_BUS_NAME must be an event bus name or ARN, got {value!r}")
+    if value.startswith("arn:") and bus_arn(value) is None:  # botocore's pattern is looser than a region
+        raise ConfigurationError(f"EVENT_BUS_NAME is a bus ARN without a readable partition and region, got {value!r}")
     return _reachable(env, value)
 
 
