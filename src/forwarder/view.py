@@ -27,8 +27,8 @@ def record_view(record: SourceRecord) -> dict[str, Any]:
     raw = record.raw if isinstance(record.raw, dict) else {}
     view = dict(raw)
     view["body"] = payload(record.body)
-    if record.envelope is not None:
-        view["sns"] = record.envelope
+    if record.envelope is not None:  # copied here, so that a forwarder without expressions never copies it
+        view["sns"] = {key: value for key, value in record.envelope.items() if key != "Message"}
     kinesis = raw.get("kinesis")
     if isinstance(kinesis, dict):
         view["kinesis"] = _kinesis(kinesis, record)
