@@ -42,6 +42,11 @@ def test_no_expression_means_no_shaping():
     assert Shaping.from_settings(settings(EVENT_FILTER="body")) is not None
 
 
+def test_a_source_reserved_for_aws_fails_the_cold_start():
+    with pytest.raises(ConfigurationError, match="EVENT_SOURCE"):
+        Settings.from_env({**REQUIRED, "EVENT_SOURCE": "aws.s3"})
+
+
 @pytest.mark.parametrize("variable", ["EVENT_DETAIL", "EVENT_RESOURCES", "EVENT_TIME", "EVENT_FILTER"])
 def test_a_bad_expression_fails_the_cold_start_naming_its_variable(variable):
     with pytest.raises(ConfigurationError, match=variable):
@@ -104,6 +109,10 @@ def test_time_is_an_rfc3339_string_or_epoch_seconds(value, expected):
         ("EVENT_DETAIL_TYPE_PATH", '"' + "x" * 129 + '"', "DetailType"),
         ("EVENT_DETAIL_TYPE_PATH", "5", "DetailType"),
         ("EVENT_SOURCE_PATH", '{"a": 1}', "Source"),
+        # EventBridge keeps the aws. prefix for AWS services (NotAuthorizedForSourceException, not poison: the
+        # record would come back on every delivery), and takes at most 256 characters, as EVENT_SOURCE does.
+        ("EVENT_SOURCE_PATH", '"aws.s3"', "Source"),
+        ("EVENT_SOURCE_PATH", '"' + "s" * 257 + '"', "Source"),
         ("EVENT_TIME", '"yesterday"', "Time"),
         ("EVENT_TIME", '"2026-03-01T10:00:00"', "Time"),  # no offset: not RFC 3339
         ("EVENT_TIME", "true", "Time"),
