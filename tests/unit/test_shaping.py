@@ -61,6 +61,30 @@ def test_an_expression_nested_past_the_parsers_recursion_fails_the_cold_start_na
         settings(**{variable: "(" * 5000 + "body" + ")" * 5000})
 
 
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ("to_strng(body.id)", "to_strng"),  # a typo: jmespath.compile takes any name
+        ("{n: length(body, body)}", "length"),
+        ("body.items[?contains(tags)]", "contains"),
+        ("merge()", "merge"),  # variadic, at least one
+        ("sort_by(body.a, &b, &c)", "sort_by"),
+    ],
+)
+@pytest.mark.parametrize("variable", ["EVENT_FILTER", "EVENT_DETAIL", "EVENT_TIME"])
+def test_an_unknown_function_or_a_wrong_count_of_arguments_fails_the_cold_start(variable, expression, problem):
+    # Otherwise the expression would fail on every record at run time: every record a ShapingFailed poison.
+    with pytest.raises(ConfigurationError, match=variable) as raised:
+        settings(**{variable: expression})
+    assert problem in str(raised.value)
+
+
+def test_every_function_with_its_own_count_of_arguments_compiles():
+    for expression in ["not_null(body.a, body.b, `1`)", "merge(body, body, body)", "join(',', body.a)",
+                       "max_by(body.a, &n)", "to_string(body)", "length(@)", "{a: abs(body.n)} | keys(@)"]:
+        assert settings(EVENT_DETAIL=expression).detail_path is not None
+
+
 def test_detail_is_built_from_body_attributes_and_metadata():
     record = sqs('{"id": "o-1", "secret": "x"}', type="OrderPlaced")
     expression = "{orderId: body.id, queue: eventSourceARN, type: messageAttributes.type.stringValue}"
