@@ -8,8 +8,9 @@ fallbacks below, so that the report logs them once per kind instead of once per 
 Whatever an expression yields for one record, the batch goes on. The rules, documented in docs/records.md:
 - EVENT_FILTER: false or null leaves the record out (done, never redelivered); anything else keeps it.
 - EVENT_SOURCE_PATH, EVENT_DETAIL_TYPE_PATH, EVENT_RESOURCES, EVENT_TIME: null or empty means the configured
-  (or the record's own) value; a result that cannot be used (wrong type, too long, not a time) or an
-  expression that raises falls back to it too, and is counted as a fallback.
+  (or the record's own) value; a result that cannot be used (wrong type, too long, not a time, a Source
+  with AWS's own `aws.` prefix) or an expression that raises falls back to it too, and is counted as a
+  fallback.
 - EVENT_DETAIL and EVENT_FILTER have no value to fall back on that is safe (the whole body may hold what
   the expression was written to leave out; a record the filter could not judge may be one it drops), so an
   expression that raises or a Detail EventBridge would refuse fails that record alone as ShapingFailed,
