@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import jmespath
 from jmespath.exceptions import JMESPathError
+from jmespath.functions import Functions
 from jmespath.parser import ParsedResult
 
 
@@ -84,6 +85,33 @@ def expression(env: Mapping[str, str], name: str) -> ParsedResult | None:
     if not raw:
         return None
     try:
-        return jmespath.compile(raw)
+        compiled = jmespath.compile(raw)
     except JMESPathError as error:
         raise ConfigurationError(f"{name} is not a valid JMESPath expression: {error}") from None
+    except RecursionError:  # the parser recurses once per nesting level (parentheses, brackets)
+        raise ConfigurationError(f"{name} is nested too deeply to be compiled") from None
+    problem = _function_problem(compiled.parsed)
+    if problem:
+        raise ConfigurationError(f"{name} is not a valid JMESPath expression: {problem}")
+    return compiled
+
+
+def _function_problem(tree: dict) -> str | None:
+    """An unknown function, or one given the wrong number of arguments. jmespath.compile checks only the
+    grammar and leaves these to run time, where such an expression would fail on every record alike."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        stack.extend(child for child in node.get("children", ()) if isinstance(child, dict))
+        if node.get("type") != "function_expression":
+            continue
+        function, given = node["value"], len(node["children"])
+        spec = Functions.FUNCTION_TABLE.get(function)
+        if spec is None:
+            return f"unknown function {function}()"
+        signature = spec["signature"]
+        variadic = bool(signature) and signature[-1].get("variadic", False)
+        if given < len(signature) or (given > len(signature) and not variadic):
+            expected = f"{'at least ' if variadic else ''}{len(signature)}"
+            return f"{function}() takes {expected} argument(s), given {given}"
+    return None

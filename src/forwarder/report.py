@@ -46,9 +46,9 @@ def batch_response(records: Sequence[SourceRecord], outcomes: Sequence[Outcome])
 
 
 def failures_to_log(outcomes: Sequence[Outcome], limit: int) -> list[int]:
-    """Indices of at most `limit` records not confirmed, in batch order: the first record of each kind of
-    failure (code, and whether quarantined) comes first, so that a rare code is not hidden behind a flood
-    of another; then the earliest of the rest."""
+    """Indices of at most `limit` failed records (neither confirmed nor filtered), in batch order: the first
+    record of each kind of failure (code, and whether quarantined) comes first, so that a rare code is not
+    hidden behind a flood of another; then the earliest of the rest."""
     failed = [index for index, outcome in enumerate(outcomes) if outcome.failed]
     if len(failed) <= limit:
         return failed
@@ -134,6 +134,7 @@ class Reporter:
                 "shaping expression gave an unusable result; the configured value was used",
                 extra={"variable": variable, "reason": reason, "records": count},
             )
+
     def _visibility(self, change: VisibilityChange) -> dict[str, int]:
         """Metrics and, when some reported record kept the queue's visibility timeout, one WARNING line."""
         add = self._metrics.add_metric

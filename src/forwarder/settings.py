@@ -29,6 +29,10 @@ from forwarder.env_values import (
 )
 
 MIB = 1024 * 1024
+# A Source: at most 256 characters, and never AWS's own prefix (EventBridge refuses it for every entry as
+# NotAuthorizedForSourceException, which no redelivery changes).
+MAX_SOURCE_CHARS = 256
+RESERVED_SOURCE_PREFIX = "aws."
 # The PutEvents request limit is 1 MiB since January 2026; 256 KiB is the old one.
 DEFAULT_MAX_BYTES = MIB
 MIN_MAX_BYTES = 1024
@@ -151,7 +155,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             event_bus_name=_bus_name(env),
-            source=required(env, "EVENT_SOURCE", max_len=256),
+            source=_source(env, "EVENT_SOURCE"),
             detail_type=required(env, "EVENT_DETAIL_TYPE", max_len=128),
             detail_type_path=expression(env, "EVENT_DETAIL_TYPE_PATH"),
             source_path=expression(env, "EVENT_SOURCE_PATH"),
@@ -182,6 +186,8 @@ def _bus_name(env: Mapping[str, str]) -> str:
         raise ConfigurationError(f"EVENT_BUS_NAME is not a well-formed Custom Event Bus ARN: {value!r}")
     if not _BUS_PATTERN.fullmatch(value) or len(value) > 1600:
         raise ConfigurationError(f"EVENT_BUS_NAME must be an event bus name or ARN, got {value!r}")
+    if value.startswith("arn:") and bus_arn(value) is None:  # botocore's pattern is looser than a region
+        raise ConfigurationError(f"EVENT_BUS_NAME is a bus ARN without a readable partition and region, got {value!r}")
     return _reachable(env, value)
 
 
@@ -207,6 +213,13 @@ def _reachable(env: Mapping[str, str], value: str) -> str:
                 f"EVENT_BUS_NAME names a bus in partition {arn.partition!r}, but {whose} {region!r} is in "
                 f"partition {partition!r}: its requests could not be signed for it, got {value!r}"
             )
+    return value
+
+
+def _source(env: Mapping[str, str], name: str) -> str:
+    value = required(env, name, max_len=MAX_SOURCE_CHARS)
+    if value.startswith(RESERVED_SOURCE_PREFIX):
+        raise ConfigurationError(f"{name} must not start with {RESERVED_SOURCE_PREFIX!r} (kept for AWS), got {value!r}")
     return value
 
 

@@ -8,8 +8,9 @@ fallbacks below, so that the report logs them once per kind instead of once per 
 Whatever an expression yields for one record, the batch goes on. The rules, documented in docs/records.md:
 - EVENT_FILTER: false or null leaves the record out (done, never redelivered); anything else keeps it.
 - EVENT_SOURCE_PATH, EVENT_DETAIL_TYPE_PATH, EVENT_RESOURCES, EVENT_TIME: null or empty means the configured
-  (or the record's own) value; a result that cannot be used (wrong type, too long, not a time) or an
-  expression that raises falls back to it too, and is counted as a fallback.
+  (or the record's own) value; a result that cannot be used (wrong type, too long, not a time, a Source
+  with AWS's own `aws.` prefix) or an expression that raises falls back to it too, and is counted as a
+  fallback.
 - EVENT_DETAIL and EVENT_FILTER have no value to fall back on that is safe (the whole body may hold what
   the expression was written to leave out; a record the filter could not judge may be one it drops), so an
   expression that raises or a Detail EventBridge would refuse fails that record alone as ShapingFailed,
@@ -30,7 +31,7 @@ from forwarder.entries import MAX_DETAIL_DEPTH, Filtered, Rejected, Shaped, dump
 from forwarder.limits import EntryRules
 from forwarder.records import SourceRecord
 from forwarder.retry_policy import SHAPING_FAILED
-from forwarder.settings import Settings
+from forwarder.settings import MAX_SOURCE_CHARS, RESERVED_SOURCE_PREFIX, Settings
 from forwarder.view import record_view
 
 _INT64 = range(-(2**63), 2**63)
@@ -89,7 +90,7 @@ class Shaper:
             if problem:
                 return Rejected(SHAPING_FAILED, f"EVENT_DETAIL {problem}", record.group)
         return Shaped(
-            source=self._text(shaping.source, view, "EVENT_SOURCE_PATH", rules.source_chars),
+            source=self._source(shaping.source, view, rules),
             detail_type=self._text(shaping.detail_type, view, "EVENT_DETAIL_TYPE_PATH", rules.detail_type_chars),
             detail=detail,
             resources=self._resources(shaping.resources, view, rules),
@@ -98,6 +99,14 @@ class Shaper:
 
     def _fell_back(self, variable: str, reason: str) -> None:
         self.fallbacks[(variable, reason)] += 1
+
+    def _source(self, path: ParsedResult | None, view: dict, rules: EntryRules) -> str | None:
+        """A string, within EVENT_SOURCE's own limits: EventBridge would refuse it on every delivery otherwise."""
+        found = self._text(path, view, "EVENT_SOURCE_PATH", min(rules.source_chars, MAX_SOURCE_CHARS))
+        if found is not None and found.startswith(RESERVED_SOURCE_PREFIX):
+            self._fell_back("EVENT_SOURCE_PATH", f"starts with {RESERVED_SOURCE_PREFIX!r}, kept for AWS")
+            return None
+        return found
 
     def _text(self, path: ParsedResult | None, view: dict, variable: str, max_chars: float) -> str | None:
         found = _found(path, view)

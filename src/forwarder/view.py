@@ -9,9 +9,9 @@ The view is the record exactly as Lambda delivered it, with two keys added or re
 For Kinesis, `kinesis.data` (base64 of the whole record) is left out, since `body` is the payload, and
 inside a KPL aggregate `kinesis.partitionKey` and `kinesis.subSequenceNumber` are the user record's.
 
-Nothing is copied but the top level (and Kinesis' `kinesis` object): expressions only read the view. It is
-built only when some expression is set, so a forwarder without one never pays for it. docs/records.md
-shows the view for each source.
+Nothing is copied but the top level (and Kinesis' `kinesis` object, the SNS envelope's top level): expressions
+only read the view. It is built only when some expression is set, so a forwarder without one never pays for
+it. docs/records.md shows the view for each source.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ def record_view(record: SourceRecord) -> dict[str, Any]:
     raw = record.raw if isinstance(record.raw, dict) else {}
     view = dict(raw)
     view["body"] = payload(record.body)
-    if record.envelope is not None:
-        view["sns"] = record.envelope
+    if record.envelope is not None:  # copied here, so that a forwarder without expressions never copies it
+        view["sns"] = {key: value for key, value in record.envelope.items() if key != "Message"}
     kinesis = raw.get("kinesis")
     if isinstance(kinesis, dict):
         view["kinesis"] = _kinesis(kinesis, record)

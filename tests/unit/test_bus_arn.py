@@ -52,3 +52,17 @@ def test_a_region_botocore_does_not_know_is_let_through():
     # A region newer than the installed botocore: botocore resolves it as it would any other.
     name = "arn:aws:events:zz-new-1:123456789012:event-bus/b"
     assert Settings.from_env(REQUIRED | {"EVENT_BUS_NAME": name}).bus_region == "zz-new-1"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "arn:aws:events:us-east-1X:123456789012:event-bus/b",  # botocore's name pattern takes \w in the region
+        "arn:awsX:events:us-east-1:123456789012:event-bus/b",
+        "arn:aws_cn:events:cn-north-1:123456789012:event-bus/b",
+    ],
+)
+def test_a_bus_arn_whose_region_cannot_be_read_fails_the_cold_start(name):
+    # Taken as a bus name, its requests would go to this function's region while naming another.
+    with pytest.raises(ConfigurationError, match="EVENT_BUS_NAME"):
+        Settings.from_env(REQUIRED | {"EVENT_BUS_NAME": name})

@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.entries import Entry, Rejected
+from forwarder.entries import Entry, Filtered, Rejected
 from forwarder.publisher import (
     DEADLINE_EXCEEDED,
     ENTRY_TOO_LARGE,
@@ -150,6 +150,28 @@ def test_retries_stop_at_the_deadline_with_the_last_error():
     assert outcome.error_code in {"ThrottlingException", DEADLINE_EXCEEDED}
     assert "ThrottlingException" in outcome.error_message or outcome.error_code == "ThrottlingException"
     assert 1 < service.sends[0] < 20
+
+
+def test_a_filtered_record_has_that_one_outcome_even_when_the_deadline_cuts_the_rest():
+    # A filtered record is done before anything is sent: it must not be reported as cut off by the deadline
+    # (two outcomes), and the rest of its FIFO group goes on past it.
+    time = FakeTime()
+
+    def hang(entries, deadline):
+        time.sleep(10)
+        return {"Entries": [{"EventId": "late"} for _ in entries]}
+
+    options = PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=2, max_attempts=3)
+    items = [make_entry(0, "g"), Filtered(), make_entry(2, "g")]
+    outcomes = Publisher(hang, options, runtime=time.runtime()).publish(items, deadline=time.clock() + 0.3).outcomes
+    assert (outcomes[1].filtered, outcomes[1].error_code, outcomes[1].attempts) == (True, None, 0)
+    assert outcomes[1].settled and not outcomes[1].failed
+    assert [o.error_code for o in (outcomes[0], outcomes[2])] == [DEADLINE_EXCEEDED, GROUP_BLOCKED]
+
+    service = ScriptedService(MAX_BYTES, {})
+    outcomes = publisher_for(service).publish([make_entry(0, "g"), Filtered(), make_entry(2, "g")]).outcomes
+    assert [(o.confirmed, o.filtered) for o in outcomes] == [(True, False), (False, True), (True, False)]
+    assert sorted(service.accepted) == [0, 2]
 
 
 def test_nothing_to_publish():

@@ -42,10 +42,47 @@ def test_no_expression_means_no_shaping():
     assert Shaping.from_settings(settings(EVENT_FILTER="body")) is not None
 
 
+def test_a_source_reserved_for_aws_fails_the_cold_start():
+    with pytest.raises(ConfigurationError, match="EVENT_SOURCE"):
+        Settings.from_env({**REQUIRED, "EVENT_SOURCE": "aws.s3"})
+
+
 @pytest.mark.parametrize("variable", ["EVENT_DETAIL", "EVENT_RESOURCES", "EVENT_TIME", "EVENT_FILTER"])
 def test_a_bad_expression_fails_the_cold_start_naming_its_variable(variable):
     with pytest.raises(ConfigurationError, match=variable):
         settings(**{variable: "body.[["})
+
+
+@pytest.mark.parametrize("variable", ["EVENT_DETAIL", "EVENT_SOURCE_PATH", "EVENT_FILTER"])
+def test_an_expression_nested_past_the_parsers_recursion_fails_the_cold_start_naming_its_variable(variable):
+    # JMESPath's parser recurses once per parenthesis: such an expression raises RecursionError, not a
+    # JMESPathError, and must still be a ConfigurationError that names the variable.
+    with pytest.raises(ConfigurationError, match=variable):
+        settings(**{variable: "(" * 5000 + "body" + ")" * 5000})
+
+
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ("to_strng(body.id)", "to_strng"),  # a typo: jmespath.compile takes any name
+        ("{n: length(body, body)}", "length"),
+        ("body.items[?contains(tags)]", "contains"),
+        ("merge()", "merge"),  # variadic, at least one
+        ("sort_by(body.a, &b, &c)", "sort_by"),
+    ],
+)
+@pytest.mark.parametrize("variable", ["EVENT_FILTER", "EVENT_DETAIL", "EVENT_TIME"])
+def test_an_unknown_function_or_a_wrong_count_of_arguments_fails_the_cold_start(variable, expression, problem):
+    # Otherwise the expression would fail on every record at run time: every record a ShapingFailed poison.
+    with pytest.raises(ConfigurationError, match=variable) as raised:
+        settings(**{variable: expression})
+    assert problem in str(raised.value)
+
+
+def test_every_function_with_its_own_count_of_arguments_compiles():
+    for expression in ["not_null(body.a, body.b, `1`)", "merge(body, body, body)", "join(',', body.a)",
+                       "max_by(body.a, &n)", "to_string(body)", "length(@)", "{a: abs(body.n)} | keys(@)"]:
+        assert settings(EVENT_DETAIL=expression).detail_path is not None
 
 
 def test_detail_is_built_from_body_attributes_and_metadata():
@@ -96,6 +133,10 @@ def test_time_is_an_rfc3339_string_or_epoch_seconds(value, expected):
         ("EVENT_DETAIL_TYPE_PATH", '"' + "x" * 129 + '"', "DetailType"),
         ("EVENT_DETAIL_TYPE_PATH", "5", "DetailType"),
         ("EVENT_SOURCE_PATH", '{"a": 1}', "Source"),
+        # EventBridge keeps the aws. prefix for AWS services (NotAuthorizedForSourceException, not poison: the
+        # record would come back on every delivery), and takes at most 256 characters, as EVENT_SOURCE does.
+        ("EVENT_SOURCE_PATH", '"aws.s3"', "Source"),
+        ("EVENT_SOURCE_PATH", '"' + "s" * 257 + '"', "Source"),
         ("EVENT_TIME", '"yesterday"', "Time"),
         ("EVENT_TIME", '"2026-03-01T10:00:00"', "Time"),  # no offset: not RFC 3339
         ("EVENT_TIME", "true", "Time"),

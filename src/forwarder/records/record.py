@@ -22,7 +22,7 @@ class SourceRecord:
     resources: tuple[str, ...] = ()  # ARNs the event is about (the SNS topic)
     sub_sequence: int | None = None  # position of a user record inside a KPL aggregate
     partition_key: str | None = None
-    envelope: dict | None = None  # an unwrapped SNS notification without its Message (for the record view)
+    envelope: dict | None = None  # an unwrapped SNS notification, as parsed (for the record view)
 
 
 def identifier(raw: dict, key: str, index: int) -> str:

@@ -62,7 +62,7 @@ def unwrap_sns(record: SourceRecord, policy: SnsUnwrap) -> None:
     record.body = message
     record.time = sent
     record.resources = (topic,)
-    record.envelope = {key: value for key, value in envelope.items() if key != "Message"}
+    record.envelope = envelope  # for the record view, which leaves its Message out (it is the body)
     if not record.trace_header:  # a traceparent that SNS carried in the envelope, not in the SQS message
         record.trace_header = from_sns_attributes(envelope.get("MessageAttributes"))
 
