@@ -124,6 +124,9 @@ class ConnectionPool:
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             raise ConnectionClosedError(endpoint_url=url, error=error) from error
+        except BaseException:
+            connection.close()  # whatever else was raised (MemoryError, KeyboardInterrupt): never reused nor leaked
+            raise
 
     def _release(self, connection: _Connection, will_close: bool) -> None:
         if will_close:
