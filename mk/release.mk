@@ -11,8 +11,8 @@
 # so pip on any machine and `sam build`'s arm64 download both check them).
 #   make lock                       add what requirements.in gained, keep every other pin
 #   make lock LOCK_ARGS=--upgrade   move every pin to the newest release requirements.in allows
-#   make lock-check                 fail if the lock is not what `make lock` would write (make test runs it
-#                                   through tests/unit/test_release.py); UV_OFFLINE=1 works from uv's cache
+#   make lock-check                 fail if the lock is not what `make lock` would write (`make test` runs it
+#                                   first); UV_OFFLINE=1 works from uv's cache
 UV := $(VENV)/bin/uv
 LOCK_ARGS ?=
 LOCK_COMPILE = ../$(UV) pip compile --quiet requirements.in --generate-hashes \

@@ -9,15 +9,18 @@ identity, Content-Length, then the headers in order); the answer is read by RFC 
 http.client reads it: interim (1xx) answers skipped, the body by Content-Length or chunked, else up
 to the close; HTTP/1.0 closes unless it says keep-alive.
 
-Where http.client is lax about framing, RFC 9112 decides, so that a hostile answer can never make
-the next answer on a reused connection start in the wrong place: differing Content-Length values,
-or one that is not digits, are refused (section 6.3); a Transfer-Encoding that does not end in
-chunked is read up to the close, and any Transfer-Encoding with a Content-Length, or in HTTP/1.0,
-closes the connection after the answer; a chunk must end in CRLF; a status code is three ASCII
-digits from 100; a line that begins with whitespace before the first header, or a field name with
-whitespace in it, is ignored (section 2.2 and 5.1, as http.client ignores them); every header line,
-folded or not, counts towards the limit of 100, as in http.client; any Connection header's close
-token closes.
+Where http.client is lax about framing, RFC 9112 decides, so that a hostile answer never makes the
+next answer on a reused connection start in the wrong place, nor takes unbounded memory:
+
+- Content-Length: differing values, or one that is not digits, are refused (section 6.3);
+- Transfer-Encoding overrides it: chunked last is de-chunked, any other coding read up to the close;
+  with a Content-Length too, or in HTTP/1.0, the connection closes after the answer (section 6.1);
+- a 101 closes it too (no Upgrade is ever asked for); any Connection header's "close" closes;
+- a chunk ends in CRLF, its size is hex digits; a status code is three ASCII digits from 100;
+- a whitespace-led line before the first header, or a field name with whitespace in it, is ignored
+  (sections 2.2 and 5.1; http.client ignores them too);
+- every header or trailer line, folded or not, counts towards the limit of 100 (as in http.client), and
+  a body is read a step at a time, so a length larger than what arrives costs no more than what arrived.
 
 Failures raise http.client's own exceptions (RemoteDisconnected, BadStatusLine, LineTooLong,
 IncompleteRead, UnknownProtocol), so that connections.py maps them to botocore's as before. Other
@@ -64,12 +67,14 @@ def read_answer(fp: BinaryIO) -> tuple[int, list[tuple[str, str]], bytes, bool]:
     connection = found.get("connection", "").lower()
     will_close = "close" in connection or (version == "HTTP/1.0" and "keep-alive" not in connection
                                            and "keep-alive" not in found)
+    if status == 101:  # a switch nobody asked for (no Upgrade is sent): what follows is another protocol
+        return status, headers, b"", True
     if "transfer-encoding" in found:  # overrides Content-Length; first, even for a 204, as http.client
         will_close = will_close or version == "HTTP/1.0" or "content-length" in found
         if found["transfer-encoding"].lower().rsplit(",", 1)[-1].strip() == "chunked":
             return status, headers, _chunked(fp), will_close
         return status, headers, fp.read(), True  # delimited by the close (RFC 9112, 6.3)
-    if status in _NO_BODY or status == 101:
+    if status in _NO_BODY:
         return status, headers, b"", will_close
     length = _length(found.get("content-length"))
     if length is None:

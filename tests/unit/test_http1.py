@@ -191,6 +191,8 @@ def test_an_answer_whose_framing_is_in_doubt_raises(data, error):
     # A chunked HTTP/1.0 answer closes, whatever it says (6.1).
     (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
      (b"x", True)),
+    # A protocol switch no request asked for leaves a connection that speaks something else.
+    (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n", (b"", True)),
     # Whitespace-led lines before any header, and names with whitespace, are no Content-Length (2.2, 5.1).
     (OK + b" Content-Length: 1\r\n\r\nabc", (b"abc", True)),
     (OK + b"Content-Length : 1\r\n\r\nabc", (b"abc", True)),
