@@ -15,6 +15,8 @@
 #                                   first); UV_OFFLINE=1 works from uv's cache
 UV := $(VENV)/bin/uv
 LOCK_ARGS ?=
+# The lock lock-check holds to src/requirements.in (tests/deploy/test_release.py gives it broken copies).
+LOCK_FILE ?= src/requirements.txt
 LOCK_COMPILE = ../$(UV) pip compile --quiet requirements.in --generate-hashes \
   --python-version 3.13 --python-platform aarch64-manylinux_2_28 --custom-compile-command "make lock"
 SAR_BUCKET ?=
@@ -26,10 +28,12 @@ lock: venv ## regenerate src/requirements.txt (hashed) from src/requirements.in;
 	cd src && $(LOCK_COMPILE) $(LOCK_ARGS) --output-file requirements.txt
 
 # uv takes the pins of the file it writes as preferences: compiling onto a copy of the lock keeps its pins.
+# It keeps that file's hashes too, so the copy has none: every hash is written afresh from the index and a
+# wrong one in the lock shows in the diff.
 lock-check: venv ## fail unless src/requirements.txt is what `make lock` would write from src/requirements.in
-	@copy=$$(mktemp) && trap 'rm -f "$$copy"' EXIT && cp src/requirements.txt "$$copy" && \
+	@copy=$$(mktemp) && trap 'rm -f "$$copy"' EXIT && sed -e '/^ *--hash=/d' -e 's/ \\$$//' $(LOCK_FILE) >"$$copy" && \
 	  (cd src && $(LOCK_COMPILE) --output-file "$$copy") && \
-	  diff -u src/requirements.txt "$$copy" >&2 || { echo "src/requirements.txt is not current: run 'make lock'" >&2; exit 1; }
+	  diff -u $(LOCK_FILE) "$$copy" >&2 || { echo "$(LOCK_FILE) is not current: run 'make lock'" >&2; exit 1; }
 
 dist: venv ## build the sdist and wheel into dist/ and check them with twine
 	rm -rf dist
