@@ -24,14 +24,17 @@ SAR_PACKAGED := .aws-sam/packaged.yaml
 
 .PHONY: lock lock-check dist upload publish sar-bucket
 
-lock: venv ## regenerate src/requirements.txt (hashed) from src/requirements.in; LOCK_ARGS=--upgrade for new pins
-	cd src && $(LOCK_COMPILE) $(LOCK_ARGS) --output-file requirements.txt
-
 # uv takes the pins of the file it writes as preferences: compiling onto a copy of the lock keeps its pins.
-# It keeps that file's hashes too, so the copy has none: every hash is written afresh from the index and a
-# wrong one in the lock shows in the diff.
+# It keeps that file's hashes too, so the copy has none: every hash is written afresh from the index (a wrong
+# one is replaced by `lock` and shows in `lock-check`'s diff).
+PINS_ONLY = sed -e '/^ *--hash=/d' -e 's/ \\$$//'
+
+lock: venv ## regenerate src/requirements.txt (hashed) from src/requirements.in; LOCK_ARGS=--upgrade for new pins
+	@copy=$$(mktemp) && trap 'rm -f "$$copy"' EXIT && $(PINS_ONLY) src/requirements.txt >"$$copy" && \
+	  (cd src && $(LOCK_COMPILE) $(LOCK_ARGS) --output-file "$$copy") && cp "$$copy" src/requirements.txt
+
 lock-check: venv ## fail unless src/requirements.txt is what `make lock` would write from src/requirements.in
-	@copy=$$(mktemp) && trap 'rm -f "$$copy"' EXIT && sed -e '/^ *--hash=/d' -e 's/ \\$$//' $(LOCK_FILE) >"$$copy" && \
+	@copy=$$(mktemp) && trap 'rm -f "$$copy"' EXIT && $(PINS_ONLY) $(LOCK_FILE) >"$$copy" && \
 	  (cd src && $(LOCK_COMPILE) --output-file "$$copy") && \
 	  diff -u $(LOCK_FILE) "$$copy" >&2 || { echo "$(LOCK_FILE) is not current: run 'make lock'" >&2; exit 1; }
 
