@@ -56,30 +56,30 @@ def request_bytes(method: str, target: str, host: str, headers: dict[str, str], 
     return "\r\n".join(lines).encode("latin-1") + body
 
 
-def read_answer(fp: BinaryIO) -> tuple[int, list[tuple[str, str]], bytes, bool]:
-    """(status, header pairs as sent, body, whether the connection closes after it) from `fp`."""
+def read_answer(fp: BinaryIO) -> tuple[int, dict[str, str], bytes, bool]:
+    """(status, headers by `header_map`, body, whether the connection closes after it) from `fp`."""
     while True:
         version, status = _status_line(fp)
         headers = _headers(fp)
         if not 100 <= status < 200 or status == 101:
             break
-    found = _joined(headers)
+    found = header_map(headers)
     connection = found.get("connection", "").lower()
     will_close = "close" in connection or (version == "HTTP/1.0" and "keep-alive" not in connection
                                            and "keep-alive" not in found)
     if status == 101:  # a switch nobody asked for (no Upgrade is sent): what follows is another protocol
-        return status, headers, b"", True
+        return status, found, b"", True
     if "transfer-encoding" in found:  # overrides Content-Length; first, even for a 204, as http.client
         will_close = will_close or version == "HTTP/1.0" or "content-length" in found
         if found["transfer-encoding"].lower().rsplit(",", 1)[-1].strip() == "chunked":
-            return status, headers, _chunked(fp), will_close
-        return status, headers, fp.read(), True  # delimited by the close (RFC 9112, 6.3)
+            return status, found, _chunked(fp), will_close
+        return status, found, fp.read(), True  # delimited by the close (RFC 9112, 6.3)
     if status in _NO_BODY:
-        return status, headers, b"", will_close
+        return status, found, b"", will_close
     length = _length(found.get("content-length"))
     if length is None:
-        return status, headers, fp.read(), True  # delimited by the close
-    return status, headers, _exactly(fp, length), will_close
+        return status, found, fp.read(), True  # delimited by the close
+    return status, found, _exactly(fp, length), will_close
 
 
 def _exactly(fp: BinaryIO, length: int) -> bytes:
@@ -95,8 +95,9 @@ def _exactly(fp: BinaryIO, length: int) -> bytes:
     return b"".join(parts)
 
 
-def _joined(headers: list[tuple[str, str]]) -> dict[str, str]:
-    """Lower-case names, a repeated header's values joined with ", " (RFC 9110, 5.3)."""
+def header_map(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Lower-case names; a repeated header's values joined with ", " (RFC 9110, 5.3), as botocore's urllib3
+    session joins them."""
     found: dict[str, str] = {}
     for name, value in headers:
         name = name.lower()
