@@ -6,7 +6,7 @@ http.client spends a quarter of a request's CPU on generic work (eight `putheade
 BENCHMARKS.md, "At Lambda's CPU share"). Writing one known request and reading its answer takes a
 fraction of that. The bytes sent are those http.client sends (Host if missing, Accept-Encoding:
 identity, Content-Length, then the headers in order); the answer is read by RFC 9112's rules as
-http.client reads it: interim (1xx) answers skipped, the body by Content-Length or chunked, else up
+http.client reads it: interim (1xx) answers skipped, the body by chunked or Content-Length, else up
 to the close; HTTP/1.0 closes unless it says keep-alive.
 
 Where http.client is lax about framing, RFC 9112 decides, so that a hostile answer never makes the
@@ -15,7 +15,8 @@ next answer on a reused connection start in the wrong place, nor takes unbounded
 - Content-Length: differing values, or one that is not digits, are refused (section 6.3);
 - Transfer-Encoding overrides it: chunked last is de-chunked, any other coding read up to the close;
   with a Content-Length too, or in HTTP/1.0, the connection closes after the answer (section 6.1);
-- a 101 closes it too (no Upgrade is ever asked for); any Connection header's "close" closes;
+- a 204 or 304 has no body, whatever its headers; with a framing header other than Content-Length: 0 it
+  closes the connection, as a 101 does (no Upgrade is ever asked for); any Connection header's "close" closes;
 - a chunk ends in CRLF, its size is hex digits; a status code is three ASCII digits from 100;
 - a whitespace-led line before the first header, or a field name with whitespace in it, is ignored
   (sections 2.2 and 5.1; http.client ignores them too);
@@ -69,13 +70,13 @@ def read_answer(fp: BinaryIO) -> tuple[int, dict[str, str], bytes, bool]:
                                            and "keep-alive" not in found)
     if status == 101:  # a switch nobody asked for (no Upgrade is sent): what follows is another protocol
         return status, found, b"", True
-    if "transfer-encoding" in found:  # overrides Content-Length; first, even for a 204, as http.client
+    if status in _NO_BODY:  # none, whatever the headers say (RFC 9112, 6.3); framing headers put it in doubt
+        return status, found, b"", will_close or "transfer-encoding" in found or found.get("content-length", "0") != "0"
+    if "transfer-encoding" in found:  # overrides Content-Length
         will_close = will_close or version == "HTTP/1.0" or "content-length" in found
         if found["transfer-encoding"].lower().rsplit(",", 1)[-1].strip() == "chunked":
             return status, found, _chunked(fp), will_close
         return status, found, fp.read(), True  # delimited by the close (RFC 9112, 6.3)
-    if status in _NO_BODY:
-        return status, found, b"", will_close
     length = _length(found.get("content-length"))
     if length is None:
         return status, found, fp.read(), True  # delimited by the close
