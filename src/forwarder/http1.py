@@ -24,7 +24,7 @@ next answer on a reused connection start in the wrong place, nor takes unbounded
   a body is read a step at a time, so a length larger than what arrives costs no more than what arrived.
 
 Failures raise http.client's own exceptions (RemoteDisconnected, BadStatusLine, LineTooLong,
-IncompleteRead, UnknownProtocol), so that connections.py maps them to botocore's as before. Other
+IncompleteRead, UnknownProtocol, HTTPException for the rest), so that connections.py maps them to botocore's. Other
 bodies (files, iterables) and every other client's requests stay on http.client.
 """
 
