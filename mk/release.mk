@@ -11,10 +11,12 @@
 # so pip on any machine and `sam build`'s arm64 download both check them).
 #   make lock                       add what requirements.in gained, keep every other pin
 #   make lock LOCK_ARGS=--upgrade   move every pin to the newest release requirements.in allows
-#   make lock-check                 fail if the lock is not what `make lock` would write (make test runs it
-#                                   through tests/unit/test_release.py); UV_OFFLINE=1 works from uv's cache
+#   make lock-check                 fail if the lock is not what `make lock` would write (`make test` runs it
+#                                   first); UV_OFFLINE=1 works from uv's cache
 UV := $(VENV)/bin/uv
 LOCK_ARGS ?=
+# The lock lock-check holds to src/requirements.in (tests/deploy/test_release.py gives it broken copies).
+LOCK_FILE ?= src/requirements.txt
 LOCK_COMPILE = ../$(UV) pip compile --quiet requirements.in --generate-hashes \
   --python-version 3.13 --python-platform aarch64-manylinux_2_28 --custom-compile-command "make lock"
 SAR_BUCKET ?=
@@ -22,14 +24,19 @@ SAR_PACKAGED := .aws-sam/packaged.yaml
 
 .PHONY: lock lock-check dist upload publish sar-bucket
 
-lock: venv ## regenerate src/requirements.txt (hashed) from src/requirements.in; LOCK_ARGS=--upgrade for new pins
-	cd src && $(LOCK_COMPILE) $(LOCK_ARGS) --output-file requirements.txt
-
 # uv takes the pins of the file it writes as preferences: compiling onto a copy of the lock keeps its pins.
+# It keeps that file's hashes too, so the copy has none: every hash is written afresh from the index (a wrong
+# one is replaced by `lock` and shows in `lock-check`'s diff).
+PINS_ONLY = sed -e '/^ *--hash=/d' -e 's/ \\$$//'
+
+lock: venv ## regenerate src/requirements.txt (hashed) from src/requirements.in; LOCK_ARGS=--upgrade for new pins
+	@copy=$$(mktemp) && trap 'rm -f "$$copy"' EXIT && $(PINS_ONLY) src/requirements.txt >"$$copy" && \
+	  (cd src && $(LOCK_COMPILE) $(LOCK_ARGS) --output-file "$$copy") && cp "$$copy" src/requirements.txt
+
 lock-check: venv ## fail unless src/requirements.txt is what `make lock` would write from src/requirements.in
-	@copy=$$(mktemp) && trap 'rm -f "$$copy"' EXIT && cp src/requirements.txt "$$copy" && \
+	@copy=$$(mktemp) && trap 'rm -f "$$copy"' EXIT && $(PINS_ONLY) $(LOCK_FILE) >"$$copy" && \
 	  (cd src && $(LOCK_COMPILE) --output-file "$$copy") && \
-	  diff -u src/requirements.txt "$$copy" >&2 || { echo "src/requirements.txt is not current: run 'make lock'" >&2; exit 1; }
+	  diff -u $(LOCK_FILE) "$$copy" >&2 || { echo "$(LOCK_FILE) is not current: run 'make lock'" >&2; exit 1; }
 
 dist: venv ## build the sdist and wheel into dist/ and check them with twine
 	rm -rf dist

@@ -94,9 +94,9 @@ class ConnectionPool:
         with self._exchange(connection, self.url):
             connection.sock.sendall(request)
             with connection.sock.makefile("rb") as answer:
-                status, pairs, data, will_close = http1.read_answer(answer)
+                status, headers, data, will_close = http1.read_answer(answer)
         self._release(connection, will_close)
-        return status, _header_map(pairs), data
+        return status, headers, data
 
     def request(
         self, method: str, target: str, body: Any, headers: dict[str, str], deadline: float = math.inf,
@@ -111,7 +111,7 @@ class ConnectionPool:
             response = connection.getresponse()
             data = response.read()
         self._release(connection, response.will_close)
-        return response.status, _header_map(response.getheaders()), data
+        return response.status, http1.header_map(response.getheaders()), data
 
     @contextmanager
     def _exchange(self, connection: _Connection, url: str) -> Iterator[None]:
@@ -124,6 +124,9 @@ class ConnectionPool:
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             raise ConnectionClosedError(endpoint_url=url, error=error) from error
+        except BaseException:
+            connection.close()  # whatever else was raised (MemoryError, KeyboardInterrupt): never reused nor leaked
+            raise
 
     def _release(self, connection: _Connection, will_close: bool) -> None:
         if will_close:
@@ -241,15 +244,6 @@ class _Response(http.client.HTTPResponse):
 class _Connection(http.client.HTTPConnection):
     response_class = _Response
     sock: _BoundedSocket
-
-
-def _header_map(pairs: list[tuple[str, str]]) -> dict[str, str]:
-    """Lower-case names; a repeated header's values joined with ", ", as botocore's urllib3 session does."""
-    headers: dict[str, str] = {}
-    for name, value in pairs:
-        name = name.lower()
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    return headers
 
 
 def _still_open(connection: http.client.HTTPConnection) -> bool:

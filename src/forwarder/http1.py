@@ -6,11 +6,25 @@ http.client spends a quarter of a request's CPU on generic work (eight `putheade
 BENCHMARKS.md, "At Lambda's CPU share"). Writing one known request and reading its answer takes a
 fraction of that. The bytes sent are those http.client sends (Host if missing, Accept-Encoding:
 identity, Content-Length, then the headers in order); the answer is read by RFC 9112's rules as
-http.client reads it: interim (1xx) answers skipped, the body by Content-Length or chunked, else up
+http.client reads it: interim (1xx) answers skipped, the body by chunked or Content-Length, else up
 to the close; HTTP/1.0 closes unless it says keep-alive.
 
+Where http.client is lax about framing, RFC 9112 decides, so that a hostile answer never makes the
+next answer on a reused connection start in the wrong place, nor takes unbounded memory:
+
+- Content-Length: differing values, or one that is not digits, are refused (section 6.3);
+- Transfer-Encoding overrides it: chunked last is de-chunked, any other coding read up to the close;
+  with a Content-Length too, or in HTTP/1.0, the connection closes after the answer (section 6.1);
+- a 204 or 304 has no body, whatever its headers; with a framing header other than Content-Length: 0 it
+  closes the connection, as a 101 does (no Upgrade is ever asked for); any Connection header's "close" closes;
+- a chunk ends in CRLF, its size is hex digits; a status code is three ASCII digits from 100;
+- a whitespace-led line before the first header, or a field name with whitespace in it, is ignored
+  (sections 2.2 and 5.1; http.client ignores them too);
+- every header or trailer line, folded or not, counts towards the limit of 100 (as in http.client), and
+  a body is read a step at a time, so a length larger than what arrives costs no more than what arrived.
+
 Failures raise http.client's own exceptions (RemoteDisconnected, BadStatusLine, LineTooLong,
-IncompleteRead, UnknownProtocol), so that connections.py maps them to botocore's as before. Other
+IncompleteRead, UnknownProtocol, HTTPException for the rest), so that connections.py maps them to botocore's. Other
 bodies (files, iterables) and every other client's requests stay on http.client.
 """
 
@@ -22,6 +36,7 @@ from typing import BinaryIO
 MAX_LINE = 65536  # as http.client
 MAX_HEADERS = 100
 _NO_BODY = frozenset({204, 304})
+_READ_STEP = 1 << 20  # bytes a body is read by at a time (PutEvents answers are far smaller)
 
 
 def request_bytes(method: str, target: str, host: str, headers: dict[str, str], body: bytes) -> bytes:
@@ -42,28 +57,53 @@ def request_bytes(method: str, target: str, host: str, headers: dict[str, str], 
     return "\r\n".join(lines).encode("latin-1") + body
 
 
-def read_answer(fp: BinaryIO) -> tuple[int, list[tuple[str, str]], bytes, bool]:
-    """(status, header pairs as sent, body, whether the connection closes after it) from `fp`."""
+def read_answer(fp: BinaryIO) -> tuple[int, dict[str, str], bytes, bool]:
+    """(status, headers by `header_map`, body, whether the connection closes after it) from `fp`."""
     while True:
         version, status = _status_line(fp)
         headers = _headers(fp)
         if not 100 <= status < 200 or status == 101:
             break
-    found = {name.lower(): value for name, value in headers}
+    found = header_map(headers)
     connection = found.get("connection", "").lower()
     will_close = "close" in connection or (version == "HTTP/1.0" and "keep-alive" not in connection
                                            and "keep-alive" not in found)
-    if found.get("transfer-encoding", "").lower() == "chunked":  # first, even for a 204, as http.client
-        return status, headers, _chunked(fp), will_close
-    if status in _NO_BODY or status == 101:
-        return status, headers, b"", will_close
+    if status == 101:  # a switch nobody asked for (no Upgrade is sent): what follows is another protocol
+        return status, found, b"", True
+    if status in _NO_BODY:  # none, whatever the headers say (RFC 9112, 6.3); framing headers put it in doubt
+        return status, found, b"", will_close or "transfer-encoding" in found or found.get("content-length", "0") != "0"
+    if "transfer-encoding" in found:  # overrides Content-Length
+        will_close = will_close or version == "HTTP/1.0" or "content-length" in found
+        if found["transfer-encoding"].lower().rsplit(",", 1)[-1].strip() == "chunked":
+            return status, found, _chunked(fp), will_close
+        return status, found, fp.read(), True  # delimited by the close (RFC 9112, 6.3)
     length = _length(found.get("content-length"))
     if length is None:
-        return status, headers, fp.read(), True  # delimited by the close
-    body = fp.read(length)
-    if len(body) < length:
-        raise http.client.IncompleteRead(body, length - len(body))
-    return status, headers, body, will_close
+        return status, found, fp.read(), True  # delimited by the close
+    return status, found, _exactly(fp, length), will_close
+
+
+def _exactly(fp: BinaryIO, length: int) -> bytes:
+    """`length` bytes, read a step at a time: a buffered read of n bytes allocates n before the peer sent
+    any, so a hostile length (Content-Length or chunk size) would raise MemoryError or exhaust memory."""
+    parts, left = [], length
+    while left:
+        part = fp.read(min(left, _READ_STEP))
+        if not part:
+            raise http.client.IncompleteRead(b"".join(parts), left)
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def header_map(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Lower-case names; a repeated header's values joined with ", " (RFC 9110, 5.3), as botocore's urllib3
+    session joins them."""
+    found: dict[str, str] = {}
+    for name, value in headers:
+        name = name.lower()
+        found[name] = f"{found[name]}, {value}" if name in found else value
+    return found
 
 
 def _line(fp: BinaryIO) -> bytes:
@@ -78,50 +118,68 @@ def _status_line(fp: BinaryIO) -> tuple[str, int]:
     if not line:
         raise http.client.RemoteDisconnected("Remote end closed connection without response")
     parts = line.decode("iso-8859-1").split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit() or len(parts[1]) != 3:
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not _digits(parts[1]) or len(parts[1]) != 3 \
+            or parts[1] < "100":
         raise http.client.BadStatusLine(line)
     if not parts[0].startswith("HTTP/1."):
         raise http.client.UnknownProtocol(parts[0])
     return parts[0], int(parts[1])
 
 
+def _digits(text: str) -> bool:
+    """Only 0-9: str.isdigit also takes superscripts and other scripts' digits, which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _headers(fp: BinaryIO) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = []
+    lines = 0
     while (line := _line(fp)) not in (b"\r\n", b"\n", b""):
-        if len(headers) > MAX_HEADERS:
+        lines += 1
+        if lines > MAX_HEADERS:  # every line counts, folded or not: a bound on the memory an answer takes
             raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
         text = line.decode("iso-8859-1")
-        if text[0] in " \t" and headers:  # an obsolete folded line continues the one before
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value} {text.strip()}")
+        if text[0] in " \t":  # an obsolete folded line continues the one before; before any, it is ignored
+            if headers:
+                name, value = headers[-1]
+                headers[-1] = (name, f"{value} {text.strip()}")
         elif ":" in text:
             name, value = text.split(":", 1)
-            headers.append((name.strip(), value.strip()))
+            if name.strip() == name:  # "Content-Length : 5" is no Content-Length (RFC 9112, 5.1)
+                headers.append((name, value.strip()))
     return headers
 
 
 def _length(value: str | None) -> int | None:
-    try:
-        length = int(value) if value is not None else None
-    except ValueError:
+    """A Content-Length of digits, the same in each of its values, or None for none."""
+    if value is None:
         return None
-    return None if length is None or length < 0 else length
+    values = {part.strip() for part in value.split(",")}
+    if len(values) != 1 or not _digits(length := values.pop()):
+        raise http.client.HTTPException(f"invalid Content-Length {value[:40]!r}")  # RFC 9112, 6.3
+    return int(length)
 
 
 def _chunked(fp: BinaryIO) -> bytes:
     parts = []
     while True:
         line = _line(fp)
-        try:
-            size = int(line.split(b";", 1)[0], 16)
-        except ValueError:
-            raise http.client.IncompleteRead(b"".join(parts)) from None
+        size_text = line.split(b";", 1)[0].strip()
+        if not size_text or not all(c in b"0123456789abcdefABCDEF" for c in size_text):
+            raise http.client.IncompleteRead(b"".join(parts))
+        size = int(size_text, 16)
         if size == 0:
             break
-        chunk = fp.read(size)
-        if len(chunk) < size or not _line(fp):
+        try:
+            chunk = _exactly(fp, size)
+        except http.client.IncompleteRead as short:
+            raise http.client.IncompleteRead(b"".join(parts) + short.partial) from None
+        if _line(fp) not in (b"\r\n", b"\n"):
             raise http.client.IncompleteRead(b"".join(parts) + chunk)
         parts.append(chunk)
-    while _line(fp) not in (b"\r\n", b"\n", b""):  # trailers, not used
-        pass
+    lines = 0
+    while _line(fp) not in (b"\r\n", b"\n", b""):  # trailers, not used, as many as headers
+        lines += 1
+        if lines > MAX_HEADERS:
+            raise http.client.HTTPException(f"got more than {MAX_HEADERS} trailer lines")
     return b"".join(parts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -109,3 +110,21 @@ def test_the_lock_holds_the_hash_of_every_arm64_wheel_the_bundle_is_built_from(t
         name for name in wheels if "manylinux" in name and name.endswith("_aarch64.whl")
     ]
     assert any(name.startswith("protobuf-") and name.endswith("_aarch64.whl") for name in wheels)
+
+
+@pytest.mark.package
+@pytest.mark.parametrize("tamper", ["none", "hash", "missing"])
+def test_lock_check_fails_for_a_lock_with_a_wrong_hash_or_a_missing_package(tmp_path, tamper):
+    # uv keeps the pins and the hashes of the file it writes: a wrong hash must show all the same.
+    lock = (ROOT / "src" / "requirements.txt").read_text()
+    first_hash = re.search(r"--hash=sha256:([0-9a-f]{64})", lock).group(1)
+    lock = {"none": lock, "hash": lock.replace(first_hash, "0" * 64, 1),
+            "missing": re.sub(r"^aws-kinesis-agg==.*?(?=^\S)", "", lock, count=1, flags=re.M | re.S)}[tamper]
+    assert tamper == "none" or lock != (ROOT / "src" / "requirements.txt").read_text()
+    (tmp_path / "requirements.txt").write_text(lock)
+    result = subprocess.run(  # noqa: S603 - make, fixed arguments
+        [shutil.which("make") or "make", "--no-print-directory", "-s", "lock-check",
+         f"LOCK_FILE={tmp_path / 'requirements.txt'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert (result.returncode == 0) == (tamper == "none"), result.stderr

@@ -87,7 +87,7 @@ def test_a_new_version_follows_every_parameter_written_into_its_description(tran
     longest = text
     for name in named:
         parameter = parameters[name]
-        values = [str(v) for v in parameter.get("AllowedValues", [])] or [str(parameter["MaxValue"])]
+        values = _longest_values(parameter)
         longest = longest.replace(f"${{{name}}}", max(values, key=len))
     assert len(longest) <= 256, longest
     function = translated["Resources"]["ForwarderFunction"]["Properties"]
@@ -97,6 +97,20 @@ def test_a_new_version_follows_every_parameter_written_into_its_description(tran
             configured += str(definition)
     for name in named:
         assert f"'Ref': '{name}'" in configured, f"{name} does not change the function's configuration"
+    # and every parameter of the function short enough to be written there is: a published version
+    # otherwise keeps the value of its first deployment (SAM hashes parameter references unresolved)
+    short = {name for name, parameter in parameters.items()
+             if f"'Ref': '{name}'" in configured and len(max(_longest_values(parameter), key=len)) <= 8}
+    assert short - set(named) == set(), "these would not reach a published SnapStart version"
+
+
+def _longest_values(parameter: dict) -> list[str]:
+    """The values of a parameter as long as any it takes: its allowed ones, its maximum, or its MaxLength in x."""
+    if "AllowedValues" in parameter:
+        return [str(v) for v in parameter["AllowedValues"]]
+    if "MaxValue" in parameter:
+        return [str(parameter["MaxValue"])]
+    return ["x" * int(parameter.get("MaxLength", 4096))]
 
 
 def test_the_sqs_mapping_sends_concurrency_or_pollers_never_both(translated):

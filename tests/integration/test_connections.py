@@ -448,3 +448,32 @@ def test_a_peer_that_stops_reading_the_request_is_cut_at_the_deadline():
             with pytest.raises(ReadTimeoutError):
                 pool.post(b"x" * 32_000_000, {}, deadline=started + 0.3)
             assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize("extra", [b"Content-Length: 5\r\n", b"Content-Length: 1_0\r\n",
+                                   b"X-Folded: a\r\n" + b" b\r\n" * 150])
+def test_an_answer_framed_in_doubt_is_a_connection_closed_error_and_its_connection_is_closed(extra):
+    # Differing lengths (RFC 9112, 6.3) or endless folded lines: where the next answer starts is unknown.
+    with raw_serving(http_answer(extra=extra)) as server, pool_for(server.url) as pool:
+        with pytest.raises(ConnectionClosedError):
+            pool.post(b"{}", {})
+        assert server.wait_until_closed()
+
+
+def test_a_close_in_any_connection_header_closes_the_connection():
+    with raw_serving(http_answer(extra=b"Connection: close\r\nConnection: keep-alive\r\n")) as server, \
+            pool_for(server.url) as pool:
+        assert pool.post(b"{}", {})[0] == 200
+        assert server.wait_until_closed()  # not kept for the next request
+        assert pool.post(b"{}", {})[0] == 200
+
+
+def test_whatever_reading_an_answer_raises_its_connection_is_closed():
+    # A length no answer has: http.client's read allocates it up front in some Python releases (MemoryError),
+    # later ones raise IncompleteRead. Either way the connection is closed, not left to the traceback, which
+    # the publisher keeps with the failed request's outcome.
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999\r\n\r\nab"
+    with raw_serving(answer) as server, pool_for(server.url) as pool:
+        with pytest.raises((ConnectionClosedError, MemoryError)) as raised:
+            pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5)
+        assert server.wait_until_closed(), raised.value
