@@ -171,15 +171,15 @@ class VisibilityBackoff:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("DeadlineReached")
-            client = self._sqs.result(timeout=left)  # made on this pool, submitted before any call
+            # Made on this pool, submitted before any call. No deadline (math.inf) is no timeout: a wait
+            # cannot take an infinite one.
+            client = self._sqs.result(timeout=None if left == math.inf else left)
             url = f"{client.meta.endpoint_url.rstrip('/')}/{queue}"  # the source is in the function's region
             with bounded_by(deadline):
                 answer = client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
         except Exception as error:  # noqa: BLE001 - any failure leaves the record to the queue's own timeout
             return VisibilityChange(failed=len(handles), errors=Counter({_error_code(error): len(handles)}))
-        failed = [entry for entry in answer.get("Failed") or [] if isinstance(entry, dict)]
-        errors = Counter(str(entry.get("Code") or "Failed") for entry in failed)
-        return VisibilityChange(changed=len(handles) - len(failed), failed=len(failed), errors=errors)
+        return _answered(entries, answer)
 
 
 class NoVisibility:
@@ -190,6 +190,23 @@ class NoVisibility:
 
     def change(self, *args: Any) -> None:
         return None
+
+
+def _answered(entries: list[dict], answer: Any) -> VisibilityChange:
+    """What SQS answered, read without trusting it: an entry is changed only when its Id is in `Successful`
+    (and not also in `Failed`); every other one sent failed, with the code `Failed` gave it, if any."""
+    codes = {entry["Id"]: str(entry.get("Code") or "Failed") for entry in _listed(answer, "Failed")}
+    succeeded = {entry["Id"] for entry in _listed(answer, "Successful")} - codes.keys()
+    errors = Counter(codes.get(entry["Id"], "NotAnswered") for entry in entries if entry["Id"] not in succeeded)
+    failed = sum(errors.values())
+    return VisibilityChange(changed=len(entries) - failed, failed=failed, errors=errors)
+
+
+def _listed(answer: Any, key: str) -> list[dict]:
+    found = answer.get(key) if isinstance(answer, dict) else None
+    if not isinstance(found, list):
+        return []
+    return [entry for entry in found if isinstance(entry, dict) and isinstance(entry.get("Id"), str)]
 
 
 def _queue_path(arn: Any) -> str | None:
