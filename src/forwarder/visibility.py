@@ -15,7 +15,8 @@ covered), less WINDOW_SAFETY_SECONDS for clock skew between SQS and the function
 Nothing here changes an outcome: a call that fails (an error, or an entry answered in `Failed`) leaves
 that record to the queue's own visibility timeout; it is counted in `VisibilityChange` (the summary line
 and metrics) and logged. A record without a receipt handle is skipped and counted. FIFO order is kept
-as Lambda keeps it: a group waits for its reported message whatever its visibility.
+as SQS keeps it: none of a group is handed out while any of it is in flight, so a group comes back when
+all its reported messages are visible, in order; they share one draw (`_calls`).
 
 Calls run concurrently (at most `max_concurrency`, the client's pool size) and end by the deadline the
 forwarder gives (forwarder.py shares the deadline margin between these calls and the report). The SQS
@@ -139,9 +140,13 @@ class VisibilityBackoff:
     def _calls(
         self, records: Sequence[SourceRecord], outcomes: Sequence[Outcome], elapsed: float
     ) -> tuple[list[Call], VisibilityChange]:
-        """The reported records, once each, in batch order, ten to a call per queue."""
+        """The reported records, once each, in batch order, ten to a call per queue.
+
+        The records of one FIFO group share one draw: SQS hands out none of a group while any of it is in
+        flight, so the group comes back when its longest delay ends; drawn apart, that would be the largest
+        of several draws, near the ceiling, rather than one."""
         by_queue: dict[str, list[tuple[str, int]]] = {}
-        skipped, seen = 0, set()
+        skipped, seen, group_draws = 0, set(), {}
         for record, outcome in zip(records, outcomes, strict=True):
             if outcome.settled or record.item_id in seen:
                 continue
@@ -151,17 +156,20 @@ class VisibilityBackoff:
             if not isinstance(handle, str) or not handle or queue is None:
                 skipped += 1
                 continue
-            by_queue.setdefault(queue, []).append((handle, self._delay(raw, elapsed)))
+            draw = self._draw()
+            if record.group is not None:  # the group's first reported record drew for all of it
+                draw = group_draws.setdefault((queue, record.group), draw)
+            by_queue.setdefault(queue, []).append((handle, self._delay(raw, elapsed, draw)))
         calls = [(queue, handles[start:start + ENTRIES_PER_CALL])
                  for queue, handles in by_queue.items() for start in range(0, len(handles), ENTRIES_PER_CALL)]
         return calls, VisibilityChange(skipped=skipped)
 
-    def _delay(self, raw: dict, elapsed: float) -> int:
+    def _delay(self, raw: dict, elapsed: float, draw: float) -> int:
         attributes = raw.get("attributes") if isinstance(raw.get("attributes"), dict) else {}
         first = _number(attributes.get("ApproximateFirstReceiveTimestamp"))
         since_first = None if first is None else self._wall_clock() - first / 1000
         receives = int(_number(attributes.get("ApproximateReceiveCount")) or 1)
-        return self._backoff.delay(receives, self._draw(), elapsed, since_first)
+        return self._backoff.delay(receives, draw, elapsed, since_first)
 
     def _send(self, call: Call, deadline: float) -> VisibilityChange:
         queue, handles = call

@@ -66,3 +66,25 @@ def test_counts_stay_within_the_records_sent_whatever_sqs_answers(answer):
     assert result.changed + result.failed == 2
     assert sum(result.errors.values()) == result.failed
     assert result.changed == (1 if answer["Successful"] == [{"Id": "0"}, {"Id": "1"}] else 0)
+
+
+def test_the_records_of_one_fifo_group_come_back_together():
+    """SQS hands out none of a FIFO group while any of its messages is in flight: one draw per group, so
+    that the group waits for one delay, not for the longest of several."""
+    from forwarder_testing.events import fifo_event
+
+    event = fifo_event([("a", '{"n": 1}'), ("b", '{"n": 2}'), ("a", '{"n": 3}'), ("b", '{"n": 4}'),
+                        ("a", '{"n": 5}'), ("c", '{"n": 6}')])
+    source, records = parse_event(event)
+    for raw in event["Records"]:
+        raw["receiptHandle"] = raw["messageId"]
+    with SqsPeer() as peer:
+        backoff = VisibilityBackoff(lambda: create_client("sqs", 2, endpoint_url=peer.url), Backoff(1000, 1000), 2)
+        result = backoff.change(source, records, [REPORTED] * len(records), time.monotonic() + 5, time.monotonic())
+        delays = {raw["messageId"]: peer.take(raw["receiptHandle"]) for raw in event["Records"]}
+    assert result.changed == 6
+    by_group: dict[str, set[int]] = {}
+    for raw in event["Records"]:
+        by_group.setdefault(raw["attributes"]["MessageGroupId"], set()).add(delays[raw["messageId"]])
+    assert all(len(group) == 1 for group in by_group.values()), by_group
+    assert len({delay for group in by_group.values() for delay in group}) > 1  # the groups drew apart
