@@ -52,7 +52,8 @@ def _verdict_of_answer(response: object) -> str | None:
     if not isinstance(entries, list):
         return None  # not PutEvents' answer (or NOT_SENT): nothing learnt
     codes = (entry.get("ErrorCode") for entry in entries if isinstance(entry, dict))
-    return THROTTLED if any(code in THROTTLING_CODES for code in codes) else CLEAN
+    # A peer may put any JSON value there: a list or an object cannot be looked up in a set.
+    return THROTTLED if any(isinstance(code, str) and code in THROTTLING_CODES for code in codes) else CLEAN
 
 
 class FixedLimit:
