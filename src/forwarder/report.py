@@ -134,6 +134,7 @@ class Reporter:
                 "shaping expression gave an unusable result; the configured value was used",
                 extra={"variable": variable, "reason": reason, "records": count},
             )
+
     def _visibility(self, change: VisibilityChange) -> dict[str, int]:
         """Metrics and, when some reported record kept the queue's visibility timeout, one WARNING line."""
         add = self._metrics.add_metric
