@@ -38,9 +38,9 @@ def markdown(summary: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(value(r) for r in results) + " |")
     lines += [
         "",
-        "*PutEvents requests* counts every request the forwarder sent; on a classic bus that is every HTTP request "
-        "(the publisher retries failed requests itself), on a Custom Event Bus botocore's own retries of a failed "
-        "request come on top. *Faults* count what the endpoint injected, so a poison entry's `MalformedDetail` "
+        "*PutEvents requests* counts every request the forwarder sent, which is every HTTP request on either bus "
+        "(the publisher alone retries failed requests). *Faults* count what the endpoint injected, so a poison "
+        "entry's `MalformedDetail` "
         "counts once per attempt.",
         "",
     ]

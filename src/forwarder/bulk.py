@@ -23,7 +23,7 @@ from forwarder.limits import MAX_DETAIL_TYPE_CHARS, utc_time
 from forwarder.outcomes import Outcome
 from forwarder.publisher import Publisher, PublishOptions
 from forwarder.settings import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY
-from forwarder.targets import ClassicBus, client_sender
+from forwarder.targets import PUT_EVENTS_RETRIES, ClassicBus, client_sender
 
 
 def put_events(
@@ -54,7 +54,7 @@ def put_events(
     connection, an answer that cannot be read), are retried (up to `max_attempts` sends each);
     an entry that succeeded is never sent twice.
     """
-    client = client or create_client("events", max_concurrency)
+    client = client or create_client("events", max_concurrency, retries=PUT_EVENTS_RETRIES)  # the publisher retries
     items = [prepare(entry, event_bus_name) for entry in entries]
     # The caller's entries name their bus: of a classic bus target, only its limits and size formula apply,
     # and the caller's client (validating, as the caller's entries need) sends, with EndpointId if given.

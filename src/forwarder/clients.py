@@ -50,19 +50,21 @@ REQUEST_ATTEMPTS = 3
 
 
 def create_client(
-    service: str, max_concurrency: int, *, validate: bool = True, session: Any = None, **overrides: Any
+    service: str, max_concurrency: int, *, validate: bool = True, session: Any = None,
+    retries: int = REQUEST_ATTEMPTS, **overrides: Any
 ) -> Any:
     """A client whose connection pool is as large as the requests kept in flight through it, and whose
     calls inside `bounded_by(deadline)` end by that deadline (see the module docstring).
 
     `validate=False` skips botocore's client-side parameter validation: only for callers whose own
     code guarantees what it checks (types, required members, minimum lengths), like the handler's.
-    `session`: the botocore session to make it from (a new one by default).
+    `session`: the botocore session to make it from (a new one by default). `retries`: botocore's own
+    retries after a call's first try (its `max_attempts`; none for PutEvents, which the publisher retries).
     """
     config = Config(
         parameter_validation=validate,
         max_pool_connections=max_concurrency,
-        retries={"mode": "standard", "max_attempts": REQUEST_ATTEMPTS},
+        retries={"mode": "standard", "max_attempts": retries},  # botocore's max_attempts counts retries
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
         tcp_keepalive=True,

@@ -62,8 +62,9 @@ class Forwarder:
         self.shaping = Shaping.from_settings(settings)  # None when no expression is set: no record view is built
 
     def close_connections(self) -> None:
-        """Close every idle connection kept for reuse: the target's, the claim check's, the quarantine's."""
-        for stage in (self.target, self.claim_check, self.quarantine):
+        """Close every idle connection kept for reuse: the target's, the claim check's, the quarantine's and
+        the visibility backoff's."""
+        for stage in (self.target, self.claim_check, self.quarantine, self.visibility):
             stage.close_connections()
 
     def renew_after_restore(self) -> None:
@@ -128,8 +129,8 @@ def _visibility(settings: Settings, session: Any) -> VisibilityBackoff | NoVisib
     backoff = Backoff.for_bus(
         settings.visibility_backoff_base_seconds, settings.visibility_backoff_max_seconds, settings.custom_bus
     )
-    make_client = lambda: create_client("sqs", settings.max_concurrency, session=session)  # noqa: E731
-    return VisibilityBackoff(make_client, backoff, settings.max_concurrency)
+    sqs = create_client("sqs", settings.max_concurrency, session=session)
+    return VisibilityBackoff(sqs, backoff, settings.max_concurrency)
 
 
 def _deadline(context: Any, margin_ms: int) -> float | None:

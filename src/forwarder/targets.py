@@ -113,6 +113,12 @@ class CustomBus:
         return entry_size(fields) + sum(utf8_length(value) for value in fields["SystemMetadata"].values())
 
 
+# No retry of PutEvents inside botocore: the publisher retries (its backoff and attempts), and its in-flight
+# limit learns from every answer, as on the wire path. botocore's retries on top sent up to four requests per
+# attempt into a throttled quota, unseen by the limit and uncounted in PutEventsRequests.
+PUT_EVENTS_RETRIES = 0
+
+
 def target_for(settings: Settings, session: Any = None) -> ClassicBus | CustomBus:
     """The one place where the kind of target is decided, with its client made for the settings (from
     `session`, the botocore session the forwarder's clients share, or a new one)."""
@@ -122,16 +128,19 @@ def target_for(settings: Settings, session: Any = None) -> ClassicBus | CustomBu
     bus_region = settings.bus_region
     region = {"region_name": bus_region} if bus_region else {}
     if settings.custom_bus:
-        client = create_client("eventbridgev2", settings.max_concurrency, session=session, **region)
+        client = create_client("eventbridgev2", settings.max_concurrency, session=session, retries=PUT_EVENTS_RETRIES,
+                               **region)
         return CustomBus(settings.event_bus_name, client, settings.event_groups)
     # No client-side parameter validation (a fifth of botocore's CPU per request): build_entry, batching and
     # Settings guarantee what it checks for PutEvents (string fields, 1..10 entries, non-empty bus name and
     # trace header, a valid endpoint id). bulk.put_events, which takes the caller's entries, keeps it.
     if settings.endpoint_id:
         # The endpoint, not a region, decides where events go (its primary or secondary region's bus).
-        client = create_client("events", settings.max_concurrency, validate=False, session=session)
+        client = create_client("events", settings.max_concurrency, validate=False, session=session,
+                               retries=PUT_EVENTS_RETRIES)
         return GlobalEndpoint(settings.event_bus_name, client, settings.endpoint_id)
-    client = create_client("events", settings.max_concurrency, validate=False, session=session, **region)
+    client = create_client("events", settings.max_concurrency, validate=False, session=session,
+                           retries=PUT_EVENTS_RETRIES, **region)
     # The same requests for a fraction of the CPU (wire.py says what it keeps from botocore and why).
     return ClassicBus(settings.event_bus_name, WirePutEvents(session, client), client)
 

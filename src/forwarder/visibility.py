@@ -15,14 +15,14 @@ covered), less WINDOW_SAFETY_SECONDS for clock skew between SQS and the function
 Nothing here changes an outcome: a call that fails (an error, or an entry answered in `Failed`) leaves
 that record to the queue's own visibility timeout; it is counted in `VisibilityChange` (the summary line
 and metrics) and logged. A record without a receipt handle is skipped and counted. FIFO order is kept
-as Lambda keeps it: a group waits for its reported message whatever its visibility.
+as SQS keeps it: none of a group is handed out while any of it is in flight, so a group comes back when
+all its reported messages are visible, in order; they share one draw (`_calls`).
 
 Calls run concurrently (at most `max_concurrency`, the client's pool size) and end by the deadline the
 forwarder gives (forwarder.py shares the deadline margin between these calls and the report). The SQS
-client is made the first time a batch reports a record, from the botocore session the forwarder's other
-clients share (a few milliseconds, since the partition and endpoint data are loaded already; from a session
-of its own it took ten times that), and kept: a batch that reports nothing, and a Kinesis or DynamoDB
-function, never pay for it.
+client is made at cold start, from the botocore session the forwarder's other clients share (a few
+milliseconds, since the partition and endpoint data are loaded already): made when a batch first reports
+records, its making took the visibility calls' share of the margin at a small function's CPU share.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from forwarder.clients import bounded_by
+from forwarder.clients import bounded_by, close_connections
 from forwarder.outcomes import Outcome
 from forwarder.records import SQS, SourceRecord
 
@@ -102,19 +102,18 @@ Call = tuple[str, list[tuple[str, int]]]
 class VisibilityBackoff:
     def __init__(
         self,
-        make_client: Callable[[], Any],
+        sqs: Any,
         backoff: Backoff,
         max_concurrency: int,
         draw: Callable[[], float] = random.random,
         wall_clock: Callable[[], float] = time.time,
     ):
-        self._make_client = make_client
         self._backoff = backoff
         self._workers = max_concurrency
         self._draw = draw
         self._wall_clock = wall_clock
         self._executor: ThreadPoolExecutor | None = None
-        self._sqs: Any = None  # the client, made when a batch first reports a record
+        self._sqs = sqs
 
     def change(
         self, source: str, records: Sequence[SourceRecord], outcomes: Sequence[Outcome], deadline: float,
@@ -126,19 +125,25 @@ class VisibilityBackoff:
         calls, result = self._calls(records, outcomes, elapsed=time.monotonic() - started)
         if not calls:
             return result
-        if self._sqs is None:
-            self._sqs = self._make_client()
+        if self._executor is None:
             self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="visibility")
         for sent in self._executor.map(lambda call: self._send(call, deadline), calls):
             result.add(sent)
         return result
 
+    def close_connections(self) -> None:
+        close_connections(self._sqs)
+
     def _calls(
         self, records: Sequence[SourceRecord], outcomes: Sequence[Outcome], elapsed: float
     ) -> tuple[list[Call], VisibilityChange]:
-        """The reported records, once each, in batch order, ten to a call per queue."""
+        """The reported records, once each, in batch order, ten to a call per queue.
+
+        The records of one FIFO group share one draw: SQS hands out none of a group while any of it is in
+        flight, so the group comes back when its longest delay ends; drawn apart, that would be the largest
+        of several draws, near the ceiling, rather than one."""
         by_queue: dict[str, list[tuple[str, int]]] = {}
-        skipped, seen = 0, set()
+        skipped, seen, group_draws = 0, set(), {}
         for record, outcome in zip(records, outcomes, strict=True):
             if outcome.settled or record.item_id in seen:
                 continue
@@ -148,17 +153,20 @@ class VisibilityBackoff:
             if not isinstance(handle, str) or not handle or queue is None:
                 skipped += 1
                 continue
-            by_queue.setdefault(queue, []).append((handle, self._delay(raw, elapsed)))
+            draw = self._draw()
+            if record.group is not None:  # the group's first reported record drew for all of it
+                draw = group_draws.setdefault((queue, record.group), draw)
+            by_queue.setdefault(queue, []).append((handle, self._delay(raw, elapsed, draw)))
         calls = [(queue, handles[start:start + ENTRIES_PER_CALL])
                  for queue, handles in by_queue.items() for start in range(0, len(handles), ENTRIES_PER_CALL)]
         return calls, VisibilityChange(skipped=skipped)
 
-    def _delay(self, raw: dict, elapsed: float) -> int:
+    def _delay(self, raw: dict, elapsed: float, draw: float) -> int:
         attributes = raw.get("attributes") if isinstance(raw.get("attributes"), dict) else {}
         first = _number(attributes.get("ApproximateFirstReceiveTimestamp"))
         since_first = None if first is None else self._wall_clock() - first / 1000
         receives = int(_number(attributes.get("ApproximateReceiveCount")) or 1)
-        return self._backoff.delay(receives, self._draw(), elapsed, since_first)
+        return self._backoff.delay(receives, draw, elapsed, since_first)
 
     def _send(self, call: Call, deadline: float) -> VisibilityChange:
         queue, handles = call
@@ -174,9 +182,7 @@ class VisibilityBackoff:
                 answer = client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
         except Exception as error:  # noqa: BLE001 - any failure leaves the record to the queue's own timeout
             return VisibilityChange(failed=len(handles), errors=Counter({_error_code(error): len(handles)}))
-        failed = [entry for entry in answer.get("Failed") or [] if isinstance(entry, dict)]
-        errors = Counter(str(entry.get("Code") or "Failed") for entry in failed)
-        return VisibilityChange(changed=len(handles) - len(failed), failed=len(failed), errors=errors)
+        return _answered(entries, answer)
 
 
 class NoVisibility:
@@ -184,6 +190,26 @@ class NoVisibility:
 
     def change(self, *args: Any) -> None:
         return None
+
+    def close_connections(self) -> None:
+        return None
+
+
+def _answered(entries: list[dict], answer: Any) -> VisibilityChange:
+    """What SQS answered, read without trusting it: an entry is changed only when its Id is in `Successful`
+    (and not also in `Failed`); every other one sent failed, with the code `Failed` gave it, if any."""
+    codes = {entry["Id"]: str(entry.get("Code") or "Failed") for entry in _listed(answer, "Failed")}
+    succeeded = {entry["Id"] for entry in _listed(answer, "Successful")} - codes.keys()
+    errors = Counter(codes.get(entry["Id"], "NotAnswered") for entry in entries if entry["Id"] not in succeeded)
+    failed = sum(errors.values())
+    return VisibilityChange(changed=len(entries) - failed, failed=failed, errors=errors)
+
+
+def _listed(answer: Any, key: str) -> list[dict]:
+    found = answer.get(key) if isinstance(answer, dict) else None
+    if not isinstance(found, list):
+        return []
+    return [entry for entry in found if isinstance(entry, dict) and isinstance(entry.get("Id"), str)]
 
 
 def _queue_path(arn: Any) -> str | None:

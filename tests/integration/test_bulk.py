@@ -222,3 +222,13 @@ def test_cli_takes_every_timestamp_form_the_aws_cli_takes(endpoint, tmp_path):
     assert result.returncode == 1 and output["FailedEntryCount"] == 1
     assert output["Entries"][2]["ErrorCode"] == "InvalidArgument"
     assert [a["Time"] for a in endpoint.accepted()] == [1412195400] * len(CLI_TIMES)
+
+
+def test_the_default_client_leaves_every_retry_to_max_attempts(monkeypatch):
+    """Each entry is sent at most `max_attempts` times: botocore's client adds no retries of its own."""
+    with FaultEndpoint(quota_requests_per_second=0.01, quota_burst_seconds=100) as throttling:  # one token
+        monkeypatch.setenv("AWS_ENDPOINT_URL", throttling.url)
+        results = put_events([entry(n) for n in range(20)], max_attempts=2)
+        stats = throttling.stats()
+    assert [result.get("ErrorCode") for result in results] == [None] * 10 + ["ThrottlingException"] * 10
+    assert (stats["requests"], stats["faults"]["quota:request"]) == (3, 2)  # 1 accepted, then 2 sends of 10

@@ -39,6 +39,8 @@ SHAPES = [
     (200, "not json"),
     (200, '{"Entries": [{"EventId": 7}]}'),
     (200, '{"FailedEntryCount": 0}'),
+    (200, '{"FailedEntryCount": 1, "Entries": [{"ErrorCode": ["ThrottlingException"]}]}'),
+    (200, '{"FailedEntryCount": 1, "Entries": [{"ErrorCode": {"a": 1}}]}'),
     (500, "[]"),
     (503, "null"),
     (500, '{"__type": 5}'),

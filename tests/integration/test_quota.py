@@ -88,9 +88,9 @@ class Function:
     """The function as a cold start builds it (the handler's cold_start and Lambda glue, with the suite's
     environment), and the Forwarder behind it, whose publisher's limit the test reads."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, url: str, mode: str):
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, url: str, mode: str, **env: str):
         for name, value in {"AWS_ENDPOINT_URL": url, "MAX_CONCURRENCY": str(CEILING), "MAX_ATTEMPTS": "20",
-                            "CONCURRENCY_MODE": mode}.items():
+                            "CONCURRENCY_MODE": mode, **env}.items():
             monkeypatch.setenv(name, value)
         self.forwarder = handler.cold_start(os.environ)
         self.limit = self.forwarder.publisher.limit
@@ -129,3 +129,27 @@ def test_the_limit_falls_under_throttling_is_kept_by_the_next_invocation_and_rec
         assert limit.limit == CEILING
         landed = Counter(json.loads(entry["Detail"])["tag"] for entry in endpoint.accepted())
         assert landed == {"f1": 300, "f2": 300, "a3": 8000}  # since the reset: each record exactly once
+
+
+
+CUSTOM_BUS = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
+
+
+@pytest.mark.parametrize("bus", ["classic", "custom"])
+def test_every_put_events_request_is_the_publishers_to_count_and_learn_from(monkeypatch, caplog, bus):
+    """Throttled requests are retried by the publisher alone (its backoff, its attempts, the limit that
+    learns from each answer), not also inside botocore's client: the endpoint sees the requests it counts."""
+    from tests.integration.test_handler import log_lines
+
+    with FaultEndpoint(quota_requests_per_second=0.01, quota_burst_seconds=100) as endpoint:  # one token
+        if bus == "custom":
+            monkeypatch.setenv("EVENT_BUS_NAME", CUSTOM_BUS)
+            monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGEV2", endpoint.url)
+        function = Function(monkeypatch, endpoint.url, "adaptive", MAX_ATTEMPTS="2")
+        response = function(sqs_event([json.dumps({"n": n}) for n in range(300)]))
+        stats = endpoint.stats()
+    summary = next(line for line in log_lines(caplog) if line.get("message") == "batch done")
+    assert response["batchItemFailures"] and stats["faults"]["quota:request"] > 0  # throttled, out of attempts
+    assert stats["requests"] == summary["requests"]  # the endpoint counts refused requests on both APIs
+    if bus == "custom":
+        assert stats["eventbridgev2"]["requests"] == summary["requests"]

@@ -103,3 +103,28 @@ def test_reconcile_finds_lost_messages_and_duplicates_without_a_cause():
     result = reconcile(sent, bus, ambiguous_event_ids=["e3"], tally=Tally(parked={"dlq": []}))
     assert (result["lost"], result["lost_examples"]) == (1, ["m2"])
     assert (result["duplicates"], result["duplicates_ambiguous"], result["duplicates_unexplained"]) == (2, 1, 1)
+
+
+def test_fifo_hands_a_group_out_again_only_once_all_its_reported_messages_are_visible():
+    """As SQS: a group's message in flight (invisible) holds back the whole group, its visible head too."""
+    from forwarder_testing.simulation.sqs_peer import SqsPeer
+
+    handed_out: list[tuple[float, list[str]]] = []
+    with SqsPeer() as peer:
+        source = SqsSource(messages(2, groups=1), fifo=True, per_group=2, visibility_timeout=1000, peer=peer)
+
+        def reports_both_once(event: dict) -> dict:
+            handed_out.append((source.now, keys_of(event)))
+            if len(handed_out) > 1:
+                return {"batchItemFailures": []}
+            delays = {"m0": 5, "m1": 50}  # the head comes back first, the message behind it later
+            peer.change_visibility({"Entries": [
+                {"Id": str(n), "ReceiptHandle": r["receiptHandle"], "VisibilityTimeout": delays[key]}
+                for n, (r, key) in enumerate(zip(event["Records"], keys_of(event), strict=True))]})
+            return {"batchItemFailures": [{"itemIdentifier": i} for i in item_ids(event)]}
+
+        drive(source, InProcess(reports_both_once))
+    (_, first), (again, second) = handed_out
+    assert first == second == ["m0", "m1"]
+    assert again >= 50  # not at 5, when only the head was visible
+    assert source.tally.order_violations == 0

@@ -144,3 +144,33 @@ def test_concurrency_mode_is_read_from_the_environment():
     assert isinstance(in_flight_limit("fixed", 4), FixedLimit)
     with pytest.raises(ConfigurationError, match="CONCURRENCY_MODE"):
         Settings.from_env({**base, "CONCURRENCY_MODE": "aimd"})
+
+
+def test_the_publisher_keeps_no_more_requests_in_flight_than_the_limit_says():
+    """A publisher whose limit throttling has cut sends at most that many requests at once (the limit only
+    grows while these answers are clean), where the pool alone would allow MAX_CONCURRENCY."""
+    import threading
+    import time
+
+    from forwarder.entries import Entry
+    from forwarder.publisher import Publisher, PublishOptions
+
+    lock, active, seen = threading.Lock(), [0], []
+    publisher = Publisher(lambda fields, deadline: send(fields), PublishOptions(256 * 1024, 16, 3))
+
+    def send(fields: list[dict]) -> dict:
+        with lock:
+            active[0] += 1
+            seen.append((active[0], publisher.limit.limit))
+        time.sleep(0.02)
+        with lock:
+            active[0] -= 1
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"} for _ in fields]}
+
+    for _ in range(3):
+        publisher.limit.throttled(publisher.limit.round)
+    assert publisher.limit.limit == 2
+    items = [Entry({"Source": "s", "DetailType": "t", "Detail": "{}"}, 100) for _ in range(300)]
+    assert all(outcome.confirmed for outcome in publisher.publish(items).outcomes)
+    assert len(seen) == 30 and all(in_flight <= limit for in_flight, limit in seen)
+    assert max(in_flight for in_flight, _ in seen) >= 2  # it did use what the limit allowed

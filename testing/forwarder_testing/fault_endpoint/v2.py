@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import cbor2
 
-from . import faults
+from . import faults, quota
 from .config import AMBIGUOUS_FAULT_KINDS, FaultConfig
 from .state import V2_API, FaultState
 from .v2_validation import check_request, decode_request, entry_error, serialization_error
@@ -86,9 +86,7 @@ def put_events_v2(handler: Handler, body: bytes) -> None:
         state.reject("http413")
         handler.send_raw(413, b"", close=True)
         return
-    if not state.quota.requests.take(1):  # the account's PutEvents quota is shared by both APIs (quota.py)
-        with state.lock:
-            state.faults["quota:request"] += 1
+    if quota.refuse_request(state):  # the account's PutEvents quota is shared by both APIs (quota.py)
         send_error(handler, RequestError(*REQUEST_ERRORS["throttle"]))
         return
     fault = state.request_fault()

@@ -3,8 +3,9 @@
 - ``StandardQueue``: visible messages in arrival order; reported ones are hidden until their
   visibility timeout ends (a heap by that time), then join the visible ones again.
 - ``FifoGroups``: one lane per message group, in order. A group is handed out again only once its
-  batch has finished and its head is visible, so no two batches ever hold one group; confirmed
-  messages leave their lane, reported ones stay at its head.
+  batch has finished and every message it reported is visible again (SQS holds a group back while any
+  of its messages is in flight), so no two batches ever hold one group; confirmed messages leave their
+  lane, reported ones stay at its head.
 
 Both take a ``receive`` callable from the source: it counts a receive, or says no when the message
 has had its receives (it is then in the dead-letter queue and must not be handed out).
@@ -75,6 +76,7 @@ class FifoGroups:
         self.per_group = per_group  # messages of one group per batch
         self.groups: OrderedDict[str, deque[Queued]] = OrderedDict()  # group -> its messages, in order
         self.busy_groups: set[str] = set()
+        self.held_until: dict[str, float] = {}  # group -> when the last message its batch reported is visible
 
     def add(self, queued: Queued) -> None:
         self.groups.setdefault(queued.message.group or "", deque()).append(queued)
@@ -89,8 +91,8 @@ class FifoGroups:
             if len(taken) >= limit:
                 break
             lane = self.groups[group]
-            if group in self.busy_groups or lane[0].visible_at > now:
-                continue  # in flight, or its head waits out its visibility timeout
+            if group in self.busy_groups or self.held_until.get(group, 0.0) > now:
+                continue  # in flight, or a message it reported waits out its visibility
             self.groups.move_to_end(group)  # round robin over the groups
             picked = self._take_from(lane, limit - len(taken), receive)
             taken += picked
@@ -116,10 +118,13 @@ class FifoGroups:
         their group was reported (Lambda's FIFO rule is to stop a group at its first failure)."""
         blocked: set[str] = set()
         violations = 0
+        for group in {queued.message.group or "" for queued in items}:
+            self.held_until.pop(group, None)
         for queued in items:
             group = queued.message.group or ""
             if queued.message_id in failed:
                 blocked.add(group)
+                self.held_until[group] = max(self.held_until.get(group, 0.0), queued.visible_at)
                 continue
             violations += group in blocked
             self.groups[group].remove(queued)
@@ -129,4 +134,4 @@ class FifoGroups:
         return violations
 
     def next_visible(self) -> list[float]:
-        return [lane[0].visible_at for group, lane in self.groups.items() if group not in self.busy_groups]
+        return [self.held_until.get(group, 0.0) for group in self.groups if group not in self.busy_groups]
