@@ -8,8 +8,8 @@ chosen there, once. A stage that is off is an object that does nothing (`NoClaim
 `NoQuarantine`, `NoVisibility`), so `handle` reads the same whatever the configuration.
 
 The deadline margin (DEADLINE_MARGIN_MS) is shared: the publisher stops at the deadline, the visibility
-calls for reported SQS records (visibility.py) may go on for half the margin after it, and the other
-half is left to report and return. Nothing here knows Powertools:
+calls for reported SQS records (visibility.py) may go on for a quarter of the margin after it, and the other
+three quarters are left to report and return (at a small CPU share, reporting a large batch needs them). Nothing here knows Powertools:
 the handler passes its Logger and Metrics in a `Reporter`.
 """
 
@@ -87,7 +87,7 @@ class Forwarder:
         deadline = _deadline(context, settings.deadline_margin_ms)
         items = self.claim_check.offload(items, settings.max_request_bytes, deadline)
         publication = self.publisher.publish(items, deadline=deadline, quarantine=self.quarantine.for_batch(records))
-        visibility_deadline = math.inf if deadline is None else deadline + settings.deadline_margin_ms / 2000
+        visibility_deadline = math.inf if deadline is None else deadline + settings.deadline_margin_ms / 4000
         visibility = self.visibility.change(source, records, publication.outcomes, visibility_deadline, started)
         fallbacks = None if shaper is None else shaper.fallbacks
         self.report.published(source, records, publication, fallbacks, visibility)

@@ -230,5 +230,7 @@ def test_the_default_client_leaves_every_retry_to_max_attempts(monkeypatch):
         monkeypatch.setenv("AWS_ENDPOINT_URL", throttling.url)
         results = put_events([entry(n) for n in range(20)], max_attempts=2)
         stats = throttling.stats()
-    assert [result.get("ErrorCode") for result in results] == [None] * 10 + ["ThrottlingException"] * 10
+    codes = [result.get("ErrorCode") for result in results]
+    # The two requests go out together: either may take the one token, the other is refused twice.
+    assert codes in ([None] * 10 + ["ThrottlingException"] * 10, ["ThrottlingException"] * 10 + [None] * 10)
     assert (stats["requests"], stats["faults"]["quota:request"]) == (3, 2)  # 1 accepted, then 2 sends of 10
