@@ -9,8 +9,8 @@ chosen there, once. A stage that is off is an object that does nothing (`NoClaim
 
 The deadline margin (DEADLINE_MARGIN_MS) is shared: the publisher stops at the deadline, the visibility
 calls for reported SQS records (visibility.py) may go on for a quarter of the margin after it, and the other
-three quarters are left to report and return (at a small CPU share, reporting a large batch needs them). Nothing here knows Powertools:
-the handler passes its Logger and Metrics in a `Reporter`.
+three quarters are left to report and return (at a small CPU share, reporting a large batch needs them).
+Nothing here knows Powertools: the handler passes its Logger and Metrics in a `Reporter`.
 """
 
 from __future__ import annotations
