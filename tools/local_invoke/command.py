@@ -140,11 +140,10 @@ def target_bus(args: argparse.Namespace) -> str:
     return bus.strip() or "default"
 
 
-def show_what_reached(tap: BusTap, args: argparse.Namespace) -> None:
-    """The events the tap's queue received, one JSON line each on stderr."""
+def show_what_reached(tap: BusTap, settle_s: float) -> None:
+    """The events the tap's queue received, one JSON line each on stderr (`make sam-local-invoke` too)."""
     try:
-        # An emulator we started answers at once; one named with --endpoint-url may be slower.
-        reached = tap.drain(settle_s=0.5 if not args.endpoint_url else 2.0)
+        reached = tap.drain(settle_s=settle_s)
     except Exception as error:
         log(f"could not read back what reached the bus: {error}")
         return
@@ -172,5 +171,6 @@ def main(argv: list[str] | None = None) -> int:
 
         status = invoke(args, endpoint_url, scratch)
         if tap is not None:
-            show_what_reached(tap, args)
+            # An emulator we started answers at once; one named with --endpoint-url may be slower.
+            show_what_reached(tap, settle_s=0.5 if not args.endpoint_url else 2.0)
         return status
