@@ -128,7 +128,7 @@ def invoke_through_start_lambda(event: Path, shared: list[str], region: str) -> 
     command = [str(SAM), "local", "start-lambda", "--host", "127.0.0.1", "--port", str(port), *shared]
     log(" ".join(["sam", *command[1:]]))
     server = subprocess.Popen(  # noqa: S603 - our pinned SAM CLI
-        command, cwd=ROOT, env=sam_env(region), stdin=subprocess.DEVNULL, start_new_session=True
+        command, cwd=ROOT, env=sam_env(region), stdin=subprocess.DEVNULL, stdout=sys.stderr, start_new_session=True
     )
     try:
         wait_for_port(port, server)
