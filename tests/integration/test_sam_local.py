@@ -18,7 +18,7 @@ import pytest
 from forwarder_testing.local_aws import drain, moto_server, reset
 from tests.conftest import EVENTS
 from tools.sam_local.base_image import machine_arch
-from tools.sam_local.command import SAM, invoke, invoke_through_start_lambda, local_args, prepare_docker, sam_build
+from tools.sam_local.command import SAM, SamLocal, invoke, invoke_through_start_lambda, prepare_docker, sam_build
 from tools.sam_local.emulator import LocalAws, prepare, write_env_vars
 from tools.sam_local.engine import EngineUnavailable
 
@@ -66,9 +66,9 @@ def local_aws(moto_on_bridge: str) -> LocalAws:
 NAMES = {"EVENT_SOURCE": "local.invoke", "EVENT_DETAIL_TYPE": "LocalInvoke"}
 
 
-def sam_args(built_template: tuple[str, Path], aws: LocalAws, tmp_path: Path, **overrides: str) -> list[str]:
+def sam_local(built_template: tuple[str, Path], aws: LocalAws, tmp_path: Path, **overrides: str) -> SamLocal:
     env_vars = write_env_vars(tmp_path / "env.json", aws.function_environment({**NAMES, **overrides}))
-    return local_args(built_template[1], ARCH, env_vars, REGION)
+    return SamLocal(built_template[1], ARCH, env_vars, REGION, local_url=aws.url)
 
 
 def record_ids(event: dict) -> list[str]:
@@ -88,7 +88,7 @@ def test_every_sample_goes_through_sam_local_invoke_to_the_bus(path, built_templ
     # GIVEN a sample event, the built template and moto with the bus, its tap and the quarantine queue
     event = json.loads(path.read_text())
     # WHEN sam local invoke runs the function in its container
-    answer = json.loads(invoke(path, sam_args(built_template, local_aws, tmp_path), REGION))
+    answer = json.loads(invoke(path, sam_local(built_template, local_aws, tmp_path)))
     # THEN every record is confirmed on the bus or quarantined, and none is reported
     assert answer == {"batchItemFailures": []}, answer
     reached = local_aws.tap.drain(settle_s=2.0)
@@ -105,7 +105,7 @@ def test_a_bus_that_does_not_exist_reports_every_record(built_template, moto_on_
     aws = prepare(moto_on_bridge, REGION, "no-such-bus", tap=False)
     event_file = EVENTS / "sqs.json"
     # WHEN the function runs
-    answer = json.loads(invoke(event_file, sam_args(built_template, aws, tmp_path), REGION))
+    answer = json.loads(invoke(event_file, sam_local(built_template, aws, tmp_path)))
     # THEN every record is reported for redelivery, none quarantined
     reported = [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
     assert sorted(reported) == sorted(record_ids(json.loads(event_file.read_text())))
@@ -114,9 +114,9 @@ def test_a_bus_that_does_not_exist_reports_every_record(built_template, moto_on_
 
 def test_a_bad_setting_is_the_init_error_naming_it(built_template, local_aws, tmp_path):
     # GIVEN EVENT_SOURCE set but empty
-    args = sam_args(built_template, local_aws, tmp_path, EVENT_SOURCE="")
+    run = sam_local(built_template, local_aws, tmp_path, EVENT_SOURCE="")
     # WHEN sam local invoke runs the function
-    answer = json.loads(invoke(EVENTS / "sqs.json", args, REGION))
+    answer = json.loads(invoke(EVENTS / "sqs.json", run))
     # THEN the answer is the cold start's error, naming the variable, and nothing reached the bus
     assert answer["errorType"] == "ConfigurationError", answer
     assert "EVENT_SOURCE" in answer["errorMessage"]
@@ -127,7 +127,7 @@ def test_start_lambda_answers_boto3s_lambda_client(built_template, local_aws, tm
     # GIVEN sam local start-lambda on 127.0.0.1
     # WHEN boto3's Lambda client invokes the function with the SQS sample
     answer = json.loads(
-        invoke_through_start_lambda(EVENTS / "sqs.json", sam_args(built_template, local_aws, tmp_path), REGION)
+        invoke_through_start_lambda(EVENTS / "sqs.json", sam_local(built_template, local_aws, tmp_path))
     )
     # THEN it answers the partial batch response, and the three events are on the bus
     assert answer == {"batchItemFailures": []}

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from forwarder_testing.local_aws import free_port, moto_server
@@ -42,9 +43,12 @@ def log(message: str) -> None:
     print(f"[sam-local] {message}", file=sys.stderr, flush=True)
 
 
-def sam_env(region: str) -> dict[str, str]:
+def sam_env(region: str, local_url: str = "") -> dict[str, str]:
     """The SAM CLI's environment: dummy credentials (SAM hands the container the ones it finds), the region,
-    no endpoint override of ours, no telemetry, and a real python3.13 first on PATH for `sam build`."""
+    no endpoint override of ours, no telemetry, and a real python3.13 first on PATH for `sam build`.
+
+    `sam local` asks STS for the account id (GetCallerIdentity) before each run: with `local_url` it asks the
+    local emulator, so that nothing leaves the machine (and the account is moto's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL") and k != "AWS_PROFILE"}
     python_dir = (
         str(Path(os.environ["PY313"]).parent) if os.environ.get("PY313") else str(Path(sys.base_prefix) / "bin")
@@ -56,6 +60,8 @@ def sam_env(region: str) -> dict[str, str]:
         SAM_CLI_TELEMETRY="0",
         PATH=python_dir + os.pathsep + env.get("PATH", ""),
     )
+    if local_url:
+        env["AWS_ENDPOINT_URL_STS"] = local_url
     return env
 
 
@@ -92,47 +98,62 @@ def sam_build(arch: str, region: str) -> Path:
     return build_dir / "template.yaml"
 
 
-def local_args(template: Path, arch: str, env_vars: Path, region: str) -> list[str]:
+@dataclass(frozen=True)
+class SamLocal:
     """What `sam local invoke` and `start-lambda` share: the built template, the parameters, the function's
-    environment, the base image as it is here, and the host reachable as host.docker.internal."""
-    return [
-        "--template-file",
-        str(template),
-        "--parameter-overrides",
-        f"Architecture={arch}",
-        "--env-vars",
-        str(env_vars),
-        "--region",
-        region,
-        "--skip-pull-image",
-        "--add-host",
-        "host.docker.internal:host-gateway",
-    ]
+    environment (--env-vars), the base image as it is here, the host reachable as host.docker.internal, and
+    the emulator SAM itself asks for the account id."""
+
+    template: Path
+    arch: str
+    env_vars: Path
+    region: str
+    local_url: str
+
+    def args(self) -> list[str]:
+        return [
+            "--template-file",
+            str(self.template),
+            "--parameter-overrides",
+            f"Architecture={self.arch}",
+            "--env-vars",
+            str(self.env_vars),
+            "--region",
+            self.region,
+            "--skip-pull-image",
+            "--add-host",
+            "host.docker.internal:host-gateway",
+        ]
+
+    def env(self) -> dict[str, str]:
+        return sam_env(self.region, self.local_url)
 
 
-def invoke(event: Path, shared: list[str], region: str) -> bytes:
+def invoke(event: Path, run: SamLocal) -> bytes:
     """`sam local invoke`: the function's logs to our stderr, its answer returned."""
-    command = [str(SAM), "local", "invoke", FUNCTION, "--event", str(event), *shared]
+    command = [str(SAM), "local", "invoke", FUNCTION, "--event", str(event), *run.args()]
     log(" ".join(["sam", *command[1:]]))
     result = subprocess.run(  # noqa: S603 - our pinned SAM CLI
-        command, cwd=ROOT, env=sam_env(region), stdout=subprocess.PIPE, stderr=None, check=False
+        command, cwd=ROOT, env=run.env(), stdout=subprocess.PIPE, stderr=None, check=False
     )
     if result.returncode != 0:
         raise EngineUnavailable(f"sam local invoke exited {result.returncode}")
     return result.stdout
 
 
-def invoke_through_start_lambda(event: Path, shared: list[str], region: str) -> bytes:
+def invoke_through_start_lambda(event: Path, run: SamLocal) -> bytes:
     """`sam local start-lambda` on 127.0.0.1, one Invoke through boto3's Lambda client, then it is stopped."""
     port = free_port()
-    command = [str(SAM), "local", "start-lambda", "--host", "127.0.0.1", "--port", str(port), *shared]
+    command = [str(SAM), "local", "start-lambda", "--host", "127.0.0.1", "--port", str(port), *run.args()]
     log(" ".join(["sam", *command[1:]]))
     server = subprocess.Popen(  # noqa: S603 - our pinned SAM CLI
-        command, cwd=ROOT, env=sam_env(region), stdin=subprocess.DEVNULL, stdout=sys.stderr, start_new_session=True
+        command, cwd=ROOT, env=run.env(), stdin=subprocess.DEVNULL, stdout=sys.stderr, start_new_session=True
     )
     try:
         wait_for_port(port, server)
-        return lambda_client(port, region).invoke(FunctionName=FUNCTION, Payload=event.read_bytes())["Payload"].read()
+        return (
+            lambda_client(port, run.region).invoke(FunctionName=FUNCTION, Payload=event.read_bytes())["Payload"].read()
+        )
     finally:
         stop(server)
 
@@ -226,11 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"moto server on {url} (the function reaches it as host.docker.internal)")
             aws = prepare(url, args.region, args.bus, tap=not args.no_bus)
             env_vars = write_env_vars(scratch / "env.json", aws.function_environment(overrides))
-            shared = local_args(template, args.arch, env_vars, args.region)
-            if args.way == "invoke":
-                answer = invoke(event, shared, args.region)
-            else:
-                answer = invoke_through_start_lambda(event, shared, args.region)
+            run = SamLocal(template, args.arch, env_vars, args.region, local_url=url)
+            answer = (invoke if args.way == "invoke" else invoke_through_start_lambda)(event, run)
         except EngineUnavailable as error:
             log(f"cannot run sam local here: {error}")
             return EXIT_EMULATOR
