@@ -96,6 +96,12 @@ NOT_PASSED_ON = {
 }
 
 
+# Variables the template declares that the function does not read itself: botocore's endpoint override, empty
+# when deployed, so that `sam local invoke --env-vars` can point the function at an emulator (SAM passes a
+# container only the variables the template declares; docs/local-invoke.md).
+FOR_LOCAL_RUNS = ("AWS_ENDPOINT_URL",)
+
+
 def tool(venv_bin: Path, name: str) -> str:
     path = venv_bin / name
     if not path.exists():
@@ -213,20 +219,26 @@ def test_translation_turns_the_function_into_plain_cloudformation(translated: di
     assert not [t for t in types.values() if t.startswith("AWS::Serverless::")]
     function = translated["Resources"]["ForwarderFunction"]["Properties"]
     assert function["Runtime"] == "python3.13"
-    assert function["Architectures"] == ["arm64"]
+    assert function["Architectures"] == [{"Ref": "Architecture"}]
+    assert translated["Parameters"]["Architecture"]["Default"] == "arm64"
+    assert translated["Parameters"]["Architecture"]["AllowedValues"] == ["arm64", "x86_64"]
     assert function["Handler"] == "forwarder.handler.lambda_handler"
     assert function["TracingConfig"] == {"Mode": "Active"}
     assert function["LoggingConfig"] == {"LogGroup": {"Ref": "ForwarderLogGroup"}}
     # Every setting the function reads (less those excused below), and Powertools' own three.
     powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
-    expected = set(ENVIRONMENT_VARIABLES) - set(NOT_PASSED_ON) | powertools
+    expected = set(ENVIRONMENT_VARIABLES) - set(NOT_PASSED_ON) | powertools | set(FOR_LOCAL_RUNS)
     assert set(function["Environment"]["Variables"]) == expected
-    # The CRT layer, only with a global endpoint.
+    # Declared for `sam local` only: empty when deployed, which botocore takes as not set.
+    assert {name: function["Environment"]["Variables"][name] for name in FOR_LOCAL_RUNS} == {"AWS_ENDPOINT_URL": ""}
+    # The CRT layer, only with a global endpoint: the condition on the list's one item (AWS::NoValue drops it),
+    # which SAM's local runner passes over, where it stops at a Fn::If in place of the list.
     [layer] = [n for n, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::LayerVersion"]
-    assert function["Layers"] == {"Fn::If": ["HasEventEndpoint", [{"Ref": layer}], {"Ref": "AWS::NoValue"}]}
+    assert function["Layers"] == [{"Fn::If": ["HasEventEndpoint", {"Ref": layer}, {"Ref": "AWS::NoValue"}]}]
     props = translated["Resources"][layer]["Properties"]
     assert translated["Resources"][layer]["Condition"] == "HasEventEndpoint"
-    assert (props["CompatibleRuntimes"], props["CompatibleArchitectures"]) == (["python3.13"], ["arm64"])
+    assert props["CompatibleRuntimes"] == ["python3.13"]
+    assert props["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
     assert translated["Resources"][layer]["DeletionPolicy"] == "Delete"
 
 

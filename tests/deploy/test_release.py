@@ -92,14 +92,15 @@ def test_the_reader_refuses_what_sam_publish_would_refuse(tmp_path):
 
 
 @pytest.mark.package
-def test_the_lock_holds_the_hash_of_every_arm64_wheel_the_bundle_is_built_from(tmp_path):
+@pytest.mark.parametrize("machine", ["aarch64", "x86_64"])  # the template's Architecture: arm64 (default), x86_64
+def test_the_lock_holds_the_hash_of_every_wheel_the_bundle_is_built_from(tmp_path, machine):
     # `sam build` downloads the lock with pip for the build host (pip checks every hash), then fetches the
-    # arm64 wheels of what is not pure Python by name and version alone (aws-lambda-builders'
-    # download_manylinux_wheels). The same download for arm64, with every hash required, shows that the lock
-    # holds the hashes of exactly those files. Needs the pip cache or the package index.
+    # wheels for the function's architecture of what is not pure Python by name and version alone
+    # (aws-lambda-builders' download_manylinux_wheels). The same download, with every hash required, shows
+    # that the lock holds the hashes of exactly those files. Needs the pip cache or the package index.
     result = subprocess.run(  # noqa: S603 - pip, fixed arguments
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-         "--platform", "manylinux2014_aarch64", "--python-version", "3.13", "--implementation", "cp",
+         "--platform", f"manylinux2014_{machine}", "--python-version", "3.13", "--implementation", "cp",
          "--abi", "cp313", "--require-hashes", "-r", str(ROOT / "src" / "requirements.txt"), "-d", str(tmp_path)],
         capture_output=True, text=True, timeout=300, check=False,
     )
@@ -107,9 +108,9 @@ def test_the_lock_holds_the_hash_of_every_arm64_wheel_the_bundle_is_built_from(t
     wheels = sorted(path.name for path in tmp_path.iterdir())
     assert all(name.endswith(".whl") for name in wheels)
     assert [name for name in wheels if not name.endswith("-none-any.whl")] == [
-        name for name in wheels if "manylinux" in name and name.endswith("_aarch64.whl")
+        name for name in wheels if "manylinux" in name and name.endswith(f"_{machine}.whl")
     ]
-    assert any(name.startswith("protobuf-") and name.endswith("_aarch64.whl") for name in wheels)
+    assert any(name.startswith("protobuf-") and name.endswith(f"_{machine}.whl") for name in wheels)
 
 
 @pytest.mark.package

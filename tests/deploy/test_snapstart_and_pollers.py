@@ -62,7 +62,7 @@ def test_sam_validate_lint_and_cfn_lint_accept_the_template_with_the_option_on(m
 def test_snapstart_applies_to_the_published_version_the_event_sources_invoke_when_on(translated):
     resources = translated["Resources"]
     function = resources["ForwarderFunction"]["Properties"]
-    assert function["Runtime"] == "python3.13" and function["Architectures"] == ["arm64"]  # SnapStart: 3.12+
+    assert function["Runtime"] == "python3.13" and function["Architectures"] == [{"Ref": "Architecture"}]  # SnapStart: 3.12+
     assert function["SnapStart"] == {"ApplyOn": {"Fn::If": ["UseSnapStart", "PublishedVersions", "None"]}}
     assert translated["Conditions"]["UseSnapStart"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "on"]}
     [version] = [name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Version"]
@@ -91,7 +91,7 @@ def test_a_new_version_follows_every_parameter_written_into_its_description(tran
         longest = longest.replace(f"${{{name}}}", max(values, key=len))
     assert len(longest) <= 256, longest
     function = translated["Resources"]["ForwarderFunction"]["Properties"]
-    configured = str({k: function[k] for k in ("MemorySize", "Timeout", "Environment", "SnapStart")})
+    configured = str({k: function[k] for k in ("MemorySize", "Timeout", "Environment", "SnapStart", "Architectures")})
     for condition, definition in reversed(translated["Conditions"].items()):  # and what its conditions read
         if f"'{condition}'" in configured:
             configured += str(definition)
