@@ -62,7 +62,8 @@ def test_sam_validate_lint_and_cfn_lint_accept_the_template_with_the_option_on(m
 def test_snapstart_applies_to_the_published_version_the_event_sources_invoke_when_on(translated):
     resources = translated["Resources"]
     function = resources["ForwarderFunction"]["Properties"]
-    assert function["Runtime"] == "python3.13" and function["Architectures"] == [{"Ref": "Architecture"}]  # SnapStart: 3.12+
+    assert function["Runtime"] == "python3.13"  # SnapStart: 3.12+
+    assert function["Architectures"] == [{"Ref": "Architecture"}]
     assert function["SnapStart"] == {"ApplyOn": {"Fn::If": ["UseSnapStart", "PublishedVersions", "None"]}}
     assert translated["Conditions"]["UseSnapStart"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "on"]}
     [version] = [name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Version"]
