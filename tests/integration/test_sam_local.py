@@ -22,7 +22,9 @@ from tools.sam_local.command import SAM, SamLocal, invoke, invoke_through_start_
 from tools.sam_local.emulator import LocalAws, prepare, write_env_vars
 from tools.sam_local.engine import EngineUnavailable
 
-pytestmark = [pytest.mark.integration, pytest.mark.sam_local]
+# The first test also waits for what the session sets up once: on a fresh machine Debian's docker.io (about
+# a minute), the stand-in image (about 1.5 minutes) and `sam build`; past pytest-timeout's 300 s on a slow day.
+pytestmark = [pytest.mark.integration, pytest.mark.sam_local, pytest.mark.timeout(900)]
 
 REGION = "us-east-1"
 ARCH = os.environ.get("ARCH") or machine_arch()
