@@ -235,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     event = Path(args.event)
     if not event.is_file():
         parser.error(f"no such event file: {args.event}")
-    overrides = dict(item.split("=", 1) for item in args.env if "=" in item)
-    if len(overrides) != len(args.env):
+    if any("=" not in item or item.startswith("=") for item in args.env):
         parser.error("--env wants NAME=VALUE")
+    overrides = dict(item.split("=", 1) for item in args.env)  # the last of a repeated name wins
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sam-local-")))
         try:
