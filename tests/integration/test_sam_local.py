@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from tools.sam_local.engine import EngineUnavailable
 # a minute), the stand-in image (about 1.5 minutes) and `sam build`; past pytest-timeout's 300 s on a slow day.
 pytestmark = [pytest.mark.integration, pytest.mark.sam_local, pytest.mark.timeout(900)]
 
+ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ARCH = os.environ.get("ARCH") or machine_arch()
 # Entries on the bus per sample, where it is not one per record (a KPL aggregate of three user records and a
@@ -134,3 +137,32 @@ def test_start_lambda_answers_boto3s_lambda_client(built_template, local_aws, tm
     # THEN it answers the partial batch response, and the three events are on the bus
     assert answer == {"batchItemFailures": []}
     assert len(local_aws.tap.drain(settle_s=2.0)) == 3
+
+
+def test_sam_local_tests_skip_visibly_only_when_asked(tmp_path):
+    # GIVEN SAM_LOCAL_TESTS=skip (a machine where Docker cannot run, said so explicitly)
+    env = {**os.environ, "SAM_LOCAL_TESTS": "skip"}
+    # WHEN these tests run there
+    result = subprocess.run(  # noqa: S603 - our own interpreter running pytest on this file
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "sqs-trace or bad_setting",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # THEN they are reported as skipped, with the reason, and none ran
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 skipped" in result.stdout and "SAM_LOCAL_TESTS=skip" in result.stdout, result.stdout

@@ -49,6 +49,15 @@ def answers() -> bool:
         return False
 
 
+def why_not() -> str:
+    """What the docker command says when the engine does not answer (its last line)."""
+    if shutil.which("docker") is None:
+        return "no docker command"
+    result = docker("version", "--format", "{{.Server.Version}}", check=False, timeout=20)
+    lines = (result.stderr or result.stdout).strip().splitlines()
+    return lines[-1] if lines else "no answer"
+
+
 def install_packages(packages: list[str], log: Log) -> None:
     """Debian packages through apt-get (root only)."""
     if os.geteuid() != 0:
@@ -72,10 +81,13 @@ def ensure_engine(log: Log) -> None:
     """A Docker engine that answers, installing and starting Debian's when needed."""
     if answers():
         return
+    if os.geteuid() != 0:
+        raise EngineUnavailable(
+            f"the Docker engine does not answer this user ({why_not()}), and only root may "
+            "install (apt-get install docker.io) or start (dockerd) it"
+        )
     if shutil.which("dockerd") is None:
         install_packages(["docker.io"], log)
-    if os.geteuid() != 0:
-        raise EngineUnavailable("the Docker engine is not running, and only root may start dockerd")
     log(f"engine: starting dockerd in the background (its log: {DOCKERD_LOG}); it is left running")
     with open(DOCKERD_LOG, "ab") as out:
         daemon = subprocess.Popen(  # noqa: S603 - Debian's dockerd, no flags
