@@ -20,6 +20,7 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
+    ResponseStreamingError,
 )
 from botocore.exceptions import SSLError as BotocoreSSLError
 from botocore.httpsession import get_cert_path
@@ -469,11 +470,10 @@ def test_a_close_in_any_connection_header_closes_the_connection():
 
 
 def test_whatever_reading_an_answer_raises_its_connection_is_closed():
-    # A length no answer has: http.client's read allocates it up front in some Python releases (MemoryError),
-    # later ones raise IncompleteRead. Either way the connection is closed, not left to the traceback, which
-    # the publisher keeps with the failed request's outcome.
+    # A length no answer has, refused unread (http1.MAX_ANSWER_BYTES): the connection is closed, not left to the
+    # traceback, which the publisher keeps with the failed request's outcome.
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999\r\n\r\nab"
     with raw_serving(answer) as server, pool_for(server.url) as pool:
-        with pytest.raises((ConnectionClosedError, MemoryError)) as raised:
+        with pytest.raises((ConnectionClosedError, ResponseStreamingError)) as raised:
             pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5)
         assert server.wait_until_closed(), raised.value
