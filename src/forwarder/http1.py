@@ -26,8 +26,8 @@ next answer on a reused connection start in the wrong place, nor takes unbounded
   bytes up to a close that never comes), is refused with AnswerTooLarge as soon as it is known to be.
 
 Failures raise http.client's own exceptions (RemoteDisconnected, BadStatusLine, LineTooLong,
-IncompleteRead, UnknownProtocol, HTTPException for the rest, AnswerTooLarge), so that connections.py maps them to botocore's. Other
-bodies (files, iterables) and every other client's requests stay on http.client.
+IncompleteRead, UnknownProtocol, HTTPException for the rest, AnswerTooLarge), so that connections.py
+maps them to botocore's. Other bodies (files, iterables) and every other client's requests stay on http.client.
 """
 
 from __future__ import annotations
