@@ -17,12 +17,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import botocore.session
 import pytest
 from botocore.exceptions import ResponseStreamingError
 
 from forwarder import http1
 from forwarder.clients import bounded_by, create_client
 from forwarder.connections import ConnectionPool
+from forwarder.wire import WirePutEvents
 from forwarder_testing.events import reported, sqs_event
 from forwarder_testing.lambda_context import LambdaContext
 from forwarder_testing.raw_server import RawServer
@@ -122,3 +124,19 @@ def test_an_endless_answer_fails_its_request_like_a_lost_connection(cold_start, 
         # Retried like any transport failure, then reported with its code, not cut by the deadline.
         assert (summary["failures_by_code"], summary["requests"], peer.requests) == ({"RequestFailed": 10}, 2, 2)
         assert peer.sent < 2 * MOST_SENT
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_behind_a_proxy_the_wire_path_refuses_an_endless_answer_past_the_bound(monkeypatch, framing):
+    # The peer stands in for the proxy (test_wire.py's proxy test says how): botocore's session sends, and the
+    # answer is read within the bound all the same.
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "REQUEST_METHOD"):  # any of these would disable HTTP_PROXY
+        monkeypatch.delenv(name, raising=False)
+    with endless(framing) as peer:
+        monkeypatch.setenv("HTTP_PROXY", peer.url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", "http://events.invalid")
+        session = botocore.session.get_session()
+        send = WirePutEvents(session, create_client("events", 2, session=session, retries=0))
+        with pytest.raises(ResponseStreamingError):
+            send([{"Source": "s", "DetailType": "t", "Detail": "{}"}])
+        assert peer.requests == 1 and peer.sent < MOST_SENT
