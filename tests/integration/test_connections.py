@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import ipaddress
 import socket
 import ssl
@@ -477,3 +478,60 @@ def test_whatever_reading_an_answer_raises_its_connection_is_closed():
         with pytest.raises((ConnectionClosedError, ResponseStreamingError)) as raised:
             pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5)
         assert server.wait_until_closed(), raised.value
+
+
+# -- an answer nobody asked for is never taken for the next request's -------------------------------------
+
+
+def event_ids_answer(*ids: str) -> bytes:
+    return http_answer(body=json.dumps({"FailedEntryCount": 0, "Entries": [{"EventId": i} for i in ids]}).encode())
+
+
+class Unsolicited(raw_server.RawServer):
+    """Answers request n with EventId "real-n"; right after the first answer, in the same write, sends `extra`
+    bytes of padding and then an answer nobody asked for (EventId "forged"). Over TLS one write is one record:
+    with the padding sized so that the client's first 8 KiB read ends where the forged answer starts, the forged
+    answer waits decrypted in the client's TLS layer, where select and poll cannot see it."""
+
+    def __init__(self, tls: ssl.SSLContext | None, extra: int):
+        self.tls, self.extra, self.answered = tls, extra, 0
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}{super().url[4:]}/"
+
+    def serve(self, sock: socket.socket) -> None:
+        try:
+            if self.tls:
+                sock = self.tls.wrap_socket(sock, server_side=True)
+            with sock, sock.makefile("rb") as reader:
+                while reader.readline():
+                    length = 0
+                    while (header := reader.readline()) not in (b"\r\n", b""):
+                        if header.lower().startswith(b"content-length:"):
+                            length = int(header.split(b":")[1])
+                    reader.read(length)
+                    self.answered += 1
+                    answer = event_ids_answer(f"real-{self.answered}")
+                    if self.answered == 1:
+                        answer += b"\r\n" * ((self.extra - len(answer)) // 2) + event_ids_answer("forged")
+                    sock.sendall(answer)
+        except OSError:
+            pass  # the client hung up
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("how", ["post", "request"])
+def test_an_answer_nobody_asked_for_is_not_taken_for_the_next_requests(server_tls, certificate, scheme, how):
+    tls = server_tls if scheme == "https" else None
+    peer = Unsolicited(tls, extra=8192)
+    try:
+        with pool_for(peer.url, ca_bundle=str(certificate[0])) as pool:
+            send = (lambda: pool.post(b"{}", {})) if how == "post" else (
+                lambda: pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5))
+            bodies = [json.loads(send()[2]) for _ in range(3)]
+    finally:
+        peer.close()
+    # Each request its own answer (the peer counts requests over all connections); the forged one is never read.
+    assert [body["Entries"][0]["EventId"] for body in bodies] == ["real-1", "real-2", "real-3"]
