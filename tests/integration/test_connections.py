@@ -15,6 +15,7 @@ from contextlib import closing, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import botocore.session
 import pytest
 from botocore.exceptions import (
     ConnectionClosedError,
@@ -30,7 +31,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from forwarder.clients import create_client
 from forwarder.connections import ConnectionPool
+from forwarder.wire import WirePutEvents
 from forwarder_testing import raw_server
 
 ANSWER = b'{"FailedEntryCount":0,"Entries":[]}'
@@ -535,3 +538,17 @@ def test_an_answer_nobody_asked_for_is_not_taken_for_the_next_requests(server_tl
         peer.close()
     # Each request its own answer (the peer counts requests over all connections); the forged one is never read.
     assert [body["Entries"][0]["EventId"] for body in bodies] == ["real-1", "real-2", "real-3"]
+
+
+def test_through_the_wire_path_each_put_events_gets_its_own_event_ids(monkeypatch, server_tls, certificate):
+    peer = Unsolicited(server_tls, extra=8192)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", peer.url)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(certificate[0]))
+    try:
+        session = botocore.session.get_session()
+        send = WirePutEvents(session, create_client("events", 2, session=session))
+        entries = [{"Source": "s", "DetailType": "t", "Detail": "{}"}]
+        ids = [send(entries, time.monotonic() + 5)["Entries"][0]["EventId"] for _ in range(2)]
+    finally:
+        peer.close()
+    assert ids == ["real-1", "real-2"]
