@@ -14,11 +14,12 @@ from collections.abc import Iterator
 
 import botocore.session
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ResponseStreamingError
 from botocore.parsers import ResponseParserError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from forwarder import http1
 from forwarder.clients import create_client
 from forwarder.wire import WirePutEvents
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
@@ -155,6 +156,9 @@ BODIES = st.one_of(
     st.fixed_dictionaries({"__type": JSON, "message": JSON}).map(json.dumps),
     st.text(max_size=40),  # not JSON, lone surrogates (bytes that are not UTF-8) included
     st.just("[" * 5000),
+    # JSON text of exactly the bound's length, or one byte over it (a string literal of that many bytes)
+    st.sampled_from([http1.MAX_ANSWER_BYTES, http1.MAX_ANSWER_BYTES + 1]).map(
+        lambda size: json.dumps("x" * (size - 2))),
 )
 # Statuses that carry a body (204, 205 and 304 must not, by HTTP's rules).
 STATUSES = st.integers(min_value=200, max_value=599).filter(lambda status: status not in {204, 205, 304})
@@ -176,6 +180,8 @@ def test_the_wire_path_reads_any_answer_as_json_or_as_a_client_error_with_its_st
     entries = [{"Source": "s", "DetailType": "t", "Detail": "{}"}]
     try:
         send(entries)
+    except ResponseStreamingError:
+        assert len(body) > http1.MAX_ANSWER_BYTES  # refused past the bound, whatever the status: a lost answer
     except ClientError as error:
         assert not 200 <= status < 300
         assert error.response["ResponseMetadata"]["HTTPStatusCode"] == status
