@@ -140,3 +140,15 @@ def test_behind_a_proxy_the_wire_path_refuses_an_endless_answer_past_the_bound(m
         with pytest.raises(ResponseStreamingError):
             send([{"Source": "s", "DetailType": "t", "Detail": "{}"}])
         assert peer.requests == 1 and peer.sent < MOST_SENT
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_put_events_without_a_timeout_refuses_an_endless_answer_past_the_bound(framing):
+    # No deadline (the library without `timeout`, and the command): no limit in time, but the bound in size holds.
+    from forwarder.bulk import put_events
+
+    with endless(framing) as peer:
+        client = create_client("events", 2, endpoint_url=peer.url, retries=0)
+        (result,) = put_events([{"Source": "s", "DetailType": "t", "Detail": "{}"}], client=client, max_attempts=1)
+        assert result["ErrorCode"] == "RequestFailed" and "ResponseStreamingError" in result["ErrorMessage"]
+        assert peer.requests == 1 and peer.sent < MOST_SENT
