@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from forwarder import answers
 from forwarder.outcomes import Outcome, Publication
 from forwarder.records import SourceRecord
 from forwarder.retry_policy import SHAPING_FAILED
@@ -96,7 +97,9 @@ class Reporter:
         self._metrics = metrics
 
     def rejected(self, error: Exception) -> None:
-        self._logger.error("event rejected; Lambda will retry the whole batch", extra={"reason": str(error)})
+        # The reason may quote the event (an eventSource of any length): bounded like a peer's text.
+        reason = answers.bounded(str(error))
+        self._logger.error("event rejected; Lambda will retry the whole batch", extra={"reason": reason})
         self._metrics.add_metric("BatchesRejected", MetricUnit.Count, 1)
 
     def published(
