@@ -14,6 +14,7 @@ import json
 import socket
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -94,13 +95,26 @@ def endless(framing: str) -> Iterator[Endless]:
 FRAMINGS = list(HEADS)
 
 
+@contextmanager
+def peak_memory() -> Iterator[list[int]]:
+    """The most memory Python's allocations held at once inside the block (all threads), in bytes."""
+    peak: list[int] = []
+    tracemalloc.start()
+    try:
+        yield peak
+    finally:
+        peak.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("framing", FRAMINGS)
 def test_the_wire_path_refuses_an_endless_answer_past_the_bound(framing):
     with endless(framing) as peer:
         pool = ConnectionPool(f"{peer.url}/", 2, 30)
-        with pytest.raises(ResponseStreamingError):
+        with peak_memory() as peak, pytest.raises(ResponseStreamingError):
             pool.post(b"{}", {}, deadline=time.monotonic() + 10)
         assert peer.sent < MOST_SENT
+    assert peak[0] < 4 * http1.MAX_ANSWER_BYTES  # the body read so far, and its copy when joined
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
