@@ -518,7 +518,7 @@ class Unsolicited(raw_server.RawServer):
                     self.answered += 1
                     answer = event_ids_answer(f"real-{self.answered}")
                     if self.answered == 1:
-                        answer += b"\r\n" * ((self.extra - len(answer)) // 2) + event_ids_answer("forged")
+                        answer += b"\n" * (self.extra - len(answer)) + event_ids_answer("forged")
                     sock.sendall(answer)
         except OSError:
             pass  # the client hung up
