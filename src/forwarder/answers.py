@@ -1,8 +1,13 @@
 """Reading what a peer sent back, without trusting its shape: PutEvents results, ClientErrors, exceptions.
 
-Everything here is total: whatever the value, it returns (None when an answer cannot be read), and the
-texts it makes for messages are short, so that a hostile answer can neither crash the publisher nor
-flood a log line.
+Everything here is total: whatever the value, it returns (None when an answer cannot be read), and every
+text it hands on is bounded (`bounded`), so that a hostile answer can neither crash the publisher nor flood a
+log line.
+
+Every string a peer sent (an entry's ErrorMessage and ErrorCode, an error answer's code and message, an
+exception's text, which may quote the answer) passes through `bounded` before it is kept in an outcome: from
+there it reaches log lines, the quarantine message and put_events' results, and a peer may send a megabyte
+of it (60 records failed with a 1 MB message each made 40 MB of log).
 """
 
 from __future__ import annotations
@@ -12,6 +17,17 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 _RESULT_KEYS = ("ErrorCode", "EventId", "SuccessCode")
+# AWS's error messages are a sentence or two, its codes a name of a few dozen characters: room for any of them,
+# while a log line of a failed record stays within a few KB whatever the peer sent.
+MAX_PEER_TEXT = 1024
+MAX_PEER_CODE = 128
+
+
+def bounded(text: str, limit: int = MAX_PEER_TEXT) -> str:
+    """A peer's text, cut to its first `limit` characters (and a note of how many more there were)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 def results(response: Any, count: int) -> list[Any] | None:
@@ -26,7 +42,11 @@ def result_fields(result: Any) -> list[Any] | None:
     if not isinstance(result, dict):
         return None
     fields = [result.get(key) for key in _RESULT_KEYS]
-    return fields if all(value is None or isinstance(value, str) for value in fields) else None
+    if not all(value is None or isinstance(value, str) for value in fields):
+        return None
+    if fields[0] is not None and len(fields[0]) > MAX_PEER_CODE:
+        fields[0] = bounded(fields[0], MAX_PEER_CODE)
+    return fields
 
 
 def error_fields(error: ClientError) -> tuple[str, int, str]:
@@ -36,14 +56,14 @@ def error_fields(error: ClientError) -> tuple[str, int, str]:
     details = details if isinstance(details, dict) else {}
     metadata = metadata if isinstance(metadata, dict) else {}
     code, status = details.get("Code"), metadata.get("HTTPStatusCode")
-    code = code if isinstance(code, str) and code else "ClientError"
+    code = bounded(code, MAX_PEER_CODE) if isinstance(code, str) and code else "ClientError"
     status = status if isinstance(status, int) else 0
     return code, status, text(details.get("Message")) or describe(error)
 
 
 def text(value: Any) -> str:
-    """A peer's message field as text: itself if a str, empty if absent, else in brief."""
-    return value if isinstance(value, str) else "" if value is None else brief(value)
+    """A peer's message field as text: itself (bounded) if a str, empty if absent, else in brief."""
+    return bounded(value) if isinstance(value, str) else "" if value is None else brief(value)
 
 
 def brief(value: Any) -> str:
@@ -53,7 +73,8 @@ def brief(value: Any) -> str:
 
 
 def describe(error: BaseException) -> str:
+    """An exception in a message: its name and text (bounded: a ClientError's text quotes the peer's message)."""
     try:
-        return f"{type(error).__name__}: {error}"
+        return bounded(f"{type(error).__name__}: {error}")
     except Exception:  # noqa: BLE001 - an exception whose str() raises still has a name
         return type(error).__name__

@@ -13,8 +13,10 @@ points, while a deadline is set on the calling thread (`bounded_by`):
   the deadline-bounded connections of connections.py (connect, TLS handshake, sends and every
   receive all end by the deadline; a request whose deadline passed is not started), and hands
   botocore the answer as an AWSResponse, which botocore parses, retries and raises on exactly as
-  one from its own session (same status, headers and body; botocore's exceptions). Requests that
-  go through a proxy, and calls with no deadline, stay on botocore's own session.
+  one from its own session (same status, headers and body; botocore's exceptions), its body read
+  within http1.MAX_ANSWER_BYTES. Inside `bounded_by(math.inf)` (put_events without a timeout, the
+  command) requests go the same way, unbounded in time but not in size. Requests that go through
+  a proxy, and calls outside any `bounded_by`, stay on botocore's own session.
 - retrying: botocore's standard retry mode may sleep up to 20 s (more with a retry-after header)
   before the next attempt; its decision is kept, but a retry whose sleep would end after the
   deadline is not made (botocore then returns or raises the last answer, as when it runs out
@@ -106,9 +108,10 @@ def bounded_by(deadline: float) -> Iterator[None]:
 
     A botocore call takes no per-call time limit, so the limit travels beside it, per thread (each
     request of the publisher runs on a pool thread of its own); nested blocks keep the earlier limit.
+    `math.inf` sets no limit in time; the requests still go on connections.py, their answers bounded in size.
     """
-    previous = current_deadline()
-    _scope.deadline = min(previous, deadline)
+    previous = getattr(_scope, "deadline", None)
+    _scope.deadline = deadline if previous is None else min(previous, deadline)
     try:
         yield
     finally:
@@ -117,7 +120,8 @@ def bounded_by(deadline: float) -> Iterator[None]:
 
 def current_deadline() -> float:
     """The limit set by the innermost `bounded_by` on this thread; math.inf outside any."""
-    return getattr(_scope, "deadline", math.inf)
+    deadline = getattr(_scope, "deadline", None)
+    return math.inf if deadline is None else deadline
 
 
 class DeadlineSender:
@@ -133,8 +137,8 @@ class DeadlineSender:
         self._pools: dict[str, ConnectionPool | None] = {}  # by scheme://host:port; None behind a proxy
 
     def __call__(self, request: Any, **kwargs: Any) -> AWSResponse | None:
-        deadline = current_deadline()
-        if deadline == math.inf or self._proxied:
+        deadline = getattr(_scope, "deadline", None)
+        if deadline is None or self._proxied:  # outside any bounded_by, or behind a proxy: botocore's session
             return None
         parts = urlsplit(request.url)
         pool = self._pool(f"{parts.scheme}://{parts.netloc}")

@@ -22,9 +22,14 @@ botocore's language when something fails, so callers treat these errors exactly 
 
 - connecting: ConnectTimeoutError (also for a deadline that passed before the request started:
   nothing was sent), SSLError or EndpointConnectionError;
-- after the request was written: ReadTimeoutError (the deadline or the read timeout cut it) or
+- after the request was written: ReadTimeoutError (the deadline or the read timeout cut it),
+  ResponseStreamingError (an answer longer than http1.MAX_ANSWER_BYTES, refused unread) or
   ConnectionClosedError (the request may have landed: the publisher retries its entries, at
   least once, as for botocore's client).
+
+A connection is reused only if the peer sent nothing more than its answer: bytes left over in the
+reader or in the TLS layer after an answer, or readable while it sat idle (the check urllib3 makes),
+would be taken for the next request's answer; such a connection is closed instead.
 
 TLS is verified against the CA bundle botocore would use (AWS_CA_BUNDLE, ca_bundle in the
 config file, REQUESTS_CA_BUNDLE, then botocore's default). A proxy is not spoken here: callers
@@ -53,6 +58,7 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
+    ResponseStreamingError,
 )
 from botocore.exceptions import SSLError as BotocoreSSLError
 from botocore.httpsession import get_cert_path
@@ -95,6 +101,7 @@ class ConnectionPool:
             connection.sock.sendall(request)
             with connection.sock.makefile("rb") as answer:
                 status, headers, data, will_close = http1.read_answer(answer)
+                will_close = will_close or _left_over(answer, connection.sock)
         self._release(connection, will_close)
         return status, headers, data
 
@@ -109,8 +116,9 @@ class ConnectionPool:
         with self._exchange(connection, url):
             connection.request(method, target, body, headers)
             response = connection.getresponse()
-            data = response.read()
-        self._release(connection, response.will_close)
+            data = _body(response)
+            will_close = response.will_close or _left_over(response.fp, connection.sock)
+        self._release(connection, will_close)
         return response.status, http1.header_map(response.getheaders()), data
 
     @contextmanager
@@ -121,6 +129,9 @@ class ConnectionPool:
         except TimeoutError as error:
             connection.close()
             raise ReadTimeoutError(endpoint_url=url, error=error) from error
+        except http1.AnswerTooLarge as error:
+            connection.close()  # the rest of the body is never read: where the next answer starts is unknown
+            raise ResponseStreamingError(error=error) from error
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             raise ConnectionClosedError(endpoint_url=url, error=error) from error
@@ -177,6 +188,31 @@ class ConnectionPool:
         return connection
 
 
+def _body(response: http.client.HTTPResponse) -> bytes:
+    """http.client's answer body, at most http1.MAX_ANSWER_BYTES: a longer Content-Length is refused unread, and
+    chunks or bytes up to the close are read a step at a time (read() without a size takes whatever comes)."""
+    limit = http1.MAX_ANSWER_BYTES
+    if response.length is not None:
+        if response.length > limit:
+            raise http1.AnswerTooLarge(limit)
+        return response.read()
+    return http1.up_to_close(response, limit)
+
+
+def _left_over(answer: io.BufferedReader | None, sock: _BoundedSocket) -> bool:
+    """Whether the peer sent more than the answer just read: bytes the reader took beyond it, or bytes the TLS
+    layer decrypted and holds (select and poll never see those). What follows an answer is no answer to any
+    request of ours, and if it is left in place the next request would read it as its own."""
+    if answer is not None and not answer.closed:
+        sock.reading = False  # peek returns what the reader holds, without waiting on the socket
+        try:
+            if answer.peek(1):
+                return True
+        finally:
+            sock.reading = True
+    return sock.pending() > 0
+
+
 def _wait(timeout: float | None, deadline: float) -> float | None:
     """How long the next socket wait may take: the timeout, or less if the deadline comes first (None: no limit)."""
     left = deadline - time.monotonic()
@@ -190,10 +226,11 @@ def _wait(timeout: float | None, deadline: float) -> float | None:
 class _BoundedSocket:
     """The socket as http.client uses it (sendall, makefile, close), each wait cut at `deadline`."""
 
-    __slots__ = ("_sock", "_timeout", "deadline")
+    __slots__ = ("_sock", "_timeout", "deadline", "reading")
 
     def __init__(self, sock: socket.socket, timeout: float | None):
         self._sock, self._timeout, self.deadline = sock, timeout, math.inf
+        self.reading = True  # False: a read returns at once with nothing (see _left_over)
 
     def arm(self) -> None:
         self._sock.settimeout(_wait(self._timeout, self.deadline))
@@ -207,6 +244,10 @@ class _BoundedSocket:
 
     def fileno(self) -> int:
         return self._sock.fileno()
+
+    def pending(self) -> int:
+        """Bytes the TLS layer has decrypted and not yet handed over (0 without TLS)."""
+        return self._sock.pending() if isinstance(self._sock, ssl.SSLSocket) else 0
 
     def close(self) -> None:
         self._sock.close()  # a reader made by makefile keeps the descriptor until it is closed too
@@ -222,6 +263,8 @@ class _BoundedReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int | None:
+        if not self._bounded.reading:
+            return None  # "nothing yet", as a non-blocking read says it
         self._bounded.arm()
         return self._raw.readinto(buffer)
 
@@ -246,10 +289,11 @@ class _Connection(http.client.HTTPConnection):
     sock: _BoundedSocket
 
 
-def _still_open(connection: http.client.HTTPConnection) -> bool:
-    """An idle keep-alive socket is readable only when the server closed it (or broke protocol)."""
+def _still_open(connection: _Connection) -> bool:
+    """An idle keep-alive socket is readable only when the server closed it (or broke protocol: an answer
+    nobody asked for); either way it must not carry another request."""
     sock = connection.sock
-    if sock is None:
+    if sock is None or sock.pending():
         return False
     poller = select.poll()
     poller.register(sock, select.POLLIN)

@@ -21,11 +21,13 @@ next answer on a reused connection start in the wrong place, nor takes unbounded
 - a whitespace-led line before the first header, or a field name with whitespace in it, is ignored
   (sections 2.2 and 5.1; http.client ignores them too);
 - every header or trailer line, folded or not, counts towards the limit of 100 (as in http.client), and
-  a body is read a step at a time, so a length larger than what arrives costs no more than what arrived.
+  a body is read a step at a time, so a length larger than what arrives costs no more than what arrived;
+- a body longer than MAX_ANSWER_BYTES, however it is framed (a Content-Length, chunks without end, or
+  bytes up to a close that never comes), is refused with AnswerTooLarge as soon as it is known to be.
 
 Failures raise http.client's own exceptions (RemoteDisconnected, BadStatusLine, LineTooLong,
-IncompleteRead, UnknownProtocol, HTTPException for the rest), so that connections.py maps them to botocore's. Other
-bodies (files, iterables) and every other client's requests stay on http.client.
+IncompleteRead, UnknownProtocol, HTTPException for the rest, AnswerTooLarge), so that connections.py
+maps them to botocore's. Other bodies (files, iterables) and every other client's requests stay on http.client.
 """
 
 from __future__ import annotations
@@ -36,7 +38,22 @@ from typing import BinaryIO
 MAX_LINE = 65536  # as http.client
 MAX_HEADERS = 100
 _NO_BODY = frozenset({204, 304})
-_READ_STEP = 1 << 20  # bytes a body is read by at a time (PutEvents answers are far smaller)
+_READ_STEP = 1 << 16  # bytes a body is read by at a time (PutEvents answers are far smaller)
+# What any answer to the forwarder's requests may hold. A PutEvents answer is a few KB (ten results, a hundred
+# on a Custom Event Bus, each an id, or a code and a short message), as are SQS's and S3's answers to the
+# calls the forwarder makes; a peer may send a body without end (a Content-Length of terabytes, chunks that
+# never end, bytes until a close that never comes), and each answer is read into memory whole. 1 MiB is
+# hundreds of times a real answer, and MAX_CONCURRENCY of them read at once stay far below what a 256 MB
+# function can hold (16 MiB at the default 16); past it the answer is refused and its request fails like a
+# lost connection (connections.py), retried as one.
+MAX_ANSWER_BYTES = 1 << 20
+
+
+class AnswerTooLarge(http.client.HTTPException):
+    """An answer's body is longer than the bound it is read with (MAX_ANSWER_BYTES)."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"the answer's body is longer than {limit} bytes")
 
 
 def request_bytes(method: str, target: str, host: str, headers: dict[str, str], body: bytes) -> bytes:
@@ -57,8 +74,9 @@ def request_bytes(method: str, target: str, host: str, headers: dict[str, str], 
     return "\r\n".join(lines).encode("latin-1") + body
 
 
-def read_answer(fp: BinaryIO) -> tuple[int, dict[str, str], bytes, bool]:
-    """(status, headers by `header_map`, body, whether the connection closes after it) from `fp`."""
+def read_answer(fp: BinaryIO, limit: int = MAX_ANSWER_BYTES) -> tuple[int, dict[str, str], bytes, bool]:
+    """(status, headers by `header_map`, body, whether the connection closes after it) from `fp`; a body over
+    `limit` bytes raises AnswerTooLarge."""
     while True:
         version, status = _status_line(fp)
         headers = _headers(fp)
@@ -75,12 +93,25 @@ def read_answer(fp: BinaryIO) -> tuple[int, dict[str, str], bytes, bool]:
     if "transfer-encoding" in found:  # overrides Content-Length
         will_close = will_close or version == "HTTP/1.0" or "content-length" in found
         if found["transfer-encoding"].lower().rsplit(",", 1)[-1].strip() == "chunked":
-            return status, found, _chunked(fp), will_close
-        return status, found, fp.read(), True  # delimited by the close (RFC 9112, 6.3)
+            return status, found, _chunked(fp, limit), will_close
+        return status, found, up_to_close(fp, limit), True  # delimited by the close (RFC 9112, 6.3)
     length = _length(found.get("content-length"))
     if length is None:
-        return status, found, fp.read(), True  # delimited by the close
+        return status, found, up_to_close(fp, limit), True  # delimited by the close
+    if length > limit:
+        raise AnswerTooLarge(limit)  # refused before a byte of it is read
     return status, found, _exactly(fp, length), will_close
+
+
+def up_to_close(fp: BinaryIO, limit: int) -> bytes:
+    """What `fp` gives until its end (read(), with or without a size, returns b""), at most `limit` bytes."""
+    parts, size = [], 0
+    while part := fp.read(min(_READ_STEP, limit + 1 - size)):
+        parts.append(part)
+        size += len(part)
+        if size > limit:
+            raise AnswerTooLarge(limit)
+    return b"".join(parts)
 
 
 def _exactly(fp: BinaryIO, length: int) -> bytes:
@@ -160,26 +191,28 @@ def _length(value: str | None) -> int | None:
     return int(length)
 
 
-def _chunked(fp: BinaryIO) -> bytes:
-    parts = []
+def _chunked(fp: BinaryIO, limit: int) -> bytes:
+    body = bytearray()  # not a list of chunks: a million one-byte chunks would take tens of bytes each
     while True:
         line = _line(fp)
         size_text = line.split(b";", 1)[0].strip()
         if not size_text or not all(c in b"0123456789abcdefABCDEF" for c in size_text):
-            raise http.client.IncompleteRead(b"".join(parts))
+            raise http.client.IncompleteRead(bytes(body))
         size = int(size_text, 16)
         if size == 0:
             break
+        if len(body) + size > limit:
+            raise AnswerTooLarge(limit)  # before the chunk is read: endless chunks end here
         try:
             chunk = _exactly(fp, size)
         except http.client.IncompleteRead as short:
-            raise http.client.IncompleteRead(b"".join(parts) + short.partial) from None
+            raise http.client.IncompleteRead(bytes(body) + short.partial) from None
         if _line(fp) not in (b"\r\n", b"\n"):
-            raise http.client.IncompleteRead(b"".join(parts) + chunk)
-        parts.append(chunk)
+            raise http.client.IncompleteRead(bytes(body) + chunk)
+        body += chunk
     lines = 0
     while _line(fp) not in (b"\r\n", b"\n", b""):  # trailers, not used, as many as headers
         lines += 1
         if lines > MAX_HEADERS:
             raise http.client.HTTPException(f"got more than {MAX_HEADERS} trailer lines")
-    return b"".join(parts)
+    return bytes(body)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from forwarder import answers
 from forwarder.outcomes import Outcome, Publication
 from forwarder.records import SourceRecord
 from forwarder.retry_policy import SHAPING_FAILED
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 # and deliver the whole batch again (tests/integration/test_cpu_share.py checks the bound). So at most this
 # many records are logged one by one (each kind of failure at least once), and one more line counts the rest.
 MAX_FAILURE_LINES = 50
+# The codes a line counts by come from the peer (answers.py bounds each to MAX_PEER_CODE characters), and a
+# peer may give every record a code of its own: a line names at most this many, the rarest counted together.
+MAX_CODES_PER_LINE = 20
+OTHER_CODES = "(other codes)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,14 @@ def failures_to_log(outcomes: Sequence[Outcome], limit: int) -> list[int]:
     return sorted(chosen)
 
 
+def by_code_in_brief(counts: Mapping[str, int], most: int = MAX_CODES_PER_LINE) -> dict[str, int]:
+    """`counts` for a log line: the `most` - 1 largest, and the rest summed under OTHER_CODES (all if they fit)."""
+    if len(counts) <= most:
+        return dict(counts)
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    return {**dict(ranked[:most - 1]), OTHER_CODES: sum(count for _, count in ranked[most - 1:])}
+
+
 def summarize(outcomes: Sequence[Outcome]) -> Summary:
     """Counts per invocation; `failures_by_code` covers quarantined records too."""
     codes = Counter(o.error_code or "Unknown" for o in outcomes if o.failed)
@@ -84,7 +97,9 @@ class Reporter:
         self._metrics = metrics
 
     def rejected(self, error: Exception) -> None:
-        self._logger.error("event rejected; Lambda will retry the whole batch", extra={"reason": str(error)})
+        # The reason may quote the event (an eventSource of any length): bounded like a peer's text.
+        reason = answers.bounded(str(error))
+        self._logger.error("event rejected; Lambda will retry the whole batch", extra={"reason": reason})
         self._metrics.add_metric("BatchesRejected", MetricUnit.Count, 1)
 
     def published(
@@ -112,7 +127,7 @@ class Reporter:
                 "filtered": summary.filtered,
                 "retried": publication.retries,
                 "requests": publication.requests,
-                "failures_by_code": summary.failures_by_code,
+                "failures_by_code": by_code_in_brief(summary.failures_by_code),
                 **extra,
             },
         )
@@ -144,7 +159,8 @@ class Reporter:
         if change.failed or change.skipped:
             self._logger.warning(
                 "visibility not changed; these records come back when the queue's visibility timeout ends",
-                extra={"failed": change.failed, "skipped": change.skipped, "errors_by_code": dict(change.errors)},
+                extra={"failed": change.failed, "skipped": change.skipped,
+                       "errors_by_code": by_code_in_brief(change.errors)},
             )
         return {
             "visibility_changed": change.changed,
@@ -170,5 +186,6 @@ class Reporter:
         if not_logged:
             self._logger.warning(
                 "more records failed than are logged one by one",
-                extra={"logged": len(logged), "not_logged": not_logged, "failures_by_code": summary.failures_by_code},
+                extra={"logged": len(logged), "not_logged": not_logged,
+                       "failures_by_code": by_code_in_brief(summary.failures_by_code)},
             )

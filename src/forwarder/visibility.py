@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from forwarder import answers
 from forwarder.clients import bounded_by, close_connections
 from forwarder.outcomes import Outcome
 from forwarder.records import SQS, SourceRecord
@@ -206,7 +207,7 @@ class NoVisibility:
 def _answered(entries: list[dict], answer: Any) -> VisibilityChange:
     """What SQS answered, read without trusting it: an entry is changed only when its Id is in `Successful`
     (and not also in `Failed`); every other one sent failed, with the code `Failed` gave it, if any."""
-    codes = {entry["Id"]: str(entry.get("Code") or "Failed") for entry in _listed(answer, "Failed")}
+    codes = {entry["Id"]: _code(entry.get("Code") or "Failed") for entry in _listed(answer, "Failed")}
     succeeded = {entry["Id"] for entry in _listed(answer, "Successful")} - codes.keys()
     errors = Counter(codes.get(entry["Id"], "NotAnswered") for entry in entries if entry["Id"] not in succeeded)
     failed = sum(errors.values())
@@ -233,7 +234,12 @@ def _error_code(error: Exception) -> str:
         return "DeadlineReached"  # before the call could start, or while the client was still being made
     response = getattr(error, "response", None)
     code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return str(code or type(error).__name__)
+    return _code(code or type(error).__name__)
+
+
+def _code(value: Any) -> str:
+    """A code SQS (or whoever answered) gave, as it goes into the log line's counts: text, bounded."""
+    return answers.bounded(value if isinstance(value, str) else answers.brief(value), answers.MAX_PEER_CODE)
 
 
 def _number(value: Any) -> float | None:

@@ -17,7 +17,8 @@ other piece from botocore:
 - errors parsed by botocore's JSON parser into the same ClientError the client raises, and
   botocore's exceptions for connections that fail;
 - botocore's own HTTP session (the client's), when a proxy applies to the endpoint (then only its
-  socket timeouts bound a request, not the deadline).
+  socket timeouts bound a request, not the deadline; the answer is still read within
+  http1.MAX_ANSWER_BYTES).
 
 The body is UTF-8 JSON, not botocore's all-ASCII escapes: AWS's size formula counts UTF-8, and
 escaping would send up to twice the bytes it counted (a request refused with 413). Each request
@@ -41,12 +42,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSRequest
-from botocore.exceptions import ClientError, NoCredentialsError
+from botocore.exceptions import ClientError, NoCredentialsError, ResponseStreamingError
 from botocore.handlers import add_recursion_detection_header
 from botocore.parsers import ResponseParserError, create_parser
 from botocore.useragent import UserAgentString
 from botocore.utils import get_environ_proxies
 
+from forwarder import http1
 from forwarder.connections import ConnectionPool, Response, ca_bundle
 from forwarder.signing import SigV4, host_header
 
@@ -168,7 +170,14 @@ def _through_botocore(client: Any, url: str) -> Any:
     def send(body: bytes, headers: dict[str, str], deadline: float) -> Response:
         # Not bounded by `deadline` (connections.py does not speak proxies); the publisher still
         # stops waiting at the deadline, and never starts a request after it.
-        response = session.send(AWSRequest(method="POST", url=url, data=body, headers=headers).prepare())
-        return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
+        # Streamed: botocore would read the whole body, however long; it is read here within the bound.
+        request = AWSRequest(method="POST", url=url, data=body, headers=headers, stream_output=True)
+        response = session.send(request.prepare())
+        try:
+            data = http1.up_to_close(response.raw, http1.MAX_ANSWER_BYTES)
+        except http1.AnswerTooLarge as error:
+            response.raw.close()  # the rest is never read: the connection is not reused
+            raise ResponseStreamingError(error=error) from error
+        return response.status_code, {k.lower(): v for k, v in response.headers.items()}, data
 
     return send

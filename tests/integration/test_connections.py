@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import socket
 import ssl
 import threading
@@ -14,12 +15,14 @@ from contextlib import closing, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import botocore.session
 import pytest
 from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
+    ResponseStreamingError,
 )
 from botocore.exceptions import SSLError as BotocoreSSLError
 from botocore.httpsession import get_cert_path
@@ -28,7 +31,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from forwarder.clients import create_client
 from forwarder.connections import ConnectionPool
+from forwarder.wire import WirePutEvents
 from forwarder_testing import raw_server
 
 ANSWER = b'{"FailedEntryCount":0,"Entries":[]}'
@@ -469,11 +474,81 @@ def test_a_close_in_any_connection_header_closes_the_connection():
 
 
 def test_whatever_reading_an_answer_raises_its_connection_is_closed():
-    # A length no answer has: http.client's read allocates it up front in some Python releases (MemoryError),
-    # later ones raise IncompleteRead. Either way the connection is closed, not left to the traceback, which
-    # the publisher keeps with the failed request's outcome.
+    # A length no answer has, refused unread (http1.MAX_ANSWER_BYTES): the connection is closed, not left to the
+    # traceback, which the publisher keeps with the failed request's outcome.
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999\r\n\r\nab"
     with raw_serving(answer) as server, pool_for(server.url) as pool:
-        with pytest.raises((ConnectionClosedError, MemoryError)) as raised:
+        with pytest.raises((ConnectionClosedError, ResponseStreamingError)) as raised:
             pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5)
         assert server.wait_until_closed(), raised.value
+
+
+# -- an answer nobody asked for is never taken for the next request's -------------------------------------
+
+
+def event_ids_answer(*ids: str) -> bytes:
+    return http_answer(body=json.dumps({"FailedEntryCount": 0, "Entries": [{"EventId": i} for i in ids]}).encode())
+
+
+class Unsolicited(raw_server.RawServer):
+    """Answers request n with EventId "real-n"; right after the first answer, in the same write, sends `extra`
+    bytes of padding and then an answer nobody asked for (EventId "forged"). Over TLS one write is one record:
+    with the padding sized so that the client's first 8 KiB read ends where the forged answer starts, the forged
+    answer waits decrypted in the client's TLS layer, where select and poll cannot see it."""
+
+    def __init__(self, tls: ssl.SSLContext | None, extra: int):
+        self.tls, self.extra, self.answered = tls, extra, 0
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}{super().url[4:]}/"
+
+    def serve(self, sock: socket.socket) -> None:
+        try:
+            if self.tls:
+                sock = self.tls.wrap_socket(sock, server_side=True)
+            with sock, sock.makefile("rb") as reader:
+                while reader.readline():
+                    length = 0
+                    while (header := reader.readline()) not in (b"\r\n", b""):
+                        if header.lower().startswith(b"content-length:"):
+                            length = int(header.split(b":")[1])
+                    reader.read(length)
+                    self.answered += 1
+                    answer = event_ids_answer(f"real-{self.answered}")
+                    if self.answered == 1:
+                        answer += b"\n" * (self.extra - len(answer)) + event_ids_answer("forged")
+                    sock.sendall(answer)
+        except OSError:
+            pass  # the client hung up
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("how", ["post", "request"])
+def test_an_answer_nobody_asked_for_is_not_taken_for_the_next_requests(server_tls, certificate, scheme, how):
+    tls = server_tls if scheme == "https" else None
+    peer = Unsolicited(tls, extra=8192)
+    try:
+        with pool_for(peer.url, ca_bundle=str(certificate[0])) as pool:
+            send = (lambda: pool.post(b"{}", {})) if how == "post" else (
+                lambda: pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5))
+            bodies = [json.loads(send()[2]) for _ in range(3)]
+    finally:
+        peer.close()
+    # Each request its own answer (the peer counts requests over all connections); the forged one is never read.
+    assert [body["Entries"][0]["EventId"] for body in bodies] == ["real-1", "real-2", "real-3"]
+
+
+def test_through_the_wire_path_each_put_events_gets_its_own_event_ids(monkeypatch, server_tls, certificate):
+    peer = Unsolicited(server_tls, extra=8192)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", peer.url)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(certificate[0]))
+    try:
+        session = botocore.session.get_session()
+        send = WirePutEvents(session, create_client("events", 2, session=session))
+        entries = [{"Source": "s", "DetailType": "t", "Detail": "{}"}]
+        ids = [send(entries, time.monotonic() + 5)["Entries"][0]["EventId"] for _ in range(2)]
+    finally:
+        peer.close()
+    assert ids == ["real-1", "real-2"]

@@ -172,6 +172,9 @@ EVENT_CASES: list[tuple[str, Any, str]] = [
     ("a record that is not an object", {"Records": [1]}, "unsupported eventSource"),
     ("unknown source", {"Records": [{**sqs("{}"), "eventSource": "aws:sns"}]}, "unsupported eventSource"),
     ("mixed sources", {"Records": [sqs("{}"), kinesis(b"{}")]}, "mixes event sources"),
+    # the reason quotes the event: its log line is bounded all the same (asserted below)
+    ("a megabyte of eventSource", {"Records": [{**sqs("{}"), "eventSource": "x" * 1_000_000}]},
+     "unsupported eventSource"),
 ]
 
 
@@ -256,7 +259,7 @@ def test_an_unreadable_event_raises_so_lambda_retries_it_whole(forwarder, endpoi
     with pytest.raises(EventError, match=reason):
         forwarder(event, context)
     (error,) = [line for line in log_lines(caplog) if line["level"] == "ERROR"]
-    assert reason in error["reason"]
+    assert reason in error["reason"] and len(error["reason"]) < 1100
     assert endpoint.stats()["requests"] == 0
 
 

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 
 import botocore.session
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ResponseStreamingError
 from botocore.parsers import ResponseParserError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from forwarder import http1
 from forwarder.clients import create_client
 from forwarder.wire import WirePutEvents
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
@@ -155,6 +156,9 @@ BODIES = st.one_of(
     st.fixed_dictionaries({"__type": JSON, "message": JSON}).map(json.dumps),
     st.text(max_size=40),  # not JSON, lone surrogates (bytes that are not UTF-8) included
     st.just("[" * 5000),
+    # JSON text of exactly the bound's length, or one byte over it (a string literal of that many bytes)
+    st.sampled_from([http1.MAX_ANSWER_BYTES, http1.MAX_ANSWER_BYTES + 1]).map(
+        lambda size: json.dumps("x" * (size - 2))),
 )
 # Statuses that carry a body (204, 205 and 304 must not, by HTTP's rules).
 STATUSES = st.integers(min_value=200, max_value=599).filter(lambda status: status not in {204, 205, 304})
@@ -176,6 +180,8 @@ def test_the_wire_path_reads_any_answer_as_json_or_as_a_client_error_with_its_st
     entries = [{"Source": "s", "DetailType": "t", "Detail": "{}"}]
     try:
         send(entries)
+    except ResponseStreamingError:
+        assert len(body) > http1.MAX_ANSWER_BYTES  # refused past the bound, whatever the status: a lost answer
     except ClientError as error:
         assert not 200 <= status < 300
         assert error.response["ResponseMetadata"]["HTTPStatusCode"] == status
@@ -183,3 +189,68 @@ def test_the_wire_path_reads_any_answer_as_json_or_as_a_client_error_with_its_st
         assert 200 <= status < 300  # a 2xx whose body is not JSON: the publisher's unreadable answer
     else:
         assert 200 <= status < 300  # any JSON value: the publisher reads its shape
+
+
+# -- what a peer says is bounded before it reaches a log line or a quarantine message -------------------
+
+# Every log line of a batch stays within this, whatever the peer's strings (answers.MAX_PEER_TEXT characters of a
+# message, MAX_PEER_CODE of a code, report.MAX_CODES_PER_LINE codes counted by name, and the line's own fields).
+MOST_LOG_LINE = 8192
+MEGABYTE = "m" * 1_000_000  # with its entry's result, an answer within the 1 MiB an answer may take
+
+
+def log_line_sizes(caplog) -> list[int]:
+    return [len(json.dumps(line)) for line in log_lines(caplog)]
+
+
+def one_entry_answer(code: str, message: str) -> dict:
+    return {"status": 200, "body": json.dumps({"FailedEntryCount": 1, "Entries": [
+        {"ErrorCode": code, "ErrorMessage": message}]})}
+
+
+@pytest.mark.parametrize(("answer", "code"), [
+    (one_entry_answer("AccessDeniedException", MEGABYTE), "AccessDeniedException"),  # final: failed at once
+    (one_entry_answer("ThrottlingException", MEGABYTE), "ThrottlingException"),  # retryable, out of attempts
+    (one_entry_answer("E" * 1_000_000, "m"), "E" * 128),  # a code of a megabyte
+    ({"status": 400, "body": json.dumps({"__type": "ValidationException", "message": MEGABYTE})}, "InvalidArgument"),
+    ({"status": 500, "body": json.dumps({"__type": "E" * 500_000, "message": "m" * 500_000})}, "E" * 128),
+], ids=["entry final", "entry retryable", "entry code", "request refused", "request failed"])
+def test_a_megabyte_from_the_peer_gives_bounded_log_lines(cold_start, endpoint, caplog, answer, code):
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url, MAX_ATTEMPTS="1")
+    endpoint.configure(answer_schedule=[answer])
+    event = sqs_event(bodies(1))
+    response = forwarder(event, LambdaContext(timeout_ms=10_000))
+    assert reported(response) == [event["Records"][0]["messageId"]]
+    (failed,) = [line for line in log_lines(caplog) if line.get("item_id")]
+    assert failed["error_code"].startswith(code)
+    assert max(log_line_sizes(caplog)) <= MOST_LOG_LINE
+
+
+def test_a_batch_whose_every_entry_fails_with_a_long_message_and_a_code_of_its_own_logs_bounded_lines(
+    cold_start, endpoint, caplog
+):
+    # 60 records, ten per request; each entry a 100 KB message and a long code of its own (60 codes in all).
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url, MAX_ATTEMPTS="1")
+    answers = [{"status": 200, "body": json.dumps({"FailedEntryCount": 10, "Entries": [
+        {"ErrorCode": f"{request}-{entry}-" + "E" * 1000, "ErrorMessage": "m" * 100_000} for entry in range(10)]})}
+        for request in range(6)]
+    endpoint.configure(answer_schedule=answers)
+    event = sqs_event(bodies(60))
+    response = forwarder(event, LambdaContext(timeout_ms=10_000))
+    assert len(reported(response)) == 60
+    summary = summary_of(caplog)
+    assert sum(summary["failures_by_code"].values()) == 60 and len(summary["failures_by_code"]) == 20
+    assert max(log_line_sizes(caplog)) <= MOST_LOG_LINE
+    assert sum(log_line_sizes(caplog)) <= 61 * MOST_LOG_LINE  # was 40 MB
+
+
+def test_a_quarantine_message_holds_the_peers_message_bounded(cold_start, endpoint, quarantine_queue, caplog):
+    sqs, url = quarantine_queue
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url, POISON_QUEUE_URL=url)
+    endpoint.configure(answer_schedule=[one_entry_answer("MalformedDetail", MEGABYTE)])
+    event = sqs_event(bodies(1))
+    assert forwarder(event, LambdaContext(timeout_ms=10_000)) == {"batchItemFailures": []}
+    (moved,) = quarantined(sqs, url)
+    assert moved["errorCode"] == "MalformedDetail"
+    assert moved["errorMessage"].startswith("m" * 1024) and len(moved["errorMessage"]) < 1100
+    assert max(log_line_sizes(caplog)) <= MOST_LOG_LINE

@@ -88,3 +88,15 @@ def test_the_records_of_one_fifo_group_come_back_together():
         by_group.setdefault(raw["attributes"]["MessageGroupId"], set()).add(delays[raw["messageId"]])
     assert all(len(group) == 1 for group in by_group.values()), by_group
     assert len({delay for group in by_group.values() for delay in group}) > 1  # the groups drew apart
+
+
+def test_a_code_of_any_length_is_counted_bounded():
+    # The codes go into the report's log line: a peer's megabyte of code stays MAX_PEER_CODE characters there.
+    from forwarder import answers
+
+    answer = {"Successful": [], "Failed": [{"Id": str(n), "Code": f"{n}" + "X" * 300_000, "SenderFault": True}
+                                           for n in range(2)]}
+    with HostilePeer(answer) as peer:
+        result = change(peer, ['{"n": 1}', '{"n": 2}'], time.monotonic() + 5)
+    assert result.failed == 2
+    assert all(code.startswith(("0X", "1X")) and len(code) < answers.MAX_PEER_CODE + 40 for code in result.errors)

@@ -200,9 +200,9 @@ def test_an_answer_framed_by_rfc_9112_where_http_client_is_lax(data, expected):
     assert (body, will_close) == expected
 
 
-@pytest.mark.parametrize("head", [OK + b"Content-Length: 99999999999999999\r\n\r\n",
-                                  OK + b"Transfer-Encoding: chunked\r\n\r\nffffffffffffff\r\n"])
-def test_a_length_far_beyond_what_was_sent_is_an_incomplete_read_not_a_memory_error(head):
+@pytest.mark.parametrize("head", [OK + b"Content-Length: 900000\r\n\r\n",
+                                  OK + b"Transfer-Encoding: chunked\r\n\r\nf0000\r\n"])
+def test_a_length_beyond_what_was_sent_is_an_incomplete_read_not_a_memory_error(head):
     # Over a socket, as connections.py reads: a buffered read of n bytes allocates n before any arrive.
     ours, peer = socket.socketpair()
     with ours, peer:
@@ -211,3 +211,36 @@ def test_a_length_far_beyond_what_was_sent_is_an_incomplete_read_not_a_memory_er
         with ours.makefile("rb") as answer, pytest.raises(http.client.IncompleteRead) as error:
             http1.read_answer(answer)
     assert error.value.partial == b"ab"
+
+
+@pytest.mark.parametrize("head", [OK + b"Content-Length: 99999999999999999\r\n\r\n",
+                                  OK + b"Content-Length: 1048577\r\n\r\n",
+                                  OK + b"Transfer-Encoding: chunked\r\n\r\nffffffffffffff\r\n",
+                                  OK + b"Transfer-Encoding: chunked\r\n\r\n" + b"10\r\n" + b"a" * 16 + b"\r\n"
+                                  + b"100000\r\n"])
+def test_a_length_over_the_bound_is_refused_before_its_body_is_read(head):
+    ours, peer = socket.socketpair()
+    with ours, peer:
+        peer.sendall(head + b"ab")
+        peer.shutdown(socket.SHUT_WR)
+        with ours.makefile("rb") as answer, pytest.raises(http1.AnswerTooLarge):
+            http1.read_answer(answer)
+
+
+BOUND = http1.MAX_ANSWER_BYTES
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "close"])
+@pytest.mark.parametrize("size", [BOUND, BOUND + 1])
+def test_a_body_is_read_up_to_the_bound_and_refused_past_it(framing, size):
+    body = b"x" * size
+    head = {"length": f"Content-Length: {size}\r\n", "chunked": "Transfer-Encoding: chunked\r\n", "close": ""}[framing]
+    if framing == "chunked":  # in chunks of 1000 bytes and a last shorter one
+        body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in
+                        (body[i:i + 1000] for i in range(0, size, 1000))) + b"0\r\n\r\n"
+    data = OK + head.encode() + b"\r\n" + body
+    if size > BOUND:
+        with pytest.raises(http1.AnswerTooLarge):
+            http1.read_answer(io.BufferedReader(io.BytesIO(data)))
+    else:
+        assert len(http1.read_answer(io.BufferedReader(io.BytesIO(data)))[2]) == size

@@ -27,6 +27,7 @@ from botocore.parsers import ResponseParserError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forwarder.answers import MAX_PEER_CODE, MAX_PEER_TEXT
 from forwarder.entries import Entry, Rejected
 from forwarder.publisher import Pending, Publisher, PublishOptions
 from forwarder_testing.fake_time import FakeTime
@@ -52,7 +53,7 @@ EXCEPTIONS = [
     lambda: EndpointConnectionError(endpoint_url="http://127.0.0.1:9"),
     lambda: ReadTimeoutError(endpoint_url="http://127.0.0.1:9"), lambda: ResponseParserError("unreadable"),
     lambda: ParamValidationError(report="refused"), lambda: SystemExit(1), lambda: KeyboardInterrupt(),
-    lambda: StrBreaks(), lambda: NotAnException(),
+    lambda: StrBreaks(), lambda: NotAnException(), lambda: ConnectionResetError("x" * 200_000),
 ]
 # The keys the publisher reads, and one it does not.
 KEYS = st.sampled_from(["Entries", "EventId", "SuccessCode", "ErrorCode", "a"])
@@ -63,15 +64,20 @@ JSON = st.recursive(
 )
 CODES = ["InternalFailure", "ThrottlingException", "MalformedDetail", "InvalidArgument", "AccessDeniedException",
          "ValidationException", "SerializationException", ""]
-# One entry's result: "ok" (an EventId of the peer's), an error code, or any JSON value at all.
-RESULTS = st.one_of(st.just("ok"), st.just("ok"), st.sampled_from(CODES), JSON)
+# A peer's text: short, or far longer than any log line may be (answers.bounded keeps it out of them).
+PEER_TEXT = st.one_of(st.text(max_size=4), st.builds(lambda char, count: char * count, st.characters(),
+                                                      st.sampled_from([1025, 5000, 300_000])))
+# One entry's result: "ok" (an EventId of the peer's), an error code, any JSON value at all, or a code and
+# message of any length (a retryable code among them, so that long texts reach retries too).
+RESULTS = st.one_of(st.just("ok"), st.just("ok"), st.sampled_from(CODES), JSON, st.fixed_dictionaries(
+    {"ErrorCode": st.one_of(st.sampled_from(CODES), PEER_TEXT), "ErrorMessage": PEER_TEXT}))
 STATUSES = st.one_of(
     st.sampled_from([400, 403, 413, 429, 500, 503]), st.integers(-1, 999), st.none(), st.text(max_size=3)
 )
 ANSWERS = st.one_of(
     st.tuples(st.just("entries"), st.lists(RESULTS, max_size=4), st.sampled_from([0, 0, 0, -1, 1]), DELAYS),
     st.tuples(st.just("json"), JSON, DELAYS),
-    st.tuples(st.just("client_error"), STATUSES, st.one_of(st.sampled_from(CODES), st.text(max_size=4)), DELAYS),
+    st.tuples(st.just("client_error"), STATUSES, st.one_of(st.sampled_from(CODES), PEER_TEXT), PEER_TEXT, DELAYS),
     st.tuples(st.just("raise"), st.sampled_from(EXCEPTIONS), DELAYS),
 )
 # A quarantine call: how long it takes, and whether it raises.
@@ -124,9 +130,9 @@ class Peer:
         if kind == "raise":
             return answer[1]()
         if kind == "client_error":
-            _, status, code, _ = answer
+            _, status, code, message, _ = answer
             metadata = {"HTTPStatusCode": status}
-            return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": metadata}, "PutEvents")
+            return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": metadata}, "PutEvents")
         results = answer[1] or ["ok"]
         entries = []
         for position in range(max(0, len(keys) + answer[2])):
@@ -201,6 +207,9 @@ def test_every_item_gets_one_outcome_that_never_changes_whatever_the_peer_does(
         if not outcome.confirmed:
             assert isinstance(outcome.error_code, str) and outcome.error_code
             assert isinstance(outcome.error_message, str)
+            # whatever the peer said, bounded: a code, and a message of a few such texts and their wording
+            assert len(outcome.error_code) <= MAX_PEER_CODE + 40
+            assert len(outcome.error_message) <= 3 * MAX_PEER_TEXT
         if outcome.quarantined:
             assert with_quarantine and index in taken_by_then
         if outcome.confirmed:
