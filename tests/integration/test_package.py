@@ -120,3 +120,38 @@ def test_the_installed_library_sends_through_the_fault_endpoint(installed, endpo
     assert "site-packages" in location and not Path(location).is_relative_to(ROOT)
     assert len(results) == 1 and "EventId" in results[0]
     assert endpoint.accepted()[-1]["Source"] == "packaged"
+
+
+def test_the_wheel_depends_on_botocore_alone_and_the_function_s_dependencies_are_an_extra(wheel):
+    metadata = zipfile.ZipFile(wheel).read(f"{DIST_INFO}/METADATA").decode().splitlines()
+    requires = [line.removeprefix("Requires-Dist: ") for line in metadata if line.startswith("Requires-Dist: ")]
+    assert [r for r in requires if "extra ==" not in r] == ["botocore>=1.44"]
+    assert 'aws-lambda-powertools>=3.37; extra == "lambda"' in requires
+    assert "Provides-Extra: lambda" in metadata
+
+
+def test_the_installed_library_and_command_import_no_lambda_dependency(installed, tmp_path):
+    """The wheel and its declared dependencies alone: Powertools is not even installed, and nothing asks for it."""
+    check = ("import forwarder, sys; forwarder.put_events; import forwarder.cli; "
+             "assert not any(m.startswith(('aws_lambda_powertools', 'boto3')) for m in sys.modules), sys.modules")
+    run(installed / "python", "-c", check, cwd=tmp_path)
+    missing = subprocess.run([installed / "python", "-c", "import aws_lambda_powertools"],  # noqa: S603
+                             capture_output=True, check=False, cwd=tmp_path)
+    assert missing.returncode == 1 and b"ModuleNotFoundError" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["eventbridge-put-events"], ["python", "-m", "forwarder", "put-events"]], ids=" ".join
+)
+def test_the_installed_command_s_help_says_its_own_name_an_example_the_input_forms_and_the_exit_codes(
+    installed, tmp_path, command
+):
+    name = " ".join(command) if command[0] != "python" else "python -m forwarder put-events"
+    result = run(installed / command[0], *command[1:], "--help", cwd=tmp_path)
+    text = result.stdout
+    assert text.startswith(f"usage: {name} ")
+    assert f"  {name} --entries file://events.json" in text  # the example
+    assert all(form in text for form in ("file://PATH", "standard input", "the JSON itself"))
+    assert all(f"\n  {code} " in text for code in ("0", "1", "2", "130"))
+    other = "python -m forwarder" if command[0] == "eventbridge-put-events" else "eventbridge-put-events"
+    assert other not in text
