@@ -37,7 +37,7 @@ from forwarder.version import version
 SLICE = 2000
 EXIT_FAILED_ENTRIES = 1
 EXIT_USAGE = 2
-EXIT_CLOSED_PIPE = 128 + signal.SIGPIPE  # what a shell shows for a command that SIGPIPE ended
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell shows for a command that a closed pipe ended
 
 SUMMARY = "Send entries to Amazon EventBridge (PutEvents), as many as you have: the AWS CLI's put-events, unbounded."
 EPILOG = """\
@@ -83,31 +83,36 @@ def put_events_command(
 
 
 def _run(args: argparse.Namespace, stdin: BinaryIO | None, stdout: TextIO | None) -> int:
-    stdout = stdout or sys.stdout
-    prog = "put-events"
     stop = Event()
     with _stopped_by_signals(stop) as received:
         try:
             entries = load_entries(args.entries, stdin or sys.stdin.buffer)
             session, region = checked_session(args.region, args.profile)
         except (ValueError, SetupError) as error:
-            print(f"{prog}: {error}", file=sys.stderr)
+            print(f"put-events: {error}", file=sys.stderr)
             return EXIT_USAGE
         overrides = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
         client = default_client(args.max_concurrency, session, region_name=region, **overrides)
         results = _send(entries, client, args, stop, progress=sys.stderr if sys.stderr.isatty() else None)
-        failed = sum("ErrorCode" in result for result in results)
-        try:
-            json.dump({"FailedEntryCount": failed, "Entries": results}, stdout, indent=2)
-            stdout.write("\n")
-            stdout.flush()
-        except BrokenPipeError:
-            # The reader went away (`| head`): quiet, as other commands are; nothing more can be said on stdout.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+        if not _print(results, stdout or sys.stdout):
             return EXIT_CLOSED_PIPE
     if received:
         return 128 + received[0]
-    return EXIT_FAILED_ENTRIES if failed else 0
+    return EXIT_FAILED_ENTRIES if any("ErrorCode" in result for result in results) else 0
+
+
+def _print(results: list[dict], stdout: TextIO) -> bool:
+    """The AWS CLI's result shape; False when the reader went away (`| head`)."""
+    failed = sum("ErrorCode" in result for result in results)
+    try:
+        json.dump({"FailedEntryCount": failed, "Entries": results}, stdout, indent=2)
+        stdout.write("\n")
+        stdout.flush()
+    except BrokenPipeError:
+        # Quiet, as other commands are: nothing more can be said on stdout, and its flush at exit must not fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+        return False
+    return True
 
 
 @contextmanager
