@@ -155,3 +155,11 @@ def test_the_installed_command_s_help_says_its_own_name_an_example_the_input_for
     assert all(f"\n  {code} " in text for code in ("0", "1", "2", "130"))
     other = "python -m forwarder" if command[0] == "eventbridge-put-events" else "eventbridge-put-events"
     assert other not in text
+
+
+def test_the_lambda_extra_is_what_the_function_s_lock_is_made_from():
+    """`eventbridge-forwarder[lambda]` and src/requirements.in (the lock's source, and so the SAM build's) name
+    the same packages, Powertools among them."""
+    lines = [line.split("#")[0].strip() for line in (ROOT / "src" / "requirements.in").read_text().splitlines()]
+    assert sorted(PROJECT["optional-dependencies"]["lambda"]) == sorted(line for line in lines if line)
+    assert "aws-lambda-powertools" in (ROOT / "src" / "requirements.txt").read_text()
