@@ -89,6 +89,14 @@ def test_the_region_is_found_as_the_aws_cli_finds_it(endpoint, tmp_path, variabl
     assert signed_region(endpoint) == expected
 
 
+def test_the_library_reads_the_region_as_the_command_does(endpoint, tmp_path):
+    env = no_aws_setup(tmp_path, **CREDENTIALS, AWS_REGION="eu-west-3", AWS_ENDPOINT_URL=endpoint.url)
+    script = f"from forwarder import put_events; print(put_events([{ENTRY!r}]))"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    assert "EventId" in result.stdout.decode() and signed_region(endpoint) == "eu-west-3"
+
+
 def test_without_a_region_one_line_says_so_and_nothing_is_sent(endpoint, tmp_path):
     result = command("--entries", json.dumps(entries(1)), "--endpoint-url", endpoint.url,
                      env=no_aws_setup(tmp_path, **CREDENTIALS))
