@@ -246,12 +246,16 @@ def test_an_interrupted_command_prints_every_result_and_what_was_not_sent(slow_e
     assert process.returncode == 128 + signum and b"Traceback" not in stderr
     results = json.loads(stdout)["Entries"]
     assert len(results) == 10_000
-    confirmed = {result["EventId"] for result in results if "EventId" in result}
-    # Every entry that reached the bus says so (a rerun of the others sends nothing twice), and nothing else does.
-    assert confirmed == {entry["EventId"] for entry in slow_endpoint.accepted()}
-    unsent = [result for result in results if "EventId" not in result]
-    assert unsent and {result["ErrorCode"] for result in unsent} == {"Interrupted"}
-    assert all(result["ErrorMessage"].startswith("not sent") for result in unsent)
+    # Every entry that reached the bus says so, or (its answer later than the grace) that it may have; every
+    # other entry says it was not sent: a rerun of those sends nothing twice.
+    reached = {json.loads(entry["Detail"])["n"]: entry["EventId"] for entry in slow_endpoint.accepted()}
+    for n, result in enumerate(results):
+        if n in reached:
+            assert result.get("EventId") == reached[n] or "may have reached the bus" in result["ErrorMessage"]
+        else:  # not sent, or in flight past the grace (it says so, and may yet land)
+            assert result["ErrorCode"] == "Interrupted"
+            assert result["ErrorMessage"].startswith("not sent") or "may have reached" in result["ErrorMessage"]
+    assert 0 < len(reached) < 10_000
 
 
 def test_the_library_returns_the_results_it_has_when_its_caller_stops_it(slow_endpoint):
@@ -264,9 +268,13 @@ def test_the_library_returns_the_results_it_has_when_its_caller_stops_it(slow_en
     stop.set()
     worker.join(timeout=60)
     assert len(results) == 5000
-    confirmed = {result["EventId"] for result in results if "EventId" in result}
-    assert confirmed == {entry["EventId"] for entry in slow_endpoint.accepted()}
-    assert {result["ErrorCode"] for result in results if "EventId" not in result} == {"Interrupted"}
+    reached = {json.loads(entry["Detail"])["n"]: entry["EventId"] for entry in slow_endpoint.accepted()}
+    for n, result in enumerate(results):
+        if n in reached:
+            assert result.get("EventId") == reached[n] or "may have reached the bus" in result["ErrorMessage"]
+        else:  # not sent, or in flight past the grace (it says so, and may yet land)
+            assert result["ErrorCode"] == "Interrupted"
+            assert result["ErrorMessage"].startswith("not sent") or "may have reached" in result["ErrorMessage"]
 
 
 # -- issue 20, 8: unreadable input ----------------------------------------------------------------------------------
