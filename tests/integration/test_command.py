@@ -256,6 +256,7 @@ def test_an_interrupted_command_prints_every_result_and_what_was_not_sent(slow_e
             assert result["ErrorCode"] == "Interrupted"
             assert result["ErrorMessage"].startswith("not sent") or "may have reached" in result["ErrorMessage"]
     assert 0 < len(reached) < 10_000
+    assert any(result.get("ErrorMessage", "").startswith("not sent") for result in results)
 
 
 def test_the_library_returns_the_results_it_has_when_its_caller_stops_it(slow_endpoint):
