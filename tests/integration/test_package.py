@@ -163,3 +163,15 @@ def test_the_lambda_extra_is_what_the_function_s_lock_is_made_from():
     lines = [line.split("#")[0].strip() for line in (ROOT / "src" / "requirements.in").read_text().splitlines()]
     assert sorted(PROJECT["optional-dependencies"]["lambda"]) == sorted(line for line in lines if line)
     assert "aws-lambda-powertools" in (ROOT / "src" / "requirements.txt").read_text()
+
+
+def test_the_readme_s_install_from_a_clone_gives_the_command(tmp_path_factory, endpoint, tmp_path):
+    """Nothing is published yet: the README's way (`pip install .` in a clone) is what a user can run today."""
+    install = (ROOT / "README.md").read_text().split("## Install\n", 1)[1].split("\n## ", 1)[0]
+    assert "\npip install .   " in install
+    venv = tmp_path_factory.mktemp("clone-venv") / "env"
+    run(sys.executable, "-m", "venv", venv)
+    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", ".", cwd=ROOT)
+    result = run(venv / "bin" / "eventbridge-put-events", "--entries", json.dumps([ENTRY]), cwd=tmp_path,
+                 env=clean_env(endpoint))
+    assert json.loads(result.stdout)["FailedEntryCount"] == 0
