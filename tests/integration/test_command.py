@@ -118,6 +118,14 @@ def test_without_credentials_one_line_with_the_aws_cli_hint_before_anything_is_s
     assert endpoint.stats()["requests"] == 0
 
 
+def test_a_profile_that_does_not_exist_is_one_line_and_exit_2(endpoint, tmp_path):
+    result = command("--entries", json.dumps(entries(1)), "--endpoint-url", endpoint.url, "--profile", "nope",
+                     env=no_aws_setup(tmp_path, **CREDENTIALS, AWS_REGION="us-east-1"))
+    assert result.returncode == 2
+    assert "(nope) could not be found" in one_line(result.stderr)
+    assert endpoint.stats()["requests"] == 0
+
+
 # -- 3. the options: every number range-checked, --timeout and --max-attempts ---------------------------------
 
 
@@ -303,3 +311,4 @@ def test_input_that_is_not_utf8_is_refused_whatever_the_locale(endpoint, tmp_pat
     assert result.returncode == 2
     assert "not UTF-8" in one_line(result.stderr)
     assert endpoint.stats()["requests"] == 0
+
