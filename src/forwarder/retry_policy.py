@@ -48,8 +48,8 @@ class RetryPolicy:
     retryable_status: int = 429  # besides every 5xx
     # Request-level refusals that speak of the entries' content: split like a 413 until the entry at fault
     # is alone. Refusals that speak of the setup (AccessDeniedException, UnrecognizedClientException,
-    # InvalidSignatureException, ExpiredTokenException, ResourceNotFoundException for the bus) refuse every
-    # request alike: splitting would turn one refused request into 2n - 1 and change nothing.
+    # InvalidSignatureException, ExpiredTokenException, ResourceNotFoundException for a bus every entry names)
+    # refuse every request alike: splitting would turn one refused request into 2n - 1 and change nothing.
     content_request_codes: frozenset[str] = frozenset({"ValidationException", "SerializationException"})
     # A refusal that names a bus one of the entries gives: AWS takes an entry for a bus that does not exist and
     # drops it (EventBridge user guide, "Handling failures with PutEvents"), but an emulator (moto) refuses its
