@@ -148,6 +148,17 @@ def test_an_option_out_of_range_is_one_line_and_exit_2_before_anything_is_sent(e
     assert endpoint.stats()["requests"] == 0
 
 
+@pytest.mark.parametrize(
+    "numbers", [{"max_concurrency": 0}, {"max_request_bytes": 10}, {"max_attempts": 21}, {"timeout": 0},
+                {"timeout": float("nan")}, {"max_attempts": True}],
+)
+def test_the_library_checks_the_same_ranges_before_anything_is_sent(endpoint, numbers):
+    client = create_client("events", 1, endpoint_url=endpoint.url)
+    with pytest.raises(ValueError, match=f"^{next(iter(numbers))} must be") as raised:
+        put_events(entries(1), client=client, **numbers)
+    assert "\n" not in str(raised.value)
+    assert endpoint.stats()["requests"] == 0
+
 def test_max_attempts_bounds_the_sends_of_each_entry(endpoint):
     endpoint.configure(detail_rules=[{"contains": "again", "code": "InternalFailure"}])
     batch = [{**ENTRY, "Detail": {"say": "again"}}, {**ENTRY, "Detail": {"say": "once"}}]
