@@ -1,7 +1,8 @@
 """Forward SQS, Kinesis and DynamoDB Streams batches onto Amazon EventBridge, reporting every record not confirmed.
 
 `forwarder.put_events` is the same engine for your own code: any number of entries, packed,
-sent concurrently, retried where retrying helps, one result per entry (see forwarder.bulk).
+sent concurrently, retried where retrying helps, one result per entry (see forwarder.bulk). It and the
+command (forwarder.cli) need botocore alone: nothing on their path imports the Lambda function's dependencies.
 `forwarder.__version__` is the version pyproject.toml gives (see forwarder.version).
 """
 

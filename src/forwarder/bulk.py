@@ -13,17 +13,37 @@ sent concurrently, only retryable failures are retried, and an optional timeout 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable, Mapping
+from threading import Event
 from typing import Any
 
+import botocore.session
+
+from forwarder.aws_setup import region
 from forwarder.clients import create_client
 from forwarder.entries import INVALID_ARGUMENT, Entry, Rejected
 from forwarder.limits import MAX_DETAIL_TYPE_CHARS, utc_time
 from forwarder.outcomes import Outcome
 from forwarder.publisher import Publisher, PublishOptions
-from forwarder.settings import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY
+from forwarder.settings import (
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_CONCURRENCY,
+    MAX_ATTEMPTS_LIMIT,
+    MAX_CONCURRENCY_LIMIT,
+    MIB,
+    MIN_MAX_BYTES,
+)
 from forwarder.targets import PUT_EVENTS_RETRIES, ClassicBus, client_sender
+
+# The ranges the function's settings allow (settings.py), for the same options here and in the command.
+LIMITS = {
+    "max_request_bytes": (MIN_MAX_BYTES, MIB),
+    "max_concurrency": (1, MAX_CONCURRENCY_LIMIT),
+    "max_attempts": (1, MAX_ATTEMPTS_LIMIT),
+}
 
 
 def put_events(
@@ -36,6 +56,7 @@ def put_events(
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     timeout: float | None = None,
+    stop: Event | None = None,
 ) -> list[dict[str, str]]:
     """Send every entry; return one result per entry, in input order.
 
@@ -47,6 +68,10 @@ def put_events(
     event_bus_name: fills entries that name no bus.
     endpoint_id: send through this EventBridge global endpoint (SigV4a; needs botocore[crt]).
     timeout: seconds; entries not confirmed by then get ErrorCode "DeadlineExceeded".
+    stop: once set (say, from a SIGINT handler, as the command does), nothing more is sent, requests in
+        flight get up to two seconds to answer, and the results come back at once: an entry left
+        unconfirmed gets ErrorCode "Interrupted", its message saying whether it was sent.
+    The numbers must lie in the ranges the function's settings allow (LIMITS), else ValueError.
 
     A result is {"EventId": ...} or {"ErrorCode": ..., "ErrorMessage": ...}, as in PutEvents'
     own response. Entries answered InternalFailure, InternalException or ThrottlingException,
@@ -54,7 +79,9 @@ def put_events(
     connection, an answer that cannot be read), are retried (up to `max_attempts` sends each);
     an entry that succeeded is never sent twice.
     """
-    client = client or create_client("events", max_concurrency, retries=PUT_EVENTS_RETRIES)  # the publisher retries
+    check_numbers(max_request_bytes=max_request_bytes, max_concurrency=max_concurrency, max_attempts=max_attempts,
+                  timeout=timeout)
+    client = client or default_client(max_concurrency)
     items = [prepare(entry, event_bus_name) for entry in entries]
     # The caller's entries name their bus: of a classic bus target, only its limits and size formula apply,
     # and the caller's client (validating, as the caller's entries need) sends, with EndpointId if given.
@@ -62,7 +89,25 @@ def put_events(
     options = PublishOptions(max_request_bytes, max_concurrency, max_attempts, ClassicBus.max_entries)
     publisher = Publisher(client_sender(client, **request), options)
     deadline = None if timeout is None else time.monotonic() + timeout
-    return [result_of(outcome) for outcome in publisher.publish(items, deadline).outcomes]
+    return [result_of(outcome) for outcome in publisher.publish(items, deadline, stop=stop).outcomes]
+
+
+def default_client(max_concurrency: int, session: Any = None, **overrides: Any) -> Any:
+    """An `events` client for the publisher (which alone retries), in the region the AWS CLI would use."""
+    session = session or botocore.session.get_session()
+    overrides.setdefault("region_name", region(session))
+    return create_client("events", max_concurrency, session=session, retries=PUT_EVENTS_RETRIES, **overrides)
+
+
+def check_numbers(timeout: float | None = None, **numbers: int) -> None:
+    """ValueError, in one line, for a number outside LIMITS, or a timeout that is not a positive number of seconds."""
+    for name, value in numbers.items():
+        low, high = LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+                                or not 0 < timeout < math.inf):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
 
 
 def prepare(entry: Mapping[str, Any], event_bus_name: str | None = None) -> Entry | Rejected:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from forwarder.records import SourceRecord
 from forwarder.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the record readers import Powertools: the library (bulk.py) goes without them
+    from forwarder.records import SourceRecord
     from forwarder.shaping import Shaper
     from forwarder.targets import Target
 

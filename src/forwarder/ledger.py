@@ -12,7 +12,7 @@ from typing import Any
 from forwarder.entries import Filtered
 from forwarder.lanes import Lanes
 from forwarder.outcomes import Outcome, Publication
-from forwarder.retry_policy import DEADLINE_EXCEEDED, GROUP_BLOCKED
+from forwarder.retry_policy import DEADLINE_EXCEEDED, GROUP_BLOCKED, STOPPED
 
 _BLOCKED = "an earlier record of its group failed"
 
@@ -68,8 +68,10 @@ class Ledger:
             self.outcomes[later] = Outcome(error_code=GROUP_BLOCKED, error_message=_BLOCKED)
             self._done[later] = True
 
-    def close(self, sent: list[list[int]], preparing: list[int], quarantining: list[int]) -> Publication:
-        """The deadline came: settle what is still open, once and for good (see `Scheduler.left_open`)."""
+    def close(self, sent: list[list[int]], preparing: list[int], quarantining: list[int],
+              stopped: bool = False) -> Publication:
+        """The deadline came (or, `stopped`, the caller's stop): settle what is still open, once and for good
+        (see `Scheduler.left_open`)."""
         for indices in sent:
             self.count_attempts(indices)
         for index in preparing:
@@ -80,9 +82,25 @@ class Ledger:
             outcome = self.outcomes[index]
             reason = "the quarantine queue did not confirm it before the invocation's deadline (it failed with "
             self.report(index, DEADLINE_EXCEEDED, f"{reason}{outcome.error_code}: {outcome.error_message})")
+        if stopped:
+            self._close_stopped({index for indices in sent for index in indices})
         for index, finished in enumerate(self._done):
             if not finished:
                 last = self.outcomes[index].error_code
                 note = f" (last error: {last})" if last else ""
                 self.report(index, DEADLINE_EXCEEDED, f"not confirmed before the invocation's deadline{note}")
         return Publication(self.outcomes, self.requests, self._retries)
+
+    def _close_stopped(self, in_flight: set[int]) -> None:
+        """What the caller's stop left open says whether it may have reached the bus: only what was in flight may."""
+        for index, finished in enumerate(self._done):
+            if finished:
+                continue
+            outcome = self.outcomes[index]
+            if index in in_flight:
+                message = "stopped while its request was in flight: it may have reached the bus"
+            elif outcome.attempts:
+                message = f"not sent again: stopped (last error: {outcome.error_code})"
+            else:
+                message = "not sent: stopped before its turn"
+            self.report(index, STOPPED, message)

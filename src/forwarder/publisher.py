@@ -25,7 +25,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forwarder.concurrency import in_flight_limit
 from forwarder.entries import Entry, Rejected
@@ -39,11 +39,15 @@ from forwarder.retry_policy import MALFORMED_RESPONSE as MALFORMED_RESPONSE
 from forwarder.retry_policy import REFUSED_ALONE as REFUSED_ALONE
 from forwarder.retry_policy import REQUEST_FAILED as REQUEST_FAILED
 from forwarder.retry_policy import REQUEST_TOO_LARGE as REQUEST_TOO_LARGE
+from forwarder.retry_policy import STOPPED as STOPPED
 from forwarder.retry_policy import RetryPolicy
 from forwarder.runtime import Runtime
 from forwarder.scheduler import Scheduler
 from forwarder.settlement import Pending as Pending
 from forwarder.settlement import Settlement
+
+if TYPE_CHECKING:
+    from threading import Event
 
 # The default policy's code sets, under the names importers know.
 RETRYABLE_ENTRY_CODES = RetryPolicy.retryable_entry_codes
@@ -96,19 +100,22 @@ class Publisher:
         items: Sequence[Entry | Rejected | Pending],
         deadline: float | None = None,
         quarantine: Quarantine | None = None,
+        stop: Event | None = None,
     ) -> Publication:
         """Return one outcome per item, in order; `deadline` is on the runtime clock's time line.
 
         With `quarantine`, an item that failed with a POISON_CODES code is handed to it, and
         counts as settled (its group goes on) once that returns before the deadline; one still
         running then is reported, as it may or may not land. A `Pending` item is sent once its
-        future resolves; until then only its group waits.
+        future resolves; until then only its group waits. Once `stop` is set (from a signal handler, say),
+        nothing more is sent, what is in flight has a short grace to answer, and what is left open is
+        reported as STOPPED, its message saying whether it may have reached the bus.
         """
         items, options = list(items), self._options
         deadline = math.inf if deadline is None else deadline
         policy = RetryPolicy(max_attempts=options.max_attempts)
         scheduler = Scheduler(self._send, items, options, self._runtime, deadline, policy.coalesce_seconds,
-                              self.limit)
+                              self.limit, stop)
         ledger = Ledger(items)
         settlement = Settlement(
             items, scheduler, ledger, policy, quarantine, options.max_request_bytes, options.rng, self._runtime.clock
@@ -118,4 +125,4 @@ class Publisher:
             scheduler.run(settlement)
         finally:
             scheduler.stop()  # without waiting for a hung request: the ledger reports it
-        return ledger.close(*scheduler.left_open())
+        return ledger.close(*scheduler.left_open(), stopped=scheduler.stopped)

@@ -15,6 +15,8 @@ SHAPING_FAILED = "ShapingFailed"  # EVENT_DETAIL or EVENT_FILTER failed on a rec
 
 ENTRY_TOO_LARGE = "EntryTooLarge"
 DEADLINE_EXCEEDED = "DeadlineExceeded"
+# Not confirmed because the caller stopped the call (an interrupted command): the message says whether it was sent.
+STOPPED = "Interrupted"
 GROUP_BLOCKED = "GroupBlocked"
 # An answer that cannot be read (not PutEvents' shape, or results that cannot be matched to the entries):
 # the service may or may not have taken the entries, so they are retried like a failed request.
@@ -46,9 +48,14 @@ class RetryPolicy:
     retryable_status: int = 429  # besides every 5xx
     # Request-level refusals that speak of the entries' content: split like a 413 until the entry at fault
     # is alone. Refusals that speak of the setup (AccessDeniedException, UnrecognizedClientException,
-    # InvalidSignatureException, ExpiredTokenException, ResourceNotFoundException for the bus) refuse every
-    # request alike: splitting would turn one refused request into 2n - 1 and change nothing.
+    # InvalidSignatureException, ExpiredTokenException, ResourceNotFoundException for a bus every entry names)
+    # refuse every request alike: splitting would turn one refused request into 2n - 1 and change nothing.
     content_request_codes: frozenset[str] = frozenset({"ValidationException", "SerializationException"})
+    # A refusal that names a bus one of the entries gives: AWS takes an entry for a bus that does not exist and
+    # drops it (EventBridge user guide, "Handling failures with PutEvents"), but an emulator (moto) refuses its
+    # whole request. Split like a content refusal, but only while the request's entries name more than one bus:
+    # entries that all name the same bus are refused alike, and fail together with the service's own code.
+    bus_request_codes: frozenset[str] = frozenset({"ResourceNotFoundException"})
     # Failures that belong to the record itself and will recur on every delivery: such a record may be
     # quarantined. Codes that speak of the setup (AccessDeniedException, NotAuthorizedFor...,
     # InvalidAccountIdException) are left out on purpose: they would sweep healthy records aside.
@@ -65,9 +72,13 @@ class RetryPolicy:
         """No code and no EventId breaks the API's contract: treated as worth another try."""
         return not code or code in self.retryable_entry_codes
 
-    def refused_whole(self, code: str, status: int) -> bool:
-        """The service refused the request for its entries' content: split it rather than retry or fail it."""
-        return status == REQUEST_TOO_LARGE or (400 <= status < 500 and code in self.content_request_codes)
+    def refused_whole(self, code: str, status: int, several_buses: bool = False) -> bool:
+        """The service refused the request for one entry's content or bus: split it rather than retry or fail it."""
+        if status == REQUEST_TOO_LARGE:
+            return True
+        return 400 <= status < 500 and (
+            code in self.content_request_codes or (several_buses and code in self.bus_request_codes)
+        )
 
     def request_retryable(self, code: str, status: int) -> bool:
         return code in self.retryable_request_codes or status >= 500 or status == self.retryable_status

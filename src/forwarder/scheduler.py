@@ -20,11 +20,17 @@ from forwarder.concurrency import FixedLimit, InFlightLimit
 from forwarder.runtime import Runtime
 
 if TYPE_CHECKING:
+    from threading import Event
+
     from forwarder.publisher import PublishOptions, Send
 
 # `_call`'s answer when the deadline came before its request could start: nothing was sent. (A sentinel,
 # as a send may return any value, None included.)
 NOT_SENT = object()
+# A caller's stop (an interrupted command): how often the loop looks at it, and how long what is in flight
+# then has to answer before the call ends without it.
+STOP_POLL_SECONDS = 0.1
+STOP_GRACE_SECONDS = 2.0
 
 
 class Settler(Protocol):
@@ -39,8 +45,9 @@ class Scheduler:
     """The queues of one call. Items come in by index (`ready`, `later`, `split`); `run` moves them on."""
 
     def __init__(self, send: Send, items: list, options: PublishOptions, runtime: Runtime, deadline: float,
-                 coalesce_seconds: float, limit: InFlightLimit | None = None):
-        """`limit` (default: `max_concurrency`, fixed) outlives the call: the publisher keeps it."""
+                 coalesce_seconds: float, limit: InFlightLimit | None = None, stop: Event | None = None):
+        """`limit` (default: `max_concurrency`, fixed) outlives the call: the publisher keeps it. Once `stop` is
+        set, nothing more is sent and what is in flight has STOP_GRACE_SECONDS to answer (`stopped`)."""
         self._send, self._items, self._options, self._runtime = send, items, options, runtime
         self._limit = limit or FixedLimit(options.max_concurrency)
         self.deadline = deadline
@@ -53,6 +60,8 @@ class Scheduler:
         self._quarantining: dict[Future, int] = {}
         self._preparing: dict[Future, int] = {}  # Pending items whose future has not resolved yet
         self._executor = runtime.executor_factory(options.max_concurrency)
+        self._stop = stop
+        self.stopped = False  # by the caller's stop, before the work was done
 
     # -- work handed in -----------------------------------------------------------------------
 
@@ -80,6 +89,9 @@ class Scheduler:
         """Until the deadline, or until nothing is left to send or wait for."""
         clock = self._runtime.clock
         while (now := clock()) < self.deadline:
+            if self._stop is not None and self._stop.is_set():
+                self._wind_down(settler)
+                return
             self._release_delayed(now)
             self._dispatch()
             pending = [*self._in_flight, *self._quarantining, *self._preparing]
@@ -87,10 +99,23 @@ class Scheduler:
                 return
             wake = min(self.deadline, self._delayed[0][0]) if self._delayed else self.deadline
             timeout = None if wake == float("inf") else max(0.0, wake - now)
+            if self._stop is not None:  # a signal handler sets it: nothing wakes a wait for it
+                timeout = STOP_POLL_SECONDS if timeout is None else min(timeout, STOP_POLL_SECONDS)
             if not pending:
                 self._runtime.sleep(timeout or 0.0)  # only backoffs are pending
                 continue
             for future in self._runtime.wait(pending, timeout):
+                self._hand_over(future, settler)
+        self._hand_over_finished(settler)
+
+    def _wind_down(self, settler: Settler) -> None:
+        """The caller stopped the call: nothing more goes out (what answers ask to send again stays unsent), and
+        what is in flight is settled by its answer if that comes within the grace."""
+        self.stopped = True
+        clock = self._runtime.clock
+        end = min(self.deadline, clock() + STOP_GRACE_SECONDS)
+        while (pending := [*self._in_flight, *self._quarantining, *self._preparing]) and (now := clock()) < end:
+            for future in self._runtime.wait(pending, end - now):
                 self._hand_over(future, settler)
         self._hand_over_finished(settler)
 

@@ -44,6 +44,7 @@ MAX_CONCURRENCY_LIMIT = 256
 DEFAULT_DEADLINE_MARGIN_MS = 1000
 # How many times one entry is sent at most when EventBridge answers with a retryable code.
 DEFAULT_MAX_ATTEMPTS = 6
+MAX_ATTEMPTS_LIMIT = 20
 # Reported SQS records: visibility backoff (visibility.py). The cap keeps the longest wait inside a Custom
 # Event Bus's 5-minute deduplication window, with a minute for the invocation; the base spreads the first
 # retries over seconds. The cap's limit leaves SQS's 12 hours from the receive room for the longest function
@@ -162,7 +163,7 @@ class Settings:
             max_request_bytes=integer(env, "PUT_EVENTS_MAX_BYTES", DEFAULT_MAX_BYTES, MIN_MAX_BYTES, MIB),
             max_concurrency=integer(env, "MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY_LIMIT),
             deadline_margin_ms=integer(env, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, 0, 60_000),
-            max_attempts=integer(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 20),
+            max_attempts=integer(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, MAX_ATTEMPTS_LIMIT),
             poison_queue_url=queue_url(env, "POISON_QUEUE_URL"),
             endpoint_id=_endpoint_id(env, "EVENT_ENDPOINT_ID"),
             large_payload_bucket=bucket(env, "LARGE_PAYLOAD_BUCKET"),

@@ -92,6 +92,10 @@ class Settlement:
         self._items[index] = item
         self._admit(index)
 
+    def several_buses(self, indices: list[int]) -> bool:
+        """Whether these entries name more than one bus (a refusal that names a bus may then be one entry's)."""
+        return len({self._items[index].fields.get("EventBusName") for index in indices}) > 1
+
     def fail(self, index: int, code: str, message: str) -> None:
         """Failed for good: moved aside if it is poison and there is a quarantine, else reported."""
         if self._quarantine is not None and self._policy.is_poison(code):
@@ -183,7 +187,7 @@ class AnswerReader:
     def _request_failed(self, indices: list[int], error: ClientError) -> None:
         self._ledger.requests += 1
         code, status, message = answers.error_fields(error)
-        refused_whole = self._policy.refused_whole(code, status)
+        refused_whole = self._policy.refused_whole(code, status, self._settlement.several_buses(indices))
         if refused_whole and len(indices) > 1:
             self._scheduler.split(indices)  # no attempt for its entries: the service took none of them
             return

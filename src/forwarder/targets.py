@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import botocore.session
 
@@ -29,9 +29,11 @@ from forwarder.clients import bounded_by, close_connections, create_client
 from forwarder.entries import entry_size, utf8_length
 from forwarder.limits import CLASSIC_RULES, EntryRules, entry_rules
 from forwarder.publisher import Send
-from forwarder.records import SourceRecord
 from forwarder.settings import Settings
 from forwarder.wire import WirePutEvents
+
+if TYPE_CHECKING:  # the record readers import Powertools: the library (bulk.py) goes without them
+    from forwarder.records import SourceRecord
 
 MAX_ID_CHARS = 128  # Custom Event Bus EventGroupId and DeduplicationId
 

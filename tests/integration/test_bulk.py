@@ -131,7 +131,7 @@ def test_handler_sends_through_the_global_endpoint_when_configured(endpoint, col
 
 def run_cli(endpoint: FaultEndpoint, *args: str, stdin: str = "") -> tuple[int, dict]:
     out = io.StringIO()
-    code = main(["put-events", "--endpoint-url", endpoint.url, *args], stdin=io.StringIO(stdin), stdout=out)
+    code = main(["put-events", "--endpoint-url", endpoint.url, *args], stdin=io.BytesIO(stdin.encode()), stdout=out)
     return code, json.loads(out.getvalue()) if out.getvalue() else {}
 
 

@@ -120,3 +120,58 @@ def test_the_installed_library_sends_through_the_fault_endpoint(installed, endpo
     assert "site-packages" in location and not Path(location).is_relative_to(ROOT)
     assert len(results) == 1 and "EventId" in results[0]
     assert endpoint.accepted()[-1]["Source"] == "packaged"
+
+
+def test_the_wheel_depends_on_botocore_alone_and_the_function_s_dependencies_are_an_extra(wheel):
+    metadata = zipfile.ZipFile(wheel).read(f"{DIST_INFO}/METADATA").decode().splitlines()
+    requires = [line.removeprefix("Requires-Dist: ") for line in metadata if line.startswith("Requires-Dist: ")]
+    assert [r for r in requires if "extra ==" not in r] == ["botocore>=1.44"]
+    assert 'aws-lambda-powertools>=3.37; extra == "lambda"' in requires
+    assert "Provides-Extra: lambda" in metadata
+
+
+def test_the_installed_library_and_command_import_no_lambda_dependency(installed, tmp_path):
+    """The wheel and its declared dependencies alone: Powertools is not even installed, and nothing asks for it."""
+    check = ("import forwarder, sys; forwarder.put_events; import forwarder.cli; "
+             "assert not any(m.startswith(('aws_lambda_powertools', 'boto3')) for m in sys.modules), sys.modules")
+    run(installed / "python", "-c", check, cwd=tmp_path)
+    missing = subprocess.run([installed / "python", "-c", "import aws_lambda_powertools"],  # noqa: S603
+                             capture_output=True, check=False, cwd=tmp_path)
+    assert missing.returncode == 1 and b"ModuleNotFoundError" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["eventbridge-put-events"], ["python", "-m", "forwarder", "put-events"]], ids=" ".join
+)
+def test_the_installed_command_s_help_says_its_own_name_an_example_the_input_forms_and_the_exit_codes(
+    installed, tmp_path, command
+):
+    name = " ".join(command) if command[0] != "python" else "python -m forwarder put-events"
+    result = run(installed / command[0], *command[1:], "--help", cwd=tmp_path)
+    text = result.stdout
+    assert text.startswith(f"usage: {name} ")
+    assert f"  {name} --entries file://events.json" in text  # the example
+    assert all(form in text for form in ("file://PATH", "standard input", "the JSON itself"))
+    assert all(f"\n  {code} " in text for code in ("0", "1", "2", "130"))
+    other = "python -m forwarder" if command[0] == "eventbridge-put-events" else "eventbridge-put-events"
+    assert other not in text
+
+
+def test_the_lambda_extra_is_what_the_function_s_lock_is_made_from():
+    """`eventbridge-forwarder[lambda]` and src/requirements.in (the lock's source, and so the SAM build's) name
+    the same packages, Powertools among them."""
+    lines = [line.split("#")[0].strip() for line in (ROOT / "src" / "requirements.in").read_text().splitlines()]
+    assert sorted(PROJECT["optional-dependencies"]["lambda"]) == sorted(line for line in lines if line)
+    assert "aws-lambda-powertools" in (ROOT / "src" / "requirements.txt").read_text()
+
+
+def test_the_readme_s_install_from_a_clone_gives_the_command(tmp_path_factory, endpoint, tmp_path):
+    """Nothing is published yet: the README's way (`pip install .` in a clone) is what a user can run today."""
+    install = (ROOT / "README.md").read_text().split("## Install\n", 1)[1].split("\n## ", 1)[0]
+    assert "\npip install .   " in install
+    venv = tmp_path_factory.mktemp("clone-venv") / "env"
+    run(sys.executable, "-m", "venv", venv)
+    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", ".", cwd=ROOT)
+    result = run(venv / "bin" / "eventbridge-put-events", "--entries", json.dumps([ENTRY]), cwd=tmp_path,
+                 env=clean_env(endpoint))
+    assert json.loads(result.stdout)["FailedEntryCount"] == 0

@@ -94,3 +94,37 @@ def test_the_deploy_guide_names_every_template_parameter():
     text = section(ROOT / "docs" / "deploy.md", "## Parameters")
     missing = [name for name in parameters if f"`{name}`" not in text]
     assert missing == []
+
+
+def code_lines(text: str) -> list[str]:
+    """The lines inside fenced code blocks: what a reader copies and runs."""
+    lines, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif fenced:
+            lines.append(line)
+    return lines
+
+
+def test_the_readme_installs_only_what_exists_until_a_release_is_published():
+    install = section(ROOT / "README.md", "## Install")
+    commands = code_lines(install)
+    assert "Nothing is published yet" in install
+    assert not [line for line in commands if "pip install eventbridge-forwarder" in line or "serverlessrepo" in line]
+    assert any(line.startswith("pip install .") for line in commands)
+    assert "sam build && sam deploy" in install
+    release = section(ROOT / "docs" / "deploy.md", "### Publishing a release (maintainers)")
+    assert "pip install eventbridge-forwarder " in "\n".join(code_lines(release))
+    assert "Not yet possible" in section(ROOT / "docs" / "deploy.md", "## Deploy the published application")
+    assert "Not published yet" in section(ROOT / "docs" / "library.md", "## Install")
+
+
+def test_the_example_entries_are_the_putevents_guide_s_two_entries_in_the_aws_cli_format():
+    import json
+
+    entries = json.loads((ROOT / "examples" / "entries.json").read_text())
+    assert len(entries) == 2
+    assert all({"Source", "DetailType", "Detail", "Resources"} <= entry.keys() for entry in entries)
+    assert all(isinstance(json.loads(entry["Detail"]), dict) for entry in entries)
+    assert "file://examples/entries.json" in section(ROOT / "docs" / "library.md", "### Try it without AWS")
