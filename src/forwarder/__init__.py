@@ -5,7 +5,7 @@ sent concurrently, retried where retrying helps, one result per entry (see forwa
 `forwarder.__version__` is the version pyproject.toml gives (see forwarder.version).
 """
 
-__all__ = ["__version__", "put_events"]
+__all__ = ["__version__", "put_events", "put_raw_events"]
 
 
 def __getattr__(name: str):
@@ -14,6 +14,10 @@ def __getattr__(name: str):
         from forwarder.bulk import put_events
 
         return put_events
+    if name == "put_raw_events":  # PutRawEvents on a Custom Event Bus (forwarder.raw_bulk)
+        from forwarder.raw_bulk import put_raw_events
+
+        return put_raw_events
     if name == "__version__":
         from forwarder.version import version
 
