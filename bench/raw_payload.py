@@ -77,7 +77,9 @@ def section(results: dict) -> list[str]:
 
     out = ["## Raw payloads", "",
            f"CPU per record onto a Custom Event Bus, {records:,} records of about {raw['body_bytes']} bytes, 0 ms, "
-           f"median of {raw['reps']} interleaved runs (`bench/raw_payload.py`): `PutEvents` (JSON mode) beside "
+           f"median of {raw['reps']} interleaved runs (`bench/raw_payload.py`"
+           + (f"; load average {raw['loadavg']:.1f} on this shared machine" if "loadavg" in raw else "")
+           + "): `PutEvents` (JSON mode) beside "
            "`PutRawEvents` (`EVENT_PAYLOAD=raw`). Binary Kinesis data is wrapped as base64 in JSON mode, sent as "
            "it is in raw mode.", "",
            "| workload | API | whole batch us/record | records -> entries us/record |",
