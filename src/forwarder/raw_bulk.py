@@ -20,7 +20,7 @@ from forwarder.clients import create_client
 from forwarder.entries import INVALID_ARGUMENT, Entry, Rejected
 from forwarder.outcomes import Outcome
 from forwarder.publisher import Publisher, PublishOptions
-from forwarder.raw_entries import RAW_RULES, detected_content_type, raw_entry_size
+from forwarder.raw_entries import detected_content_type, raw_entry_size, raw_rules
 from forwarder.settings import CUSTOM_BUS_PATTERN, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY
 from forwarder.targets import PUT_EVENTS_RETRIES, client_sender
 
@@ -60,7 +60,7 @@ def put_raw_events(
     if schema_registry:
         request["SchemaRegistryConfiguration"] = dict(schema_registry)
     items = [prepare_raw(entry) for entry in entries]
-    options = PublishOptions(max_request_bytes, max_concurrency, max_attempts, RAW_RULES.max_entries)
+    options = PublishOptions(max_request_bytes, max_concurrency, max_attempts, raw_rules().max_entries)
     publisher = Publisher(client_sender(client, "put_raw_events", **request), options)
     deadline = None if timeout is None else time.monotonic() + timeout
     return [result_of(outcome) for outcome in publisher.publish(items, deadline).outcomes]
@@ -78,7 +78,7 @@ def prepare_raw(entry: Mapping[str, Any]) -> Entry | Rejected:
         data = fields.get("Data")
         text = _text(data) if isinstance(data, bytes | bytearray) else None
         fields["SystemMetadata"] = {**(system or {}), "ContentType": detected_content_type(text)}
-    problem = RAW_RULES.problem(fields)
+    problem = raw_rules().problem(fields)
     if problem:
         return Rejected(INVALID_ARGUMENT, problem)
     group = fields["SystemMetadata"].get("EventGroupId")

@@ -22,13 +22,14 @@ event group, and sends; an entry too large for any request is claim checked (cla
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from forwarder.entries import INVALID_RECORD, Entry, Filtered, Rejected, dump_json, utf8_length
-from forwarder.limits import entry_rules
+from forwarder.limits import EntryRules, Limit, entry_rules
 from forwarder.records import SourceRecord
 from forwarder.retry_policy import SHAPING_FAILED
 from forwarder.shaping import _Failed, _search
@@ -45,9 +46,21 @@ OCTET_STREAM = "application/octet-stream"
 JSON = "application/json"
 CLOUDEVENTS_JSON = "application/cloudevents+json"
 
-RAW_RULES = entry_rules("eventbridgev2", "PutRawEvents")
-_CONTENT_TYPE = RAW_RULES.members["SystemMetadata"].members["ContentType"]
-_METADATA = RAW_RULES.members["Metadata"]  # a map: its most pairs, and the limits of a key and a value
+
+
+@functools.cache
+def raw_rules() -> EntryRules:
+    """PutRawEvents' entry limits, read from the model at first need (a classic bus never loads that model)."""
+    return entry_rules("eventbridgev2", "PutRawEvents")
+
+
+def _content_type_limit() -> Limit:
+    return raw_rules().members["SystemMetadata"].members["ContentType"]
+
+
+def _metadata_limit() -> Limit:
+    return raw_rules().members["Metadata"]  # a map: its most pairs, and the limits of a key and a value
+
 # Any JSON text, numbers of any size included; NaN and Infinity are not JSON.
 _JSON = json.JSONDecoder(parse_constant=lambda name: (_ for _ in ()).throw(ValueError(name)))
 _JSON_STARTS = frozenset('{["-0123456789tfn')
@@ -55,7 +68,7 @@ _JSON_STARTS = frozenset('{["-0123456789tfn')
 
 def content_type_problem(value: Any) -> str | None:
     """What PutRawEvents' model refuses in a ContentType (not `application/...`, too long), or None."""
-    return _CONTENT_TYPE.problem("ContentType", value)
+    return _content_type_limit().problem("ContentType", value)
 
 
 def payload_bytes(body: str | bytes | None) -> bytes:
@@ -159,12 +172,13 @@ class RawShaper:
     def _fitting(self, variable: str, pairs: dict[str, str]) -> dict[str, str]:
         """The pairs the model takes, in key order up to its most; the others left out and counted."""
         kept: dict[str, str] = {}
+        limit = _metadata_limit()
         for key in sorted(pairs):
-            problem = _METADATA.key.problem("a Metadata key", key) or _METADATA.value.problem("its value", pairs[key])
+            problem = limit.key.problem("a Metadata key", key) or limit.value.problem("its value", pairs[key])
             if problem:
                 self._fell_back(variable, f"left out: {problem}")
-            elif len(kept) >= _METADATA.high:
-                self._fell_back(variable, f"left out: more than {_METADATA.high:g} Metadata pairs")
+            elif len(kept) >= limit.high:
+                self._fell_back(variable, f"left out: more than {limit.high:g} Metadata pairs")
             else:
                 kept[key] = pairs[key]
         return kept
