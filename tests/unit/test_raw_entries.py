@@ -36,9 +36,14 @@ def raw_settings(**env: str) -> Settings:
     return Settings.from_env(RAW | env)
 
 
+TARGETS: dict[int, tuple[Settings, object]] = {}  # a target (and its client) per settings, made once
+
+
 def build(record: SourceRecord, settings: Settings | None = None):
     settings = settings or raw_settings()
-    target = target_for(settings, botocore.session.get_session())
+    if id(settings) not in TARGETS:
+        TARGETS[id(settings)] = (settings, target_for(settings, botocore.session.get_session()))
+    target = TARGETS[id(settings)][1]
     shaper = RawShaping.from_settings(settings).for_batch()
     return build_raw_entry(record, settings, target, None, shaper), shaper
 
@@ -164,3 +169,33 @@ def test_the_model_limits_hold_for_maps_and_blobs():
         {**ok, "Metadata": {"a": ""}})
     assert "must be a blob" in rules.problem({**ok, "Data": 5})
     assert RawPayload().content_type is None
+
+
+ATTRIBUTE = st.fixed_dictionaries({}, optional={
+    "dataType": st.sampled_from(["String", "Number", "Binary", "String.custom", "Binary.png"]) | st.text(max_size=5),
+    "stringValue": st.text(max_size=20) | st.integers() | st.none(),
+    "binaryValue": st.text(max_size=8),
+})
+
+
+@given(
+    body=st.text(max_size=200) | st.binary(max_size=200),
+    attributes=st.dictionaries(st.text(max_size=140), ATTRIBUTE | st.integers(), max_size=110),
+    sns=st.dictionaries(st.text(max_size=140), st.fixed_dictionaries(
+        {"Type": st.sampled_from(["String", "Number", "Binary"]), "Value": st.text(max_size=10)}), max_size=5),
+    group=st.none() | st.text(min_size=1, max_size=300),
+)
+def test_whatever_a_record_carries_its_raw_entry_is_one_the_model_takes(body, attributes, sns, group):
+    # A record's content can only leave things out of its entry, never make the service refuse the request.
+    record = SourceRecord(item_id="m-1", body=body, group=group,
+                          raw={"eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q.fifo",
+                               "messageAttributes": attributes},
+                          envelope={"MessageAttributes": sns} if sns else None)
+    entry, shaper = build(record, SETTINGS)
+    assert entry_rules("eventbridgev2", "PutRawEvents").problem(entry.fields) is None
+    assert entry.fields["Data"] == payload_bytes(body)
+    kept = len(entry.fields.get("Metadata", {}))
+    assert kept <= 100 and all(reason.startswith("left out") for _, reason in shaper.fallbacks)
+
+
+SETTINGS = raw_settings()
