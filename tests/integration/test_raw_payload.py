@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 
 from forwarder.env_values import ConfigurationError
+from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.events import fifo_event, kinesis_event, kinesis_record, reported, sqs_event, sqs_record
 from forwarder_testing.fault_endpoint.v2_raw import raw_data
 from forwarder_testing.lambda_context import LambdaContext
@@ -220,3 +221,31 @@ def test_a_too_large_record_is_claim_checked_with_its_content_type(endpoint, aws
     assert small == (AVRO_LIKE, "application/avro", {})
     stored = s3.get_object(Bucket="large-payloads", Key=f"{digest}.bin")
     assert stored["Body"].read() == big and stored["ContentType"] == "application/avro"
+
+
+@pytest.mark.parametrize("source", ["aws:sqs", "aws:kinesis", "aws:dynamodb"])
+def test_every_hostile_record_is_sent_as_it_is_or_reported_alone(raw_start, context, caplog, source):
+    # GIVEN test_hostile.py's table of hostile records, a batch per source, the old 256 KiB request limit
+    from tests.integration.test_hostile import LIMIT, RECORD_CASES, Reported, item_id
+
+    cases = [case for case in RECORD_CASES if case[1].get("eventSource") == source]
+    with FaultEndpoint(max_entries_bytes=LIMIT - 1) as endpoint:
+        handler = raw_start(AWS_ENDPOINT_URL=endpoint.url, PUT_EVENTS_MAX_BYTES=str(LIMIT))
+        # WHEN they are forwarded in raw mode
+        response = handler({"Records": [case[1] for case in cases]}, context)
+        sent = {e["SystemMetadata"]["DeduplicationId"]: raw_data(e) for e in endpoint.accepted_v2()}
+    # THEN a record JSON mode reports for what it is (unreadable data, a DynamoDB image) is reported here too,
+    # and so is one too large once its system metadata is counted; every other one is on the bus as it came
+    unreadable = {item_id(c[1]) for c in cases if isinstance(c[2], Reported) and c[2].code == "InvalidRecord"}
+    too_large = {item_id(c[1]) for c in cases if len(c[1].get("body") or "") > LIMIT - 200}
+    assert {item["itemIdentifier"] for item in response["batchItemFailures"]} == unreadable | too_large
+    assert len(sent) == len(cases) - len(unreadable | too_large)
+    for _, record, _ in cases:
+        if item_id(record) in unreadable | too_large:
+            continue
+        if source == "aws:sqs":
+            assert (record.get("body") or "").encode("utf-8", "surrogatepass") in sent.values()
+        elif source == "aws:kinesis":
+            assert base64.b64decode(record["kinesis"]["data"]) in sent.values()
+    if source == "aws:dynamodb":
+        assert all(json.loads(data)["eventName"] == "INSERT" for data in sent.values())
