@@ -222,7 +222,7 @@ def _texts(found: dict, left_out: Any) -> dict[str, str]:
     for key, value in found.items():
         if isinstance(value, str):
             pairs[key] = value
-        elif isinstance(value, bool | int | float) and value is not None:
+        elif isinstance(value, bool | int | float):
             try:
                 pairs[key] = dump_json(value)
             except ValueError:  # NaN or Infinity, which a JMESPath sum can make
