@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import sections, shaping, share_report
+from bench import raw_payload, sections, shaping, share_report
 from bench.figures import LABELS, SHORT, TARGET_LATENCY_MS, cells, targets
 from bench.levers import levers
 
@@ -31,6 +31,7 @@ def markdown(results: dict, chart: str | None, share_chart: str | None = None) -
     out += sections.cold_start(results)
     out += sections.memory(results)
     out += shaping.section(results)
+    out += raw_payload.section(results)
     if NOTES.exists():
         out += [NOTES.read_text().rstrip(), ""]
     return "\n".join(out)

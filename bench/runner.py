@@ -192,7 +192,7 @@ def machine() -> dict[str, Any]:
 
 
 def run(profile: Profile) -> dict[str, Any]:
-    from bench import coldstart, memory, shaping, share
+    from bench import coldstart, memory, raw_payload, shaping, share
     from bench.contenders import ALL
 
     for name in CLEARED_ENV:
@@ -215,6 +215,7 @@ def run(profile: Profile) -> dict[str, Any]:
             results["coldstart"] = coldstart.run(endpoint.url, profile.coldstart_reps, log)
             results["memory"] = memory.run(endpoint.url, profile.memory_records, log)
             results["shaping"] = shaping.run(endpoint.url, profile.lever_size, profile.lever_reps, log)
+            results["raw_payload"] = raw_payload.run(endpoint.url, profile.lever_size, profile.lever_reps, log)
             results["endpoint_stats"] = endpoint.stats()
         finally:
             sys.stdout.close()

@@ -70,6 +70,9 @@ def _rows(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]],
         ("… time to recover, p50 / p99 / max (virtual s)", _recovery),
         ("invocations", lambda r: _n(r["invocations"])),
         ("PutEvents requests", lambda r: _n(r["put_events_requests"])),
+        ("entries through `PutRawEvents` / **`PutEvents` in raw mode**",
+         lambda r: f"{_n(r['raw_entries_on_bus'])} / {_bold(r['put_events_entries_in_raw_mode'])}"
+         if r.get("payload") == "raw" else NONE),
     ]
     rows += [(f"faults injected: {_fault_label(kind)}", lambda r, k=kind: _n(r["faults_injected"].get(k, 0)))
              for kind in _fault_kinds(summary)]
@@ -118,6 +121,7 @@ def _column(result: dict[str, Any]) -> str:
     name = SOURCES.get(result["source"], result["source"])
     name += " + quarantine" if result["quarantine"] else ""
     name += ", Custom Event Bus" if _custom(result) else ""
+    name += ", raw (PutRawEvents)" if result.get("payload") == "raw" else ""
     return name + (", visibility backoff off" if result.get("visibility_backoff") is False else "")
 
 

@@ -6,7 +6,7 @@ command (forwarder.cli) need botocore alone: nothing on their path imports the L
 `forwarder.__version__` is the version pyproject.toml gives (see forwarder.version).
 """
 
-__all__ = ["__version__", "put_events"]
+__all__ = ["__version__", "put_events", "put_raw_events"]
 
 
 def __getattr__(name: str):
@@ -15,6 +15,10 @@ def __getattr__(name: str):
         from forwarder.bulk import put_events
 
         return put_events
+    if name == "put_raw_events":  # PutRawEvents on a Custom Event Bus (forwarder.raw_bulk)
+        from forwarder.raw_bulk import put_raw_events
+
+        return put_raw_events
     if name == "__version__":
         from forwarder.version import version
 

@@ -5,6 +5,11 @@ With LARGE_PAYLOAD_BUCKET set, such an entry's Detail becomes
 payload when they need it. Keys are the payload's SHA-256: storing the same payload again (a
 redelivery, say) writes the same object, so retries leave no litter behind. Without a bucket the
 forwarder holds a `NoClaimCheck`, which leaves every entry as it is (one too large fails alone).
+
+A raw entry (EVENT_PAYLOAD=raw, raw_entries.py) is stored the same way, its Data as it is under the key
+`<sha256>.bin` with its own ContentType; the entry's Data becomes the same reference, with the original
+content type in it (`"contentType"`), and its ContentType `application/vnd.forwarder.dataref+json`, so that a
+consumer tells a reference from a payload by its content type alone.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from forwarder.entries import Entry, Rejected, utf8_length
 from forwarder.publisher import Pending
 
 CLAIM_CHECK_FAILED = "ClaimCheckFailed"
+REFERENCE_CONTENT_TYPE = "application/vnd.forwarder.dataref+json"  # a raw entry whose Data is in S3
 TASK = "storing the payload in S3"
 
 
@@ -55,6 +61,8 @@ class ClaimCheck:
     def _store(self, entry: Entry, deadline: float) -> Entry:
         if time.monotonic() >= deadline:  # queued behind other uploads until the deadline: not worth starting
             raise TimeoutError("the deadline came before the upload could start")
+        if "Data" in entry.fields:
+            return self._store_raw(entry, deadline)
         payload = entry.fields["Detail"].encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(payload).hexdigest()
         key = f"{digest}.json"
@@ -67,6 +75,24 @@ class ClaimCheck:
         # Only the Detail changed: the size as the target counted it, with the new Detail's bytes instead.
         size = entry.size - utf8_length(entry.fields["Detail"]) + utf8_length(detail)
         return Entry({**entry.fields, "Detail": detail}, size, entry.group)
+
+    def _store_raw(self, entry: Entry, deadline: float) -> Entry:
+        payload, system = bytes(entry.fields["Data"]), entry.fields["SystemMetadata"]
+        digest = hashlib.sha256(payload).hexdigest()
+        key = f"{digest}.bin"
+        with bounded_by(deadline):
+            self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=payload, ContentType=system["ContentType"],
+                ChecksumAlgorithm="SHA256",
+            )
+        reference = {"dataref": {"bucket": self._bucket, "key": key, "size": len(payload), "sha256": digest,
+                                 "contentType": system["ContentType"]}}
+        data = json.dumps(reference, separators=(",", ":")).encode()
+        # Only Data and ContentType changed: the size as the target counted it, with their new bytes instead.
+        size = (entry.size - len(payload) + len(data)
+                - utf8_length(system["ContentType"]) + utf8_length(REFERENCE_CONTENT_TYPE))
+        fields = {**entry.fields, "Data": data, "SystemMetadata": {**system, "ContentType": REFERENCE_CONTENT_TYPE}}
+        return Entry(fields, size, entry.group)
 
     def close_connections(self) -> None:
         close_connections(self._client)

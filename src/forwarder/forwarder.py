@@ -28,6 +28,7 @@ from forwarder.clients import create_client
 from forwarder.entries import build_entry
 from forwarder.publisher import Publisher, PublishOptions
 from forwarder.quarantine import NoQuarantine, QuarantineQueue
+from forwarder.raw_entries import RawShaping, build_raw_entry
 from forwarder.records import EventError, parse_event
 from forwarder.report import Reporter, batch_response
 from forwarder.settings import Settings
@@ -59,7 +60,11 @@ class Forwarder:
             concurrency_mode=settings.concurrency_mode,
         )
         self.publisher = Publisher(target.send, options)
-        self.shaping = Shaping.from_settings(settings)  # None when no expression is set: no record view is built
+        # The entry builder: a PutEvents entry (entries.py), or in raw mode a PutRawEvents one (raw_entries.py).
+        self.build_entry = build_entry if settings.raw is None else build_raw_entry
+        # None when no expression is set: no record view is built. Raw mode's shaper is always there (it also
+        # counts the message attributes its Metadata leaves out).
+        self.shaping = Shaping.from_settings(settings) if settings.raw is None else RawShaping.from_settings(settings)
 
     def close_connections(self) -> None:
         """Close every idle connection kept for reuse: the target's, the claim check's, the quarantine's and
@@ -83,7 +88,7 @@ class Forwarder:
             raise
         trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
         shaper = None if self.shaping is None else self.shaping.for_batch()
-        items = [build_entry(record, settings, self.target, trace, shaper) for record in records]
+        items = [self.build_entry(record, settings, self.target, trace, shaper) for record in records]
         deadline = _deadline(context, settings.deadline_margin_ms)
         items = self.claim_check.offload(items, settings.max_request_bytes, deadline)
         publication = self.publisher.publish(items, deadline=deadline, quarantine=self.quarantine.for_batch(records))

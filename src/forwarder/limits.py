@@ -25,7 +25,7 @@ from botocore.utils import parse_to_aware_datetime
 MAX_DETAIL_TYPE_CHARS = 128  # the API reference's limit (the events model states none; eventbridgev2's does)
 
 # What botocore's validator takes for the model types an entry has (timestamps and structures apart).
-_PYTHON_TYPES = {"string": str, "list": list | tuple}
+_PYTHON_TYPES = {"string": str, "list": list | tuple, "blob": bytes | bytearray | str, "map": Mapping}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,9 @@ class Limit:
     pattern: re.Pattern | None = None
     member: Limit | None = None  # of a list
     members: Mapping[str, Limit] = field(default_factory=dict)  # of a structure
+    key: Limit | None = None  # of a map
+    required: tuple[str, ...] = ()  # of a structure
+    value: Limit | None = None  # of a map
 
     @classmethod
     def of(cls, shape: botocore.model.Shape) -> Limit:
@@ -51,6 +54,9 @@ class Limit:
             pattern=re.compile(pattern) if pattern else None,
             member=cls.of(shape.member) if shape.type_name == "list" else None,
             members={n: cls.of(s) for n, s in shape.members.items()} if shape.type_name == "structure" else {},
+            required=tuple(shape.required_members) if shape.type_name == "structure" else (),
+            key=cls.of(shape.key) if shape.type_name == "map" else None,
+            value=cls.of(shape.value) if shape.type_name == "map" else None,
         )
 
     def problem(self, name: str, value: Any) -> str | None:
@@ -58,19 +64,23 @@ class Limit:
         if self.kind == "timestamp":
             return _time_problem(name, value)
         if self.kind == "structure":
-            return _structure_problem(name, value, self.members)
+            return _structure_problem(name, value, self.members, self.required)
         expected = _PYTHON_TYPES.get(self.kind)
         if expected is None or not isinstance(value, expected):  # a kind not known here is refused, never let by
             return f"{name} must be a {self.kind}"
         if len(value) < self.low:
             return f"{name} must not be empty" if self.low == 1 else f"{name} is shorter than {self.low}"
         if len(value) > self.high:
-            unit = "characters" if self.kind == "string" else "items"
+            unit = {"string": "characters", "blob": "bytes"}.get(self.kind, "items")
             return f"{name} is longer than {self.high} {unit}"
         if self.pattern is not None and not self.pattern.fullmatch(value):
             return f"{name} does not match the pattern {self.pattern.pattern!r}"
         if self.member is not None:
             return next(filter(None, (self.member.problem(f"{name}[{i}]", item) for i, item in enumerate(value))), None)
+        if self.key is not None and self.value is not None:
+            return next(filter(None, (self.key.problem(f"{name} key", key)
+                                      or self.value.problem(f"{name}[{_shown(key)}]", item)
+                                      for key, item in value.items())), None)
         return None
 
 
@@ -80,6 +90,7 @@ class EntryRules:
     def __init__(self, entries: botocore.model.ListShape):
         self.max_entries: int = entries.metadata["max"]  # entries per request
         self.members = {name: Limit.of(member) for name, member in entries.member.members.items()}
+        self.required = tuple(entries.member.required_members)
         limit = self.members.get
         # What build_entry needs where a record can exceed it (Source and DetailType overrides, trace headers).
         self.source_chars = limit("Source", Limit("string")).high
@@ -90,25 +101,45 @@ class EntryRules:
 
     def problem(self, fields: Mapping[str, Any]) -> str | None:
         """Every field against the model: what is wrong with the entry, or None."""
-        return _structure_problem("entry", fields, self.members)
+        return _structure_problem("entry", fields, self.members, self.required)
 
     def member_problem(self, name: str, value: Any) -> str | None:
         return self.members[name].problem(name, value)
 
 
 @functools.cache
-def entry_rules(service: str) -> EntryRules:
-    """The rules of `events` (classic buses) or `eventbridgev2` (Custom Event Bus), read once per process.
+def entry_rules(service: str, operation: str = "PutEvents") -> EntryRules:
+    """The rules of `events` (classic buses) or `eventbridgev2` (Custom Event Bus), read once per process;
+    `operation` PutRawEvents: the Custom Event Bus's raw entries (Data, Metadata, SystemMetadata).
 
     Through botocore's loader (the same data files a session reads, without building a session).
     """
-    model = botocore.model.ServiceModel(botocore.loaders.create_loader().load_service_model(service, "service-2"))
-    return EntryRules(model.operation_model("PutEvents").input_shape.members["Entries"])
+    return EntryRules(request_shape(service, operation).members["Entries"])
 
 
-def _structure_problem(name: str, value: Any, members: Mapping[str, Limit]) -> str | None:
+@functools.cache
+def request_limit(service: str, operation: str, member: str) -> Limit:
+    """The model's limits of one request member (PutRawEvents' SchemaRegistryConfiguration, say)."""
+    return Limit.of(request_shape(service, operation).members[member])
+
+
+def request_shape(service: str, operation: str) -> botocore.model.StructureShape:
+    return _service_model(service).operation_model(operation).input_shape
+
+
+@functools.cache
+def _service_model(service: str) -> botocore.model.ServiceModel:
+    return botocore.model.ServiceModel(botocore.loaders.create_loader().load_service_model(service, "service-2"))
+
+
+def _structure_problem(
+    name: str, value: Any, members: Mapping[str, Limit], required: tuple[str, ...] = ()
+) -> str | None:
     if not isinstance(value, Mapping):
         return f"{name} must be an object"
+    missing = [key for key in required if value.get(key) is None]
+    if missing:
+        return f"{name} lacks the required {', '.join(missing)}"
     unknown = sorted(str(key) for key in value if key not in members)
     if unknown:
         return f"unknown field(s) {unknown} in {name}; it takes {sorted(members)}"

@@ -145,8 +145,10 @@ class Reporter:
     def _log_fallbacks(self, fallbacks: Mapping[tuple[str, str], int]) -> None:
         """One WARNING per kind of fallback (a bounded set of reasons, without any record's content)."""
         for (variable, reason), count in fallbacks.items():
+            # Raw mode counts here too what its Metadata left out (raw_entries.py): reasons that say "left out".
             self._logger.warning(
-                "shaping expression gave an unusable result; the configured value was used",
+                "a value did not fit the entry and was left out" if reason.startswith("left out")
+                else "shaping expression gave an unusable result; the configured value was used",
                 extra={"variable": variable, "reason": reason, "records": count},
             )
 

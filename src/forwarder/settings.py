@@ -27,6 +27,7 @@ from forwarder.env_values import (
     raw_value,
     required,
 )
+from forwarder.raw_settings import RAW_VARIABLES, RawPayload, raw_payload
 
 MIB = 1024 * 1024
 # A Source: at most 256 characters, and never AWS's own prefix (EventBridge refuses it for every entry as
@@ -113,6 +114,8 @@ ENVIRONMENT_VARIABLES = (
     "VISIBILITY_BACKOFF_MAX_SECONDS",
     "VISIBILITY_BACKOFF_BASE_SECONDS",
     "CONCURRENCY_MODE",
+    "EVENT_PAYLOAD",
+    *RAW_VARIABLES,
 )
 
 
@@ -140,6 +143,7 @@ class Settings:
     visibility_backoff_max_seconds: int = DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS  # 0: off
     visibility_backoff_base_seconds: int = DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS
     concurrency_mode: str = "adaptive"  # or "fixed" (concurrency.py)
+    raw: RawPayload | None = None  # EVENT_PAYLOAD=raw: PutRawEvents on a Custom Event Bus (raw_settings.py)
 
     @property
     def custom_bus(self) -> bool:
@@ -154,8 +158,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        bus_name = _bus_name(env)
         return cls(
-            event_bus_name=_bus_name(env),
+            event_bus_name=bus_name,
             source=_source(env, "EVENT_SOURCE"),
             detail_type=required(env, "EVENT_DETAIL_TYPE", max_len=128),
             detail_type_path=expression(env, "EVENT_DETAIL_TYPE_PATH"),
@@ -176,6 +181,7 @@ class Settings:
             visibility_backoff_max_seconds=(cap := _visibility_cap(env, "VISIBILITY_BACKOFF_MAX_SECONDS")),
             visibility_backoff_base_seconds=_visibility_base(env, "VISIBILITY_BACKOFF_BASE_SECONDS", cap),
             concurrency_mode=choice(env, "CONCURRENCY_MODE", ("adaptive", "fixed")),
+            raw=raw_payload(env, CUSTOM_BUS_PATTERN.fullmatch(bus_name) is not None),
         )
 
 

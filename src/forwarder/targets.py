@@ -7,6 +7,9 @@
 - `CustomBus`: `eventbridgev2` PutEvents through botocore's client (CBOR), naming the bus once per
   request; each entry carries SystemMetadata (a DeduplicationId, so that the bus drops what it was
   sent before, and an EventGroupId, the FIFO group or the Kinesis partition key, whose order it keeps).
+- `RawBus`: a Custom Event Bus's PutRawEvents (EVENT_PAYLOAD=raw): the same SystemMetadata beside each
+  record's payload as Data, its ContentType and Metadata (raw_entries.py builds them), and the request's
+  SchemaRegistryConfiguration when one is set.
 
 A target says how many entries a request takes and which limits apply (its service model's, limits.py),
 completes an entry with the fields only it takes, counts an entry's size, and sends a request; every
@@ -29,6 +32,7 @@ from forwarder.clients import bounded_by, close_connections, create_client
 from forwarder.entries import entry_size, utf8_length
 from forwarder.limits import CLASSIC_RULES, EntryRules, entry_rules
 from forwarder.publisher import Send
+from forwarder.raw_entries import raw_entry_size
 from forwarder.settings import Settings
 from forwarder.wire import WirePutEvents
 
@@ -115,6 +119,27 @@ class CustomBus:
         return entry_size(fields) + sum(utf8_length(value) for value in fields["SystemMetadata"].values())
 
 
+class RawBus(CustomBus):
+    """A Custom Event Bus's PutRawEvents: its model's limits (entries per request, Metadata), and its sizes."""
+
+    def __init__(self, bus_arn: str, client: Any, event_groups: bool = True, schema_registry: dict | None = None):
+        super().__init__(bus_arn, client, event_groups)
+        self.rules = entry_rules("eventbridgev2", "PutRawEvents")
+        self.max_entries = self.rules.max_entries
+        request: dict[str, Any] = {"EventBusArn": bus_arn}
+        if schema_registry:
+            request["SchemaRegistryConfiguration"] = schema_registry
+        self.send = client_sender(client, "put_raw_events", **request)
+
+    def complete(self, fields: dict[str, Any], record: SourceRecord, fallback_trace: str | None) -> str | None:
+        content_type = fields["SystemMetadata"]["ContentType"]  # raw_entries' part of the system metadata
+        group = super().complete(fields, record, fallback_trace)
+        fields["SystemMetadata"]["ContentType"] = content_type
+        return group
+
+    entry_size = staticmethod(raw_entry_size)
+
+
 # No retry of PutEvents inside botocore: the publisher retries (its backoff and attempts), and its in-flight
 # limit learns from every answer, as on the wire path. botocore's retries on top sent up to four requests per
 # attempt into a throttled quota, unseen by the limit and uncounted in PutEventsRequests.
@@ -132,6 +157,8 @@ def target_for(settings: Settings, session: Any = None) -> ClassicBus | CustomBu
     if settings.custom_bus:
         client = create_client("eventbridgev2", settings.max_concurrency, session=session, retries=PUT_EVENTS_RETRIES,
                                **region)
+        if settings.raw is not None:
+            return RawBus(settings.event_bus_name, client, settings.event_groups, settings.raw.schema_registry)
         return CustomBus(settings.event_bus_name, client, settings.event_groups)
     # No client-side parameter validation (a fifth of botocore's CPU per request): build_entry, batching and
     # Settings guarantee what it checks for PutEvents (string fields, 1..10 entries, non-empty bus name and
@@ -147,12 +174,14 @@ def target_for(settings: Settings, session: Any = None) -> ClassicBus | CustomBu
     return ClassicBus(settings.event_bus_name, WirePutEvents(session, client), client)
 
 
-def client_sender(client: Any, **request: str) -> Send:
-    """`send` through a botocore client's put_events, with the request's fixed members (EndpointId, EventBusArn)."""
+def client_sender(client: Any, operation: str = "put_events", **request: Any) -> Send:
+    """`send` through a botocore client's put_events (or put_raw_events), with the request's fixed members
+    (EndpointId, EventBusArn, SchemaRegistryConfiguration)."""
+    call = getattr(client, operation)
 
     def send(entries: list[dict], deadline: float = math.inf) -> Any:
         with bounded_by(deadline):
-            return client.put_events(Entries=entries, **request)
+            return call(Entries=entries, **request)
 
     return send
 

@@ -302,7 +302,11 @@ def role_statements(translated: dict) -> dict[str, tuple[str | None, dict]]:
 
 
 def actions_of(statement: dict) -> list[str]:
-    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    """Every action a statement may grant: both sides of a condition (EventPayload's) among them."""
+    action = statement["Action"]
+    if isinstance(action, dict) and "Fn::If" in action:
+        return [granted for branch in action["Fn::If"][1:] for granted in actions_of({"Action": branch})]
+    return action if isinstance(action, list) else [action]
 
 
 def test_role_is_least_privilege(translated: dict) -> None:
@@ -1136,6 +1140,29 @@ def test_a_custom_event_bus_arn_is_the_only_bus_the_function_may_publish_to(tran
     from forwarder.settings import CUSTOM_BUS_PATTERN
 
     assert CUSTOM_BUS_PATTERN.fullmatch(good)
+
+
+def test_raw_payload_is_granted_put_raw_events_alone_and_only_on_a_custom_bus(translated: dict) -> None:
+    # GIVEN EventPayload: the function is told the mode, and granted the one API that mode calls
+    env = translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["EVENT_PAYLOAD"] == {"Ref": "EventPayload"}
+    assert {env[name]["Ref"] for name in ("RAW_CONTENT_TYPE", "RAW_CONTENT_TYPE_PATH", "RAW_METADATA",
+                                          "RAW_SCHEMA_REGISTRY_URI")} == {
+        "RawContentType", "RawContentTypePath", "RawMetadata", "RawSchemaRegistryUri"}
+    action = role_statements(translated)["PutEventsOnTargetBusOnly"][1]["Action"]
+    assert action == {"Fn::If": ["IsRawPayload", "events:PutRawEvents", "events:PutEvents"]}
+    assert translated["Conditions"]["IsRawPayload"] == {"Fn::Equals": [{"Ref": "EventPayload"}, "raw"]}
+    # AND raw mode is refused at deploy without a Custom Event Bus, or with the parameters it does not read
+    rules = translated["Rules"]
+    assert rules["RawPayloadNeedsCustomBus"]["Assertions"][0]["Assert"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "CustomEventBusArn"}, ""]}]}
+    assert rules["RawSettingsNeedRawPayload"]["RuleCondition"] == {"Fn::Equals": [{"Ref": "EventPayload"}, "json"]}
+    # AND the content type pattern agrees with the model's (application/..., at most 256 characters)
+    pattern = translated["Parameters"]["RawContentType"]["AllowedPattern"]
+    from forwarder.raw_entries import content_type_problem
+
+    for value in ("application/avro", "application/" + "x" * 244, "text/plain", "application/" + "x" * 245):
+        assert bool(re.fullmatch(pattern, value)) is (content_type_problem(value) is None), value
 
 
 def test_the_function_may_change_visibility_on_its_source_queue_only(translated: dict) -> None:

@@ -115,7 +115,8 @@ def test_one_endpoint_serves_both_apis_in_one_accepted_list(endpoint, client):
     stats = endpoint.stats()
     assert (stats["requests"], stats["entries_accepted"]) == (2, 2)
     assert stats["eventbridgev2"] == {"requests": 1, "entries_received": 1, "entries_accepted": 1,
-                                      "entries_deduplicated": 0, "dedup_keys": 0}
+                                      "entries_deduplicated": 0, "raw_entries_received": 0,
+                                      "dedup_keys": 0}
 
 
 # --- the deduplication window ---------------------------------------------------------------------------

@@ -36,6 +36,8 @@ SIZES = {"standard": 3000, "fifo": 500, "kinesis": 1000}
 # accepted, answer lost) for sure; the soak's fault mix follows.
 SIZES_V2 = {"standard-v2": 1000, "fifo-v2": 200, "kinesis-v2": 400}
 AMBIGUOUS_FIRST = ["accepted_reset", "accepted_hang"]
+# Raw mode (EVENT_PAYLOAD=raw): the same onto the Custom Event Bus through PutRawEvents.
+SIZES_RAW = {"standard-raw": 1000, "fifo-raw": 200, "kinesis-raw": 400}
 
 
 def short_soak(name: str, size: int, cold_start, aws, clients, **config) -> dict:
@@ -45,7 +47,8 @@ def short_soak(name: str, size: int, cold_start, aws, clients, **config) -> dict
     with FaultEndpoint(**{**endpoint_config(seed=11), **config}) as endpoint, SqsPeer(aws) as peer:
         sqs = clients("sqs")
         poison_url = sqs.create_queue(QueueName="poison")["QueueUrl"] if scenario.quarantine else None
-        handler = cold_start(**handler_env(endpoint.url, peer.url, poison_url, scenario.custom_bus))
+        handler = cold_start(**handler_env(endpoint.url, peer.url, poison_url, scenario.custom_bus,
+                                           raw_payload=scenario.raw_payload))
 
         def invoke(event: dict) -> dict:
             return handler(event, LambdaContext(timeout_ms=TIMEOUT_MS))
@@ -80,3 +83,16 @@ def test_short_soak_onto_a_custom_event_bus_has_no_duplicates(name, cold_start, 
     assert result["entries_deduplicated"] >= 1
     assert sum(result["faults_injected"].values()) > 0.15 * SIZES_V2[name]
     assert sum(result["parked"].values()) - sum(result["healthy_parked"].values()) == result["poison"] > 0
+
+
+@pytest.mark.parametrize("name", list(SIZES_RAW))
+def test_short_soak_in_raw_mode_loses_nothing_and_delivers_no_duplicate(name, cold_start, aws, clients):
+    result = short_soak(name, SIZES_RAW[name], cold_start, aws, clients, request_schedule=list(AMBIGUOUS_FIRST))
+    assert problems(result) == []
+    assert result["lost"] == 0 and result["poison_on_bus"] == 0 and result["poison"] > 0
+    assert result["duplicates"] == 0 and result["duplicates_by_deduplication_id"] == 0
+    assert result["fifo_order_violations_on_bus"] == 0
+    # every entry went through PutRawEvents, and the ambiguous faults' would-be duplicates came back DEDUPLICATED
+    assert result["raw_entries_on_bus"] >= result["on_bus"] > 0 and result["put_events_entries_in_raw_mode"] == 0
+    assert all(result["faults_injected"].get(kind) for kind in AMBIGUOUS_FIRST)
+    assert result["entries_deduplicated"] >= 1

@@ -119,3 +119,11 @@ def test_with_the_backoff_off_an_explained_duplicate_on_a_custom_bus_does_not_fa
     assert problems(off) == []
     assert problems({**off, "visibility_backoff": True}) != []
     assert problems({**off, "duplicates_unexplained": 1}) == ["duplicates_unexplained=1"]
+
+
+def test_a_raw_mode_column_says_so_and_counts_its_entries_by_api():
+    raw = result("fifo-raw", "fifo", "custom", payload="raw", duplicates=0, duplicates_by_deduplication_id=0,
+                 entries_deduplicated=3, raw_entries_on_bus=1003, put_events_entries_in_raw_mode=0)
+    table = rows(markdown({**SUMMARY, "results": [*SUMMARY["results"], raw]}))
+    assert table[""][-1] == "FIFO SQS, Custom Event Bus, raw (PutRawEvents)"
+    assert table["entries through `PutRawEvents` / **`PutEvents` in raw mode**"] == ["–", "–", "1,003 / **0**"]

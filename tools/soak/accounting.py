@@ -35,12 +35,15 @@ def account(
     result = reconcile(messages, on_bus, bus.ambiguous(), tally, quarantine, is_poison)
     stats = bus.stats()
     custom = _custom_bus_figures(accepted, on_bus, stats) if scenario.custom_bus else {}
+    if scenario.raw_payload:  # raw mode sends through PutRawEvents alone
+        custom["put_events_entries_in_raw_mode"] = len(on_bus) - custom["raw_entries_on_bus"]
     recovery = recovery_figures(tally.recovered) if scenario.source != "kinesis" else {}
     return {
         "scenario": scenario.name,
         "source": scenario.source,
         "quarantine": scenario.quarantine,
         "bus": "custom" if scenario.custom_bus else "classic",
+        "payload": "raw" if scenario.raw_payload else "json",
         "visibility_backoff": None if scenario.source == "kinesis" else scenario.visibility_backoff,
         **result,
         **custom,
@@ -58,6 +61,7 @@ def _custom_bus_figures(accepted: list[dict], on_bus: list[dict], stats: dict[st
     the entries the bus answered DEDUPLICATED."""
     ids = Counter((entry.get("SystemMetadata") or {}).get("DeduplicationId") for entry in on_bus)
     return {
+        "raw_entries_on_bus": sum(entry.get("Operation") == "PutRawEvents" for entry in on_bus),
         "duplicates_by_deduplication_id": sum(count - 1 for count in ids.values()),
         "entries_without_deduplication_id": ids.get(None, 0),
         "classic_entries_on_bus": len(accepted) - len(on_bus),
@@ -88,7 +92,7 @@ def problems(result: dict[str, Any]) -> list[str]:
     # reported SQS record comes back after the window, and its duplicate (if explained) is what that shows.
     if result.get("bus") == "custom" and result.get("visibility_backoff") is not False:
         for key in ("duplicates", "duplicates_by_deduplication_id", "entries_without_deduplication_id",
-                    "classic_entries_on_bus"):
-            if result[key]:
+                    "classic_entries_on_bus", "put_events_entries_in_raw_mode"):
+            if result.get(key):
                 found.append(f"{key}={result[key]}")
     return found

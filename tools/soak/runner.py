@@ -38,7 +38,8 @@ def run_scenario(
                                aws_access_key_id="soak", aws_secret_access_key="soak")  # noqa: S106
             poison_url = sqs.create_queue(QueueName=f"{scenario.name}-poison")["QueueUrl"]
         sqs_url = peer.url if peer else moto_url
-        env = handler_env(endpoint.url, sqs_url, poison_url, scenario.custom_bus, scenario.visibility_backoff)
+        env = handler_env(endpoint.url, sqs_url, poison_url, scenario.custom_bus, scenario.visibility_backoff,
+                          scenario.raw_payload)
         source = make_source(scenario, messages, shards, peer)
         started = time.perf_counter()
         pool = instances(env)

@@ -1,8 +1,9 @@
 """The soak's scenarios, its messages and its fault mix, and the environment the handler runs in.
 
 Each source (standard SQS; FIFO SQS with a POISON_QUEUE_URL quarantine; Kinesis with an on-failure
-destination) runs twice: onto the classic bus, and onto a Custom Event Bus (``-v2``); standard SQS runs a
-third time onto the Custom Event Bus with the visibility backoff off (``standard-v2-off``), to compare.
+destination) runs three times: onto the classic bus, onto a Custom Event Bus (``-v2``), and onto that bus in
+raw mode, through PutRawEvents (``-raw``, EVENT_PAYLOAD=raw); standard SQS runs once more onto the Custom
+Event Bus with the visibility backoff off (``standard-v2-off``), to compare.
 The seeds are fixed, so a scenario's messages are the same on every run.
 """
 
@@ -56,6 +57,7 @@ class Scenario:
     groups: int = 0  # FIFO message groups
     custom_bus: bool = False  # publish to CUSTOM_BUS through eventbridgev2
     visibility_backoff: bool = True  # SQS: the function sets the visibility of the records it reports
+    raw_payload: bool = False  # EVENT_PAYLOAD=raw: PutRawEvents onto CUSTOM_BUS
 
 
 CLASSIC = {
@@ -69,6 +71,8 @@ SCENARIOS = {
     **CLASSIC,
     **{f"{name}-v2": dataclasses.replace(s, name=f"{name}-v2", custom_bus=True) for name, s in CLASSIC.items()},
 }
+SCENARIOS.update({f"{name}-raw": dataclasses.replace(s, name=f"{name}-raw", custom_bus=True, raw_payload=True)
+                  for name, s in CLASSIC.items()})
 SCENARIOS["standard-v2-off"] = dataclasses.replace(SCENARIOS["standard-v2"], name="standard-v2-off",
                                                    visibility_backoff=False)
 
@@ -110,6 +114,7 @@ def handler_env(
     poison_queue_url: str | None = None,
     custom_bus: bool = False,
     visibility_backoff: bool = True,
+    raw_payload: bool = False,
 ) -> dict[str, str]:
     """`sqs_url`: the SQS endpoint (the simulation's SqsPeer in front of moto, or moto)."""
     env = {
@@ -127,6 +132,8 @@ def handler_env(
     if custom_bus:
         env["EVENT_BUS_NAME"] = CUSTOM_BUS
         env["AWS_ENDPOINT_URL_EVENTBRIDGEV2"] = endpoint_url
+    if raw_payload:
+        env["EVENT_PAYLOAD"] = "raw"
     if sqs_url:
         env["AWS_ENDPOINT_URL_SQS"] = sqs_url
     if poison_queue_url:

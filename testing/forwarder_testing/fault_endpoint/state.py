@@ -19,7 +19,7 @@ from .quota import QUOTA_KEYS, Quota
 from .validation import ENTRY_MESSAGES
 
 V2_API = "eventbridgev2"  # the "Api" of accepted eventbridgev2 entries and the key of their stats
-V2_STATS = ("requests", "entries_received", "entries_accepted", "entries_deduplicated")
+V2_STATS = ("requests", "entries_received", "entries_accepted", "entries_deduplicated", "raw_entries_received")
 
 
 class FaultState:

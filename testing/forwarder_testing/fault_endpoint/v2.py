@@ -1,5 +1,7 @@
 """The eventbridgev2 (Custom Event Bus) PutEvents answers: Smithy RPC v2 CBOR, with a deduplication window.
 
+PutRawEvents is answered on the same wire, under the same faults, quota and window (``v2_raw.py``).
+
 Same config, faults, stats and accepted list as the classic API (one port, one ``FaultState``); what differs:
 
 * the wire: ``POST /service/AWSEventsV2/operation/PutEvents`` with ``smithy-protocol: rpc-v2-cbor`` and
@@ -71,9 +73,10 @@ PUBLISHED, DEDUPLICATED = "PUBLISHED", "DEDUPLICATED"
 def put_events_v2(handler: Handler, body: bytes) -> None:
     """Answer one ``POST /service/...`` (same faults, stats and latency as the classic API)."""
     state = handler.state
-    if handler.path != OPERATION_PATH:
+    answer = answer_put_events if handler.path == OPERATION_PATH else _raw_answer(handler.path)
+    if answer is None:
         send_error(handler, RequestError(404, "UnknownOperationException", f"No operation at {handler.path}; "
-                                         f"only {OPERATION_PATH} is served."))
+                                         f"only {OPERATION_PATH} and PutRawEvents are served."))
         return
     if handler.headers.get("smithy-protocol") != PROTOCOL:
         send_error(handler, serialization_error(f"The smithy-protocol header must be {PROTOCOL}."))
@@ -96,7 +99,14 @@ def put_events_v2(handler: Handler, body: bytes) -> None:
     elif fault == "reset":
         faults.reset_connection(handler)
     else:
-        answer_put_events(handler, body, fault, config)
+        answer(handler, body, fault, config)
+
+
+def _raw_answer(path: str) -> Any:
+    """PutRawEvents (v2_raw.py), on this wire and under these faults; None for any other path."""
+    from .v2_raw import RAW_OPERATION_PATH, answer_raw_events
+
+    return answer_raw_events if path == RAW_OPERATION_PATH else None
 
 
 def answer_put_events(handler: Handler, body: bytes, fault: str | None, config: FaultConfig) -> None:

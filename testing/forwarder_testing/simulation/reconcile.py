@@ -4,6 +4,7 @@ quarantine, or lost), and the cause of every duplicate on the bus.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -19,6 +20,13 @@ def message_key(detail: str) -> str | None:
     except ValueError:
         return None
     return value.get("id") if isinstance(value, dict) else None
+
+
+def payload_of(entry: dict) -> str:
+    """An accepted entry's payload: its Detail, or a raw entry's Data (PutRawEvents) read as UTF-8."""
+    if "DataBase64" in entry:
+        return base64.b64decode(entry["DataBase64"]).decode("utf-8", "replace")
+    return entry.get("Detail", "")
 
 
 def reconcile(
@@ -65,7 +73,7 @@ def _copies_on_bus(bus: Sequence[dict], ambiguous: set[str]) -> tuple[Counter, C
     ambiguous_copies: Counter[str] = Counter()
     first_on_bus: dict[str, int] = {}
     for position, entry in enumerate(bus):
-        key = message_key(entry.get("Detail", ""))
+        key = message_key(payload_of(entry))
         copies[key] += 1
         ambiguous_copies[key] += entry.get("EventId") in ambiguous
         first_on_bus.setdefault(key, position)
