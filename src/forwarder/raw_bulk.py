@@ -20,7 +20,7 @@ from forwarder.clients import create_client
 from forwarder.entries import INVALID_ARGUMENT, Entry, Rejected
 from forwarder.outcomes import Outcome
 from forwarder.publisher import Publisher, PublishOptions
-from forwarder.raw_entries import detected_content_type, raw_entry_size, raw_rules
+from forwarder.raw_format import detected_content_type, raw_entry_size, raw_rules
 from forwarder.settings import CUSTOM_BUS_PATTERN, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY
 from forwarder.targets import PUT_EVENTS_RETRIES, client_sender
 

@@ -22,14 +22,17 @@ event group, and sends; an entry too large for any request is claim checked (cla
 
 from __future__ import annotations
 
-import functools
-import json
 from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from forwarder.entries import INVALID_RECORD, Entry, Filtered, Rejected, dump_json, utf8_length
-from forwarder.limits import EntryRules, Limit, entry_rules
+from forwarder.entries import INVALID_RECORD, Entry, Filtered, Rejected, dump_json
+from forwarder.raw_format import (
+    content_type_problem,
+    detected_content_type,
+    metadata_limit,
+    payload_bytes,
+)
 from forwarder.records import SourceRecord
 from forwarder.retry_policy import SHAPING_FAILED
 from forwarder.shaping import _Failed, _search
@@ -41,63 +44,6 @@ if TYPE_CHECKING:
     from forwarder.raw_settings import RawPayload
     from forwarder.settings import Settings
     from forwarder.targets import Target
-
-OCTET_STREAM = "application/octet-stream"
-JSON = "application/json"
-CLOUDEVENTS_JSON = "application/cloudevents+json"
-
-
-
-@functools.cache
-def raw_rules() -> EntryRules:
-    """PutRawEvents' entry limits, read from the model at first need (a classic bus never loads that model)."""
-    return entry_rules("eventbridgev2", "PutRawEvents")
-
-
-def _content_type_limit() -> Limit:
-    return raw_rules().members["SystemMetadata"].members["ContentType"]
-
-
-def _metadata_limit() -> Limit:
-    return raw_rules().members["Metadata"]  # a map: its most pairs, and the limits of a key and a value
-
-# Any JSON text, numbers of any size included; NaN and Infinity are not JSON.
-_JSON = json.JSONDecoder(parse_constant=lambda name: (_ for _ in ()).throw(ValueError(name)))
-_JSON_STARTS = frozenset('{["-0123456789tfn')
-
-
-def content_type_problem(value: Any) -> str | None:
-    """What PutRawEvents' model refuses in a ContentType (not `application/...`, too long), or None."""
-    return _content_type_limit().problem("ContentType", value)
-
-
-def payload_bytes(body: str | bytes | None) -> bytes:
-    """The record's payload as the bytes its producer wrote (text was UTF-8 on the wire)."""
-    if isinstance(body, bytes):
-        return body
-    return b"" if body is None else body.encode("utf-8", "surrogatepass")
-
-
-def detected_content_type(body: str | bytes | None) -> str:
-    if not isinstance(body, str):
-        return OCTET_STREAM  # bytes that are not UTF-8 (text was decoded by the reader), or no body
-    text = body[1:] if body.startswith("\ufeff") else body
-    if text.lstrip()[:1] not in _JSON_STARTS:  # most text that is not JSON, without a parse
-        return OCTET_STREAM
-    try:
-        value = _JSON.decode(text)
-    except (ValueError, RecursionError):
-        return OCTET_STREAM
-    return CLOUDEVENTS_JSON if isinstance(value, dict) and "specversion" in value else JSON
-
-
-def raw_entry_size(fields: Mapping[str, Any]) -> int:
-    """AWS documents no size formula for PutRawEvents: count every byte an entry carries, to be safe."""
-    size = len(fields["Data"])
-    for key, value in (fields.get("Metadata") or {}).items():
-        size += utf8_length(key) + utf8_length(value)
-    return size + sum(utf8_length(value) for value in fields["SystemMetadata"].values())
-
 
 class RawShaping:
     """Raw mode's expressions, compiled by Settings; `for_batch` gives each batch a `RawShaper`."""
@@ -172,7 +118,7 @@ class RawShaper:
     def _fitting(self, variable: str, pairs: dict[str, str]) -> dict[str, str]:
         """The pairs the model takes, in key order up to its most; the others left out and counted."""
         kept: dict[str, str] = {}
-        limit = _metadata_limit()
+        limit = metadata_limit()
         for key in sorted(pairs):
             problem = limit.key.problem("a Metadata key", key) or limit.value.problem("its value", pairs[key])
             if problem:

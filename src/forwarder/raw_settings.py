@@ -66,7 +66,7 @@ def raw_payload(env: Mapping[str, str], custom_bus: bool) -> RawPayload | None:
 
 
 def _content_type(env: Mapping[str, str], name: str) -> str | None:
-    from forwarder.raw_entries import content_type_problem  # the model's rule, which the records obey too
+    from forwarder.raw_format import content_type_problem  # the model's rule, which the records obey too
 
     value = raw_value(env, name)
     if not value:

@@ -32,7 +32,7 @@ from forwarder.clients import bounded_by, close_connections, create_client
 from forwarder.entries import entry_size, utf8_length
 from forwarder.limits import CLASSIC_RULES, EntryRules, entry_rules
 from forwarder.publisher import Send
-from forwarder.raw_entries import raw_entry_size
+from forwarder.raw_format import raw_entry_size
 from forwarder.settings import Settings
 from forwarder.wire import WirePutEvents
 

@@ -1159,7 +1159,7 @@ def test_raw_payload_is_granted_put_raw_events_alone_and_only_on_a_custom_bus(tr
     assert rules["RawSettingsNeedRawPayload"]["RuleCondition"] == {"Fn::Equals": [{"Ref": "EventPayload"}, "json"]}
     # AND the content type pattern agrees with the model's (application/..., at most 256 characters)
     pattern = translated["Parameters"]["RawContentType"]["AllowedPattern"]
-    from forwarder.raw_entries import content_type_problem
+    from forwarder.raw_format import content_type_problem
 
     for value in ("application/avro", "application/" + "x" * 244, "text/plain", "application/" + "x" * 245):
         assert bool(re.fullmatch(pattern, value)) is (content_type_problem(value) is None), value

@@ -13,12 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from forwarder.limits import entry_rules
-from forwarder.raw_entries import (
+from forwarder.raw_entries import RawShaping, build_raw_entry
+from forwarder.raw_format import (
     CLOUDEVENTS_JSON,
     JSON,
     OCTET_STREAM,
-    RawShaping,
-    build_raw_entry,
     detected_content_type,
     payload_bytes,
     raw_entry_size,
