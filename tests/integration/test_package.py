@@ -132,7 +132,8 @@ def test_the_wheel_depends_on_botocore_alone_and_the_function_s_dependencies_are
 
 def test_the_installed_library_and_command_import_no_lambda_dependency(installed, tmp_path):
     """The wheel and its declared dependencies alone: Powertools is not even installed, and nothing asks for it."""
-    check = ("import forwarder, sys; forwarder.put_events; import forwarder.cli; "
+    check = ("import forwarder, sys; forwarder.put_events; forwarder.put_raw_events; "
+             "import forwarder.cli, forwarder.raw_cli; "
              "assert not any(m.startswith(('aws_lambda_powertools', 'boto3')) for m in sys.modules), sys.modules")
     run(installed / "python", "-c", check, cwd=tmp_path)
     missing = subprocess.run([installed / "python", "-c", "import aws_lambda_powertools"],  # noqa: S603
