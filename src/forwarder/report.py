@@ -126,6 +126,8 @@ class Reporter:
         add("ShapingFailures", MetricUnit.Count, summary.failures_by_code.get(SHAPING_FAILED, 0))
         add("EntriesRetried", MetricUnit.Count, publication.retries)
         add("PutEventsRequests", MetricUnit.Count, publication.requests)
+        add("PutEventsThrottled", MetricUnit.Count, publication.throttled)
+        add("InFlightLimit", MetricUnit.Count, publication.in_flight_limit)
 
     def _log_fallbacks(self, fallbacks: Mapping[tuple[str, str], int]) -> None:
         """One WARNING per kind of fallback (a bounded set of reasons, without any record's content)."""
