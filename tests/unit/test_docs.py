@@ -94,3 +94,22 @@ def test_the_deploy_guide_names_every_template_parameter():
     text = section(ROOT / "docs" / "deploy.md", "## Parameters")
     missing = [name for name in parameters if f"`{name}`" not in text]
     assert missing == []
+
+
+# Powertools' Metrics adds ColdStart (dimensions function_name and service) to the metrics the code adds.
+POWERTOOLS_METRICS = {"ColdStart"}
+
+
+def emitted_metrics() -> set[str]:
+    """Every metric name the function adds, read from its source (each `add("Name", ...)` / `add_metric`)."""
+    names: set[str] = set()
+    for path in (ROOT / "src" / "forwarder").rglob("*.py"):
+        names |= set(re.findall(r"\badd(?:_metric)?\(\s*\"([A-Za-z]+)\"", path.read_text()))
+    return names | POWERTOOLS_METRICS
+
+
+def test_the_metric_reference_names_every_metric_the_function_emits():
+    text = section(ROOT / "docs" / "operations.md", "## Metric reference")
+    listed = re.findall(r"^\| `(\w+)` \| Count \|", text, re.M)
+    assert sorted(listed) == sorted(emitted_metrics())  # each once
+    assert {"RecordsReceived", "PutEventsThrottled", "InFlightLimit", "VisibilityChanged"} <= set(listed)
