@@ -112,6 +112,7 @@ class Reporter:
                 "filtered": summary.filtered,
                 "retried": publication.retries,
                 "requests": publication.requests,
+                "throttled": publication.throttled,
                 "failures_by_code": summary.failures_by_code,
                 **extra,
             },
