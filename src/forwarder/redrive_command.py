@@ -22,6 +22,8 @@ import threading
 from collections.abc import Sequence
 from typing import TextIO
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from forwarder.clients import create_client
 from forwarder.env_values import ConfigurationError
 from forwarder.redrive import Pacer, Pipeline, Redrive, Requeue, stream_clients
@@ -42,7 +44,11 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout, stop: t
         print(f"redrive: {error}", file=sys.stderr)
         return EXIT_USAGE
     with _sigint_sets(stop):
-        tally = redrive.run()
+        try:
+            tally = redrive.run()
+        except (ClientError, BotoCoreError) as error:  # the queue itself (no such queue, no permission)
+            tally = redrive.tally
+            tally.failures.append(f"stopped: {error}")
     for line in tally.failures:
         stdout.write(f"not done: {line}\n")
     stdout.write(f"summary: {tally.line()}{' (interrupted)' if tally.interrupted else ''}\n")

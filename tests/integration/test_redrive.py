@@ -364,3 +364,9 @@ def test_a_wrong_setting_fails_before_any_message_is_read(env, clients, capsys):
     assert "MAX_CONCURRENCY" in capsys.readouterr().err
     assert len(drain(sqs, poison)) == 1
 
+
+
+def test_a_queue_that_does_not_exist_is_reported_not_a_traceback(env, aws):
+    code, output = redrive("--from", f"{aws}/123456789012/no-such-queue")
+    assert code == EXIT_NOT_ALL_DONE
+    assert "not done: stopped:" in output and "summary: messages=0" in output
