@@ -43,6 +43,7 @@ class Tally:
 
     messages: int = 0
     forwarded: int = 0  # records confirmed by the bus
+    filtered: int = 0  # records EVENT_FILTER now leaves out: done, as in the function
     moved: int = 0  # records confirmed by the target queue
     failed: int = 0  # records that failed again (their messages stay)
     expired: int = 0  # records of a range the stream no longer holds
@@ -60,7 +61,8 @@ class Tally:
 
     def line(self) -> str:
         return (
-            f"messages={self.messages} forwarded={self.forwarded} moved={self.moved} failed={self.failed} "
+            f"messages={self.messages} forwarded={self.forwarded} filtered={self.filtered} moved={self.moved} "
+            f"failed={self.failed} "
             f"expired={self.expired} unrecognised={self.unrecognised} deleted={self.deleted} left={self.left}"
         )
 
@@ -80,6 +82,14 @@ class Pacer:
         self._next = max(self._next, self._clock()) + records * self._interval
 
 
+class LeftOut:
+    """What `Pipeline.forward` says of a record all of whose entries EVENT_FILTER left out: done, not sent."""
+
+
+LEFT_OUT = LeftOut()
+Result = str | LeftOut | None  # None: forwarded; a string: why it was not
+
+
 class _Capture:
     """The Forwarder's reporter for a redrive: it keeps each record's outcome instead of logging metrics."""
 
@@ -96,7 +106,8 @@ class _Capture:
 
 class Pipeline:
     """The function's pipeline, for Lambda records in any number: `forward(raws)` -> per record, None when
-    every entry it gave was confirmed (or filtered), else the reason it was not."""
+    every entry it gave was confirmed (some maybe filtered), LEFT_OUT when all were filtered, else the reason
+    it was not forwarded."""
 
     def __init__(self, forwarder: Forwarder, capture: _Capture):
         self._forwarder, self._capture = forwarder, capture
@@ -107,8 +118,8 @@ class Pipeline:
         # No quarantine (a record that fails again stays where it is) and no visibility calls (no receipt).
         return cls(build_forwarder(env, capture, quarantine=False, visibility=False), capture)  # type: ignore[arg-type]
 
-    def forward(self, raws: list[dict]) -> list[str | None]:
-        reasons: list[str | None] = [None] * len(raws)
+    def forward(self, raws: list[dict]) -> list[Result]:
+        reasons: list[Result] = [None] * len(raws)
         readable: dict[str, list[int]] = {}
         for index, raw in enumerate(raws):
             try:  # one by one first, so that an unreadable record fails alone, not its whole batch
@@ -121,14 +132,18 @@ class Pipeline:
                 reasons[index] = reason
         return reasons
 
-    def _forward_batch(self, raws: list[dict]) -> list[str | None]:
+    def _forward_batch(self, raws: list[dict]) -> list[Result]:
         self._forwarder.handle({"Records": raws}, None)  # no context: no deadline
         capture = self._capture
-        by_raw: dict[int, str | None] = {id(raw): None for raw in raws}
+        reasons: dict[int, str] = {}
+        sent: set[int] = set()  # records of which some entry was not filtered
         for record, outcome in zip(capture.records, capture.publication.outcomes, strict=True):
-            if not outcome.settled and by_raw.get(id(record.raw)) is None:
-                by_raw[id(record.raw)] = f"{outcome.error_code or 'Unknown'}: {outcome.error_message or ''}".strip()
-        return [by_raw[id(raw)] for raw in raws]
+            key = id(record.raw)
+            if not outcome.filtered:
+                sent.add(key)
+            if not outcome.settled and key not in reasons:
+                reasons[key] = f"{outcome.error_code or 'Unknown'}: {outcome.error_message or ''}".strip()
+        return [reasons.get(id(raw)) if id(raw) in sent else LEFT_OUT for raw in raws]
 
 
 class Requeue:
@@ -254,14 +269,16 @@ class Redrive:
             reasons = self._forward(records)
         done = []
         for (message, _), reason in zip(parked, reasons, strict=True):
-            if reason is None:
-                done.append(message["MessageId"])
-                if self._requeue is not None:
-                    self.tally.moved += 1
-                else:
-                    self.tally.forwarded += 1
-            else:
+            if isinstance(reason, str):
                 self._fail(message, reason)
+                continue
+            done.append(message["MessageId"])
+            if reason is LEFT_OUT:
+                self.tally.filtered += 1
+            elif self._requeue is not None:
+                self.tally.moved += 1
+            else:
+                self.tally.forwarded += 1
         return done
 
     def _range(self, message: dict, span: StreamRange) -> list[str]:
@@ -284,15 +301,16 @@ class Redrive:
         if self._stop.is_set():
             return []
         reasons = self._forward(read.records)
-        failed = [reason for reason in reasons if reason is not None]
-        self.tally.forwarded += len(reasons) - len(failed)
+        failed = [reason for reason in reasons if isinstance(reason, str)]
+        self.tally.filtered += sum(reason is LEFT_OUT for reason in reasons)
+        self.tally.forwarded += sum(reason is None for reason in reasons)
         if failed:
             self._fail(message, f"{len(failed)} record(s) of {where} failed again, first: {failed[0]}", len(failed))
             return []
         self.tally.expired += read.expired
         return [message["MessageId"]]
 
-    def _forward(self, records: list[dict]) -> list[str | None]:
+    def _forward(self, records: list[dict]) -> list[Result]:
         assert self._pipeline is not None  # noqa: S101 - a Redrive without requeue is made with a pipeline
         try:
             return self._pipeline.forward(records)

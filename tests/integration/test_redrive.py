@@ -66,7 +66,7 @@ def test_a_record_quarantined_by_a_setting_goes_out_once_the_setting_is_correcte
     # THEN the record is on the bus, shaped by the corrected settings, and the quarantine is empty
     assert code == 0, output
     assert output.splitlines()[-1] == (
-        "summary: messages=1 forwarded=1 moved=0 failed=0 expired=0 unrecognised=0 deleted=1 left=0"
+        "summary: messages=1 forwarded=1 filtered=0 moved=0 failed=0 expired=0 unrecognised=0 deleted=1 left=0"
     )
     events = tap_bus_events(clients, tap)
     assert details(events) == [{"big": "x" * 5000}]
@@ -96,6 +96,20 @@ def test_a_record_that_fails_again_stays_with_its_new_reason(env, clients):
     assert details(tap_bus_events(clients, tap)) == [{"ok": 1}]
     (left,) = drain(sqs, poison)
     assert json.loads(left["Body"])["record"] == event["Records"][1]
+
+
+def test_a_record_the_corrected_filter_leaves_out_is_done_and_counted_as_filtered(env, clients):
+    sqs = clients("sqs")
+    tap = tap_bus(clients, BUS, "test.forwarder")
+    poison = sqs.create_queue(QueueName="poison")["QueueUrl"]
+    quarantine(sqs, poison, sqs_event(['{"test": true}', '{"test": false}']), code="ShapingFailed")
+    env.setenv("EVENT_FILTER", "!(body.test)")
+    code, output = redrive("--from", poison)
+    assert code == 0, output
+    counts = summary(output)
+    assert (counts["forwarded"], counts["filtered"], counts["deleted"]) == (1, 1, 2)
+    assert details(tap_bus_events(clients, tap)) == [{"test": False}]
+    assert drain(sqs, poison) == []
 
 
 def test_dry_run_changes_nothing(env, clients):
