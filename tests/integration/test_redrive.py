@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -384,3 +385,39 @@ def test_a_queue_that_does_not_exist_is_reported_not_a_traceback(env, aws):
     code, output = redrive("--from", f"{aws}/123456789012/no-such-queue")
     assert code == EXIT_NOT_ALL_DONE
     assert "not done: stopped:" in output and "summary: messages=0" in output
+
+
+def test_a_dry_run_over_a_range_reads_the_stream_and_changes_nothing(env, clients):
+    arn, shard, sequences = kinesis_stream(clients, [json.dumps({"n": n}).encode() for n in range(3)])
+    sqs = clients("sqs")
+    tap = tap_bus(clients, BUS, "test.forwarder")
+    failures = sqs.create_queue(QueueName="on-failure")["QueueUrl"]
+    body = on_failure("KinesisBatchInfo", arn, shard, sequences[0], sequences[2], 3)
+    sqs.send_message(QueueUrl=failures, MessageBody=body)
+    code, output = redrive("--from", failures, "--dry-run")
+    assert code == 0, output
+    assert "would forward 3 record(s) of shardId-" in output
+    assert tap_bus_events(clients, tap) == []
+    assert [m["Body"] for m in drain(sqs, failures)] == [body]
+
+
+def test_progress_is_shown_on_a_terminal(env, clients):
+    import pty
+
+    sqs = clients("sqs")
+    tap_bus(clients, BUS, "test.forwarder")
+    poison = sqs.create_queue(QueueName="poison")["QueueUrl"]
+    quarantine(sqs, poison, sqs_event([json.dumps({"n": n}) for n in range(12)]))
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "forwarder", "redrive", "--from", poison, "--rate", "0", "--wait-seconds", "0"]
+    with os.fdopen(leader, "rb", buffering=0) as terminal:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=follower, env=dict(os.environ))
+        os.close(follower)
+        out, _ = process.communicate(timeout=60)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the command closed its end
+            while chunk := terminal.read(4096):
+                shown += chunk
+    assert process.returncode == 0, out
+    assert b"\rredrive: messages=10 " in shown and b"\rredrive: messages=12 " in shown
+    assert b"redrive:" not in out  # progress goes to the terminal only; stdout keeps the report
