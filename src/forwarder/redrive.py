@@ -2,9 +2,9 @@
 by `python -m forwarder redrive` (redrive_command.py), one batch of messages at a time.
 
 Each message is read (parked.py) and, by what it holds:
-- a quarantined record is forwarded through the function's own pipeline (`Forwarder.handle`, built from the
-  same environment variables, so a record quarantined by a shaping mistake goes out shaped by the corrected
-  settings), or with a `Requeue` moved back to a queue (requeue.py);
+- a quarantined record is forwarded through the function's own pipeline (resend.py's `Pipeline`: the
+  `Forwarder` built from the same environment variables, so a record quarantined by a shaping mistake goes
+  out shaped by the corrected settings), or with a `Requeue` moved back to a queue (requeue.py);
 - an on-failure record's stream range is read again (stream_range.py) and its records forwarded; what the
   stream no longer holds is counted as expired.
 
@@ -19,18 +19,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from forwarder.clients import create_client
-from forwarder.forwarder import Forwarder, build_forwarder
-from forwarder.outcomes import Publication
 from forwarder.parked import Quarantined, StreamRange, Unrecognised, parse_parked
-from forwarder.records import EventError, SourceRecord, parse_event
-from forwarder.requeue import NotMovable, send_message_params
+from forwarder.resend import LEFT_OUT, Pipeline, Requeue, Result, reason_of
 from forwarder.stream_range import read_range
 
 SQS_BATCH = 10  # messages per ReceiveMessage / DeleteMessageBatch / ChangeMessageVisibilityBatch
@@ -80,86 +77,6 @@ class Pacer:
         if delay > 0:
             self._stop.wait(delay)
         self._next = max(self._next, self._clock()) + records * self._interval
-
-
-class LeftOut:
-    """What `Pipeline.forward` says of a record all of whose entries EVENT_FILTER left out: done, not sent."""
-
-
-LEFT_OUT = LeftOut()
-Result = str | LeftOut | None  # None: forwarded; a string: why it was not
-
-
-class _Capture:
-    """The Forwarder's reporter for a redrive: it keeps each record's outcome instead of logging metrics."""
-
-    def __init__(self) -> None:
-        self.records: list[SourceRecord] = []
-        self.publication = Publication([])
-
-    def rejected(self, error: Exception) -> None:
-        pass  # handle() raises it as well
-
-    def published(self, source: str, records: Any, publication: Publication, *_: Any) -> None:
-        self.records, self.publication = list(records), publication
-
-
-class Pipeline:
-    """The function's pipeline, for Lambda records in any number: `forward(raws)` -> per record, None when
-    every entry it gave was confirmed (some maybe filtered), LEFT_OUT when all were filtered, else the reason
-    it was not forwarded."""
-
-    def __init__(self, forwarder: Forwarder, capture: _Capture):
-        self._forwarder, self._capture = forwarder, capture
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Pipeline:
-        capture = _Capture()
-        # No quarantine (a record that fails again stays where it is) and no visibility calls (no receipt).
-        return cls(build_forwarder(env, capture, quarantine=False, visibility=False), capture)  # type: ignore[arg-type]
-
-    def forward(self, raws: list[dict]) -> list[Result]:
-        reasons: list[Result] = [None] * len(raws)
-        readable: dict[str, list[int]] = {}
-        for index, raw in enumerate(raws):
-            try:  # one by one first, so that an unreadable record fails alone, not its whole batch
-                source, _ = parse_event({"Records": [raw]}, self._forwarder.settings.sns_unwrap)
-                readable.setdefault(source, []).append(index)
-            except EventError as error:
-                reasons[index] = f"UnreadableRecord: {error}"
-        for indices in readable.values():  # one batch per event source, as Lambda would deliver them
-            for index, reason in zip(indices, self._forward_batch([raws[i] for i in indices]), strict=True):
-                reasons[index] = reason
-        return reasons
-
-    def _forward_batch(self, raws: list[dict]) -> list[Result]:
-        self._forwarder.handle({"Records": raws}, None)  # no context: no deadline
-        capture = self._capture
-        reasons: dict[int, str] = {}
-        sent: set[int] = set()  # records of which some entry was not filtered
-        for record, outcome in zip(capture.records, capture.publication.outcomes, strict=True):
-            key = id(record.raw)
-            if not outcome.filtered:
-                sent.add(key)
-            if not outcome.settled and key not in reasons:
-                reasons[key] = f"{outcome.error_code or 'Unknown'}: {outcome.error_message or ''}".strip()
-        return [reasons.get(id(raw)) if id(raw) in sent else LEFT_OUT for raw in raws]
-
-
-class Requeue:
-    """Quarantined SQS records -> a queue (requeue.py), each confirmed by SQS's answer."""
-
-    def __init__(self, sqs: Any, queue_url: str):
-        self._sqs, self.queue_url = sqs, queue_url
-
-    def move(self, record: dict) -> str | None:
-        try:
-            self._sqs.send_message(**send_message_params(record, self.queue_url))
-        except NotMovable as error:
-            return f"NotMovable: {error}"
-        except (ClientError, BotoCoreError) as error:
-            return _reason(error)
-        return None
 
 
 @dataclass(slots=True)
@@ -289,7 +206,7 @@ class Redrive:
         try:
             read = read_range(span, self._stream_client(service, span.region))
         except (ClientError, BotoCoreError) as error:
-            self._fail(message, f"range not read: {_reason(error)}", records=span.size)
+            self._fail(message, f"range not read: {reason_of(error)}", records=span.size)
             return []
         where = f"{span.shard_id} {span.start}..{span.end}"
         if read.expired:
@@ -315,7 +232,7 @@ class Redrive:
         try:
             return self._pipeline.forward(records)
         except (ClientError, BotoCoreError) as error:  # the stages before the publisher (the claim check)
-            return [_reason(error)] * len(records)
+            return [reason_of(error)] * len(records)
 
     def _fail(self, message: dict, reason: str, records: int = 1) -> None:
         self.tally.failed += records
@@ -328,7 +245,7 @@ class Redrive:
             try:
                 answer = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=entries)
             except (ClientError, BotoCoreError) as error:
-                answer = {"Failed": [{"Id": e["Id"], "Message": _reason(error)} for e in entries]}
+                answer = {"Failed": [{"Id": e["Id"], "Message": reason_of(error)} for e in entries]}
             failed = {entry["Id"]: entry.get("Message", entry.get("Code")) for entry in answer.get("Failed", [])}
             for i, item in enumerate(chunk):
                 if str(i) in failed:  # its records went out and will go again next run: at least once
@@ -346,7 +263,7 @@ class Redrive:
             try:
                 self._sqs.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=entries)
             except (ClientError, BotoCoreError) as error:  # they come back when their visibility timeout ends
-                self.tally.failures.append(f"{len(chunk)} message(s) not made visible again: {_reason(error)}")
+                self.tally.failures.append(f"{len(chunk)} message(s) not made visible again: {reason_of(error)}")
 
     def _say(self, line: str) -> None:
         if self._plan:
@@ -360,13 +277,6 @@ class Redrive:
 
 def _chunks(items: list[_Held]) -> Iterable[list[_Held]]:
     return (items[start : start + SQS_BATCH] for start in range(0, len(items), SQS_BATCH))
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return f"{details.get('Code', 'Unknown')}: {details.get('Message', '')}".strip()
-    return f"{type(error).__name__}: {error}"
 
 
 def stream_clients(max_concurrency: int) -> Callable[[str, str], Any]:

@@ -26,7 +26,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from forwarder.clients import create_client
 from forwarder.env_values import ConfigurationError
-from forwarder.redrive import Pacer, Pipeline, Redrive, Requeue, stream_clients
+from forwarder.redrive import Pacer, Redrive, stream_clients
+from forwarder.resend import Pipeline, Requeue
 
 EXIT_NOT_ALL_DONE = 1
 EXIT_USAGE = 2
