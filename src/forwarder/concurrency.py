@@ -70,8 +70,9 @@ class FixedLimit:
     def round(self) -> int:
         return 0
 
-    def observe(self, future: Future, sent_in_round: int) -> None:
-        """Nothing to learn."""
+    def observe(self, future: Future, sent_in_round: int) -> str | None:
+        """Nothing to learn; the verdict is still counted (the PutEventsThrottled metric)."""
+        return verdict(future)
 
 
 class AdaptiveLimit:
@@ -92,13 +93,14 @@ class AdaptiveLimit:
     def round(self) -> int:
         return self._round
 
-    def observe(self, future: Future, sent_in_round: int) -> None:
-        """Learn from a finished request sent when `round` was `sent_in_round`."""
+    def observe(self, future: Future, sent_in_round: int) -> str | None:
+        """Learn from a finished request sent when `round` was `sent_in_round`; return its verdict."""
         found = verdict(future)
         if found == THROTTLED:
             self.throttled(sent_in_round)
         elif found == CLEAN:
             self.clean()
+        return found
 
     def throttled(self, sent_in_round: int) -> None:
         with self._lock:

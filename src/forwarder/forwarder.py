@@ -99,9 +99,14 @@ class Forwarder:
         return batch_response(records, publication.outcomes)
 
 
-def build_forwarder(env: Mapping[str, str], report: Reporter) -> Forwarder:
+def build_forwarder(
+    env: Mapping[str, str], report: Reporter, *, quarantine: bool = True, visibility: bool = True
+) -> Forwarder:
     """A Forwarder for the settings `env` holds, with the clients they need (botocore reads its own variables,
-    AWS_ENDPOINT_URL and the like, from the process environment)."""
+    AWS_ENDPOINT_URL and the like, from the process environment).
+
+    `quarantine=False` and `visibility=False` leave those stages off whatever the settings say: the redrive
+    command (redrive.py) keeps a record that fails again where it already is, and has no receipt handles."""
     settings = Settings.from_env(env)
     # One botocore session for every client: each client made from a session of its own would load the
     # partition and endpoint data again (about 40 ms per client at cold start).
@@ -111,8 +116,8 @@ def build_forwarder(env: Mapping[str, str], report: Reporter) -> Forwarder:
         target_for(settings, session),
         report,
         _claim_check(settings, session),
-        _quarantine(settings, session),
-        _visibility(settings, session),
+        _quarantine(settings, session) if quarantine else NoQuarantine(),
+        _visibility(settings, session) if visibility else NoVisibility(),
     )
 
 

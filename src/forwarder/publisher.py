@@ -125,4 +125,6 @@ class Publisher:
             scheduler.run(settlement)
         finally:
             scheduler.stop()  # without waiting for a hung request: the ledger reports it
-        return ledger.close(*scheduler.left_open(), stopped=scheduler.stopped)
+        publication = ledger.close(*scheduler.left_open(), stopped=scheduler.stopped)
+        publication.throttled, publication.in_flight_limit = scheduler.throttled, self.limit.limit
+        return publication

@@ -127,6 +127,7 @@ class Reporter:
                 "filtered": summary.filtered,
                 "retried": publication.retries,
                 "requests": publication.requests,
+                "throttled": publication.throttled,
                 "failures_by_code": by_code_in_brief(summary.failures_by_code),
                 **extra,
             },
@@ -141,6 +142,8 @@ class Reporter:
         add("ShapingFailures", MetricUnit.Count, summary.failures_by_code.get(SHAPING_FAILED, 0))
         add("EntriesRetried", MetricUnit.Count, publication.retries)
         add("PutEventsRequests", MetricUnit.Count, publication.requests)
+        add("PutEventsThrottled", MetricUnit.Count, publication.throttled)
+        add("InFlightLimit", MetricUnit.Count, publication.in_flight_limit)
 
     def _log_fallbacks(self, fallbacks: Mapping[tuple[str, str], int]) -> None:
         """One WARNING per kind of fallback (a bounded set of reasons, without any record's content)."""

@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Protocol
 
 from forwarder.batching import pack
-from forwarder.concurrency import FixedLimit, InFlightLimit
+from forwarder.concurrency import THROTTLED, FixedLimit, InFlightLimit
 from forwarder.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ class Scheduler:
         self._delayed: list[tuple[float, int]] = []  # heap of (not before, index)
         self._queued: deque[list[int]] = deque()  # packed requests waiting for a free slot
         self._in_flight: dict[Future, list[int]] = {}  # PutEvents requests, at most the limit's
+        self.throttled = 0  # answers that said throttling (PutEventsThrottled)
         self._sent_in_round: dict[Future, int] = {}  # the limit's round when each request went out
         self._quarantining: dict[Future, int] = {}
         self._preparing: dict[Future, int] = {}  # Pending items whose future has not resolved yet
@@ -128,7 +129,8 @@ class Scheduler:
 
     def _hand_over(self, future: Future, settler: Settler) -> None:
         if future in self._in_flight:
-            self._limit.observe(future, self._sent_in_round.pop(future))
+            if self._limit.observe(future, self._sent_in_round.pop(future)) == THROTTLED:
+                self.throttled += 1
             settler.answered(self._in_flight.pop(future), future)
         elif future in self._quarantining:
             settler.quarantined(self._quarantining.pop(future), future)

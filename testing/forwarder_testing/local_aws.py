@@ -7,6 +7,7 @@ The one place the suite, `make demo` and `make invoke` (tools/local_invoke/) get
 
 from __future__ import annotations
 
+import base64
 import socket
 import subprocess
 import sys
@@ -109,7 +110,8 @@ def lambda_sqs_record(message: dict, queue_arn: str, region: str = "us-east-1") 
         "messageAttributes": {
             name: {
                 "stringValue": value.get("StringValue"),
-                "binaryValue": value.get("BinaryValue"),
+                # Lambda delivers binary values in base64, as JSON has no bytes
+                "binaryValue": _base64(value.get("BinaryValue")),
                 "stringListValues": [],
                 "binaryListValues": [],
                 "dataType": value["DataType"],
@@ -121,6 +123,10 @@ def lambda_sqs_record(message: dict, queue_arn: str, region: str = "us-east-1") 
         "eventSourceARN": queue_arn,
         "awsRegion": region,
     }
+
+
+def _base64(value: bytes | None) -> str | None:
+    return None if value is None else base64.b64encode(value).decode("ascii")
 
 
 def queue_arn(sqs, queue_url: str) -> str:

@@ -74,6 +74,8 @@ MOTO_SKIPS = {
     "the alarms are checked in the translated template instead",
     "AWS::S3::BucketPolicy": "moto's CloudFormation implements no bucket policy; the TLS-only policy of the "
     "large-payload bucket is checked in the translated template instead",
+    "AWS::Logs::QueryDefinition": "moto's CloudFormation implements no saved Logs Insights query; the queries are "
+    "checked in the translated template (test_saved_queries_read_the_functions_log_group)",
     "AWS::Lambda::Alias": "moto's CloudFormation implements no Lambda alias (it publishes the version); the alias "
     "SnapStart's event sources invoke is checked in the translation (tests/deploy/test_snapstart_and_pollers.py)",
 }
@@ -570,7 +572,9 @@ def test_event_sources_report_partial_failures_and_streams_are_bounded(translate
 def test_alarms_cover_dlq_errors_and_stream_lag(translated: dict) -> None:
     alarms = {n: r for n, r in translated["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     by_metric = {
-        (a["Properties"]["Namespace"], a["Properties"]["MetricName"], n): a.get("Condition") for n, a in alarms.items()
+        # str(): the function's own namespace is a parameter ({"Ref": ...}), not a name
+        (str(a["Properties"]["Namespace"]), a["Properties"]["MetricName"], n): a.get("Condition")
+        for n, a in alarms.items()
     }
     dlq_key = ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "SourceDeadLetterQueueAlarm")
     assert by_metric[dlq_key] == "CreateSourceQueue"
@@ -600,7 +604,7 @@ def test_every_alarm_notifies_the_topic_chosen_in_one_place(translated: dict) ->
         "Fn::If": ["HasAlarmAction", [{"Fn::GetAtt": ["AlarmNotificationTopic", "Value"]}], {"Ref": "AWS::NoValue"}]
     }
     alarms = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    assert len(alarms) == 7
+    assert len(alarms) == 9
     for name, props in alarms.items():
         assert (props["AlarmActions"], props["OKActions"]) == (actions, actions), name
     # AND no other resource names either topic itself
@@ -897,6 +901,7 @@ def test_default_stack_with_every_optional_stage_deploys_on_moto(
             "HasEventEndpoint": True,
             "CreateAlarmTopic": False,
             "HasAlarmAction": False,
+            "CreateDashboard": True,
         },
     )
     out = stack["outputs"]
@@ -912,7 +917,15 @@ def test_default_stack_with_every_optional_stage_deploys_on_moto(
         "EventBusArn",
         "FunctionName",
         "LogGroupName",
+        "AlarmNotifications",
+        "DashboardUrl",
     }
+    assert out["AlarmNotifications"].startswith("NOBODY")  # no AlarmEmail, no AlarmTopicArn: said at deploy
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=url, region_name=REGION)
+    dashboard = stack["resources"]["ForwarderDashboard"]["PhysicalResourceId"]
+    assert out["DashboardUrl"].endswith(f"#dashboards/dashboard/{dashboard}")
+    widgets = json.loads(cloudwatch.get_dashboard(DashboardName=dashboard)["DashboardBody"])["widgets"]
+    assert any(w["type"] == "log" for w in widgets)  # the deployed body is JSON, its references resolved
     lam = boto3.client("lambda", endpoint_url=url, region_name=REGION)
     sqs = boto3.client("sqs", endpoint_url=url, region_name=REGION)
     s3 = boto3.client("s3", endpoint_url=url, region_name=REGION)
@@ -1024,6 +1037,7 @@ def test_fifo_stack_on_an_existing_bus_and_bucket_without_quarantine_deploys_on_
             "EventBusName": "shared-bus",
             "RejectedRecordQuarantine": "off",
             "LargePayloadBucket": "shared-claim-checks",
+            "Dashboard": "off",
         },
     )
 
@@ -1040,6 +1054,7 @@ def test_fifo_stack_on_an_existing_bus_and_bucket_without_quarantine_deploys_on_
             "HasEventEndpoint": False,
             "CreateAlarmTopic": False,
             "HasAlarmAction": False,
+            "CreateDashboard": False,
         },
     )
     out = stack["outputs"]
@@ -1083,6 +1098,7 @@ def test_alarm_target_resolves_to_the_one_chosen_topic_on_moto(
         "HasEventEndpoint": False,
         "CreateAlarmTopic": created,
         "HasAlarmAction": True,
+        "CreateDashboard": True,
     }
     assert_deployed_exactly(stack, translated, conditions)
     ssm = boto3.client("ssm", endpoint_url=url, region_name=REGION)

@@ -117,3 +117,19 @@ def test_powertools_log_event_setting_logs_no_body(value, cold_start, context, c
     assert SECRET not in json.dumps(log_lines(caplog))
     assert SECRET not in capsys.readouterr().out
     assert any("POWERTOOLS_LOGGER_LOG_EVENT is ignored" in line["message"] for line in log_lines(caplog))
+
+
+@pytest.mark.integration
+def test_throttled_requests_and_the_in_flight_limit_are_metrics(cold_start, context, capsys):
+    # GIVEN an endpoint that throttles the first two requests' entries, and an adaptive limit of 8
+    with FaultEndpoint() as endpoint:
+        endpoint.configure(entry_schedule=["ThrottlingException"] * 20)
+        handler = cold_start(AWS_ENDPOINT_URL=endpoint.url, MAX_CONCURRENCY="8")
+        response = handler(sqs_event([json.dumps({"n": n}) for n in range(10)]), context)
+    # THEN every record went out in the end, and the metrics say requests were throttled and the limit was cut
+    assert response == {"batchItemFailures": []}
+    emf = emf_lines(capsys)[-1]
+    assert emf["PutEventsThrottled"][0] >= 1
+    assert 1 <= emf["InFlightLimit"][0] < 8
+    metrics = {m["Name"] for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert {"PutEventsThrottled", "InFlightLimit"} <= metrics

@@ -199,12 +199,15 @@ def test_starts_its_own_moto_and_creates_the_named_bus(throwaway: tuple[str, Pat
         f"{module}.lambda_handler",
         "--code-root",
         str(code_root),
+        "--create-bus",
         str(event_file),
         env={"EVENT_BUS_NAME": "orders-bus", "EVENT_SOURCE": "shop.orders"},
     )
 
-    # THEN the events reached that bus, with the caller's EVENT_SOURCE, and the function saw a trace id
+    # THEN it says it made the bus; the events reached it, with the caller's EVENT_SOURCE; the function saw a
+    # trace id
     assert result.returncode == 0, result.stderr
+    assert "created event bus 'orders-bus' (--create-bus)" in result.stderr
     assert_partial_batch_response(result.stdout, json.loads(event_file.read_text()))
     assert "reached bus 'orders-bus'" in result.stderr
     reached = reached_bus(result.stderr)
@@ -259,3 +262,33 @@ def test_handler_past_its_deadline_is_a_timeout(throwaway: tuple[str, Path], mot
     assert result.returncode == 4, result.stderr
     assert "Task timed out after 1 seconds" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_bus_that_does_not_exist_is_not_made_unasked_and_the_records_are_reported() -> None:
+    # GIVEN a bus name the emulator does not know, and no --create-bus
+    event_file = ROOT / "events" / "sqs-fifo.json"
+    # (the visibility backoff on, as deployed: the suite's environment turns it off)
+    result = run_tool(str(event_file), env={"EVENT_BUS_NAME": "no-such-bus", "VISIBILITY_BACKOFF_MAX_SECONDS": "240"})
+    # THEN the tool says so, the function fails as on AWS (every record reported), and the visibility calls on
+    # the event's source queue (which holds its messages) work: no warning that says nothing of the function
+    assert result.returncode == 0, result.stderr
+    assert "event bus 'no-such-bus' does not exist" in result.stderr and "--create-bus" in result.stderr
+    assert "source queue 'orders-events.fifo' holds the event's 6 message(s)" in result.stderr
+    event = json.loads(event_file.read_text())
+    assert sorted(assert_partial_batch_response(result.stdout, event)) == sorted(record_ids(event))
+    assert "visibility not changed" not in result.stderr
+    assert '"visibility_changed":6' in result.stderr
+
+
+def test_an_init_error_of_several_lines_is_kept_whole(moto_url: str) -> None:
+    # GIVEN an expression JMESPath cannot parse: its error points at the place on lines of their own
+    result = run_tool("--endpoint-url", moto_url, "events/sqs.json", env={"EVENT_DETAIL": "body.["})
+    assert result.returncode == 3, result.stderr
+    message = json.loads(result.stdout)["errorMessage"]
+    assert "\n" in message
+    # THEN every line of it is in the summary, each with the tool's prefix
+    summary = [line for line in result.stderr.splitlines() if line.startswith("[local-invoke]")]
+    start = next(i for i, line in enumerate(summary) if "init error: ConfigurationError: EVENT_DETAIL" in line)
+    lines = message.splitlines()
+    assert summary[start].endswith(lines[0])
+    assert [line.removeprefix("[local-invoke]   ") for line in summary[start + 1 : start + len(lines)]] == lines[1:]

@@ -128,3 +128,22 @@ def test_the_example_entries_are_the_putevents_guide_s_two_entries_in_the_aws_cl
     assert all({"Source", "DetailType", "Detail", "Resources"} <= entry.keys() for entry in entries)
     assert all(isinstance(json.loads(entry["Detail"]), dict) for entry in entries)
     assert "file://examples/entries.json" in section(ROOT / "docs" / "library.md", "### Try it without AWS")
+
+
+# Powertools' Metrics adds ColdStart (dimensions function_name and service) to the metrics the code adds.
+POWERTOOLS_METRICS = {"ColdStart"}
+
+
+def emitted_metrics() -> set[str]:
+    """Every metric name the function adds, read from its source (each `add("Name", ...)` / `add_metric`)."""
+    names: set[str] = set()
+    for path in (ROOT / "src" / "forwarder").rglob("*.py"):
+        names |= set(re.findall(r"\badd(?:_metric)?\(\s*\"([A-Za-z]+)\"", path.read_text()))
+    return names | POWERTOOLS_METRICS
+
+
+def test_the_metric_reference_names_every_metric_the_function_emits():
+    text = section(ROOT / "docs" / "operations.md", "## Metric reference")
+    listed = re.findall(r"^\| `(\w+)` \| Count \|", text, re.M)
+    assert sorted(listed) == sorted(emitted_metrics())  # each once
+    assert {"RecordsReceived", "PutEventsThrottled", "InFlightLimit", "VisibilityChanged"} <= set(listed)

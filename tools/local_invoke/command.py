@@ -12,17 +12,19 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from forwarder_testing.bus_tap import BusTap
 from forwarder_testing.local_aws import moto_server
 from tools.local_invoke.function import DUMMY_CREDENTIALS, function_environment, start_function, stop
 from tools.local_invoke.outcome import EXIT_EMULATOR, MAX_PAYLOAD_BYTES, exit_status, log, wait_for_report
 from tools.local_invoke.runtime_api import Invocation, RuntimeApi
+from tools.local_invoke.sources import prepare_bus, stage_sqs_messages
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_ID = "123456789012"  # moto's default account
-def bus_tap(endpoint_url: str, region: str, bus: str) -> BusTap:
-    """The tap on the target bus, through clients with the function's dummy credentials."""
+def emulator_clients(endpoint_url: str, region: str) -> tuple[Any, Any]:
+    """EventBridge and SQS clients on the emulator, with the function's dummy credentials."""
     import boto3  # the tool runs in the project's venv, where boto3 is pinned
 
     session = boto3.session.Session(
@@ -31,8 +33,11 @@ def bus_tap(endpoint_url: str, region: str, bus: str) -> BusTap:
         aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
         region_name=region,
     )
-    events = session.client("events", endpoint_url=endpoint_url)
-    sqs = session.client("sqs", endpoint_url=endpoint_url)
+    return session.client("events", endpoint_url=endpoint_url), session.client("sqs", endpoint_url=endpoint_url)
+
+
+def bus_tap(events: Any, sqs: Any, bus: str) -> BusTap:
+    """The tap on the target bus (which exists: prepare_bus made sure of it)."""
     return BusTap(events, sqs, bus, name=f"local-invoke-tap-{secrets.token_hex(4)}")
 
 
@@ -54,11 +59,15 @@ def read_event(path: str) -> bytes | None:
     return event
 
 
-def invoke(args: argparse.Namespace, endpoint_url: str, scratch: Path) -> int:
+def invoke(args: argparse.Namespace, endpoint_url: str, scratch: Path, sqs: Any = None) -> int:
+    """`sqs`: the emulator's SQS, to stage the event's SQS messages in their queues (sources.py); None leaves
+    the event as it is."""
     code_root = Path(args.code_root).resolve()
     event = read_event(args.event)
     if event is None:
         return 2
+    if sqs is not None:
+        event = stage_sqs_messages(sqs, event)
     invocation = Invocation(
         event=event,
         request_id=str(uuid.uuid4()),
@@ -98,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
         "--endpoint-url", help="use this AWS endpoint (moto, LocalStack, ...) instead of starting moto"
     )
     parser.add_argument("--no-bus-tap", action="store_true", help="do not set up a rule and queue on the bus")
+    parser.add_argument(
+        "--create-bus", action="store_true", help="create EVENT_BUS_NAME on the emulator when it does not exist"
+    )
     parser.add_argument("--function-name", default="event-forwarder")
     parser.add_argument("--memory-size", type=int, default=256)
     parser.add_argument(
@@ -164,12 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 endpoint_url = stack.enter_context(moto_server(log=scratch / "moto.log"))
                 log(f"moto server on {endpoint_url}")
-            tap = None if args.no_bus_tap else stack.enter_context(bus_tap(endpoint_url, args.region, bus))
+            events, sqs = emulator_clients(endpoint_url, args.region)
+            exists = prepare_bus(events, bus, args.create_bus)
+            tap = stack.enter_context(bus_tap(events, sqs, bus)) if exists and not args.no_bus_tap else None
         except Exception as error:
             log(f"could not prepare the emulator: {error}")
             return EXIT_EMULATOR
 
-        status = invoke(args, endpoint_url, scratch)
+        # Our own moto holds the event's SQS messages; an emulator named with --endpoint-url is left as it is.
+        status = invoke(args, endpoint_url, scratch, sqs=None if args.endpoint_url else sqs)
         if tap is not None:
             # An emulator we started answers at once; one named with --endpoint-url may be slower.
             show_what_reached(tap, settle_s=0.5 if not args.endpoint_url else 2.0)

@@ -87,7 +87,16 @@ def exit_status(outcome: Report | str, args: argparse.Namespace, invocation: Inv
         return EXIT_OK
     summary = describe_error(outcome.body)
     if outcome.kind == "init_error":
-        log(f"init error: {summary}")
+        log_whole(f"init error: {summary}")
         return EXIT_INIT_ERROR
-    log(f"invoke error: {summary}")
+    log_whole(f"invoke error: {summary}")
     return EXIT_INVOKE_ERROR
+
+
+def log_whole(message: str) -> None:
+    """A message of several lines (a JMESPath error points at the expression on its own lines) kept whole,
+    each line with the tool's prefix, so that no part of it reads as the function's output."""
+    first, *rest = message.splitlines() or [""]
+    log(first)
+    for line in rest:
+        log(f"  {line}")
