@@ -15,7 +15,9 @@ refused alone, as InvalidArgument, the code EventBridge gives a malformed entry.
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
 from base64 import b64encode
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 _TIME_BYTES = 14  # AWS counts a set Time as 14 bytes
 INVALID_RECORD = "InvalidRecord"
 INVALID_ARGUMENT = "InvalidArgument"  # the code EventBridge itself gives a malformed entry
+DEADLINE_EXCEEDED = "DeadlineExceeded"  # not confirmed (here: not read or not prepared) before the deadline
+NOT_READ = "not read before the invocation's deadline"
+NOT_PREPARED = "not prepared before the invocation's deadline"
 
 
 @dataclass(slots=True)
@@ -72,6 +77,25 @@ class Shaped:
 UNSHAPED = Shaped()  # no expression set: built once, so that such a forwarder pays nothing per record
 
 
+def build_entries(
+    records: list[SourceRecord],
+    settings: Settings,
+    target: Target,
+    fallback_trace: str | None,
+    shaper: Shaper | None = None,
+    deadline: float = math.inf,
+) -> list[Entry | Rejected | Filtered]:
+    """`build_entry` for each record until `deadline` (time.monotonic()'s time line), as the publisher stops
+    there: a record not reached by then is refused as DeadlineExceeded, so it is reported, never lost."""
+    items: list[Entry | Rejected | Filtered] = []
+    for record in records:
+        if time.monotonic() >= deadline:
+            items.extend(Rejected(DEADLINE_EXCEEDED, NOT_PREPARED, late.group) for late in records[len(items):])
+            break
+        items.append(build_entry(record, settings, target, fallback_trace, shaper))
+    return items
+
+
 def build_entry(
     record: SourceRecord,
     settings: Settings,
@@ -80,6 +104,8 @@ def build_entry(
     shaper: Shaper | None = None,
 ) -> Entry | Rejected | Filtered:
     """`shaper` (shaping.py) is given when some expression is set; without it no record view is built."""
+    if record.unread:
+        return Rejected(DEADLINE_EXCEEDED, NOT_READ, record.group)
     if record.problem:
         return Rejected(INVALID_RECORD, record.problem, record.group)
     shaped = UNSHAPED if shaper is None else shaper.shape(record, target.rules)

@@ -25,7 +25,7 @@ import botocore.session
 
 from forwarder.claim_check import ClaimCheck, NoClaimCheck
 from forwarder.clients import create_client
-from forwarder.entries import build_entry
+from forwarder.entries import build_entries
 from forwarder.publisher import Publisher, PublishOptions
 from forwarder.quarantine import NoQuarantine, QuarantineQueue
 from forwarder.records import EventError, parse_event
@@ -76,18 +76,19 @@ class Forwarder:
         is not a batch this function can read (Lambda then retries it whole)."""
         settings = self.settings
         started = time.monotonic()
+        # One deadline for every stage: reading, shaping and the claim check stop there as the publisher does.
+        deadline = _deadline(context, settings.deadline_margin_ms)
         try:
-            source, records = parse_event(event, settings.sns_unwrap)
+            source, records = parse_event(event, settings.sns_unwrap, deadline)
         except EventError as error:
             self.report.rejected(error)
             raise
         trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
         shaper = None if self.shaping is None else self.shaping.for_batch()
-        items = [build_entry(record, settings, self.target, trace, shaper) for record in records]
-        deadline = _deadline(context, settings.deadline_margin_ms)
+        items = build_entries(records, settings, self.target, trace, shaper, deadline)
         items = self.claim_check.offload(items, settings.max_request_bytes, deadline)
         publication = self.publisher.publish(items, deadline=deadline, quarantine=self.quarantine.for_batch(records))
-        visibility_deadline = math.inf if deadline is None else deadline + settings.deadline_margin_ms / 4000
+        visibility_deadline = deadline + settings.deadline_margin_ms / 4000
         visibility = self.visibility.change(source, records, publication.outcomes, visibility_deadline, started)
         fallbacks = None if shaper is None else shaper.fallbacks
         self.report.published(source, records, publication, fallbacks, visibility)
@@ -133,8 +134,9 @@ def _visibility(settings: Settings, session: Any) -> VisibilityBackoff | NoVisib
     return VisibilityBackoff(sqs, backoff, settings.max_concurrency)
 
 
-def _deadline(context: Any, margin_ms: int) -> float | None:
+def _deadline(context: Any, margin_ms: int) -> float:
+    """On time.monotonic()'s time line; math.inf without a Lambda context (no deadline)."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
-        return None
+        return math.inf
     return time.monotonic() + (remaining() - margin_ms) / 1000

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from forwarder.entries import DEADLINE_EXCEEDED as DEADLINE_EXCEEDED
 from forwarder.entries import INVALID_ARGUMENT, INVALID_RECORD
 
 SHAPING_FAILED = "ShapingFailed"  # EVENT_DETAIL or EVENT_FILTER failed on a record (shaping.py)
 
 ENTRY_TOO_LARGE = "EntryTooLarge"
-DEADLINE_EXCEEDED = "DeadlineExceeded"
 GROUP_BLOCKED = "GroupBlocked"
 # An answer that cannot be read (not PutEvents' shape, or results that cannot be matched to the entries):
 # the service may or may not have taken the entries, so they are retried like a failed request.

@@ -19,8 +19,12 @@ from forwarder.records.trace_context import from_sns_attributes, from_sqs_attrib
 from forwarder.settings import SNS_TOPIC_ARN, SnsUnwrap
 
 
+def sqs_item_id(raw: dict, index: int) -> str:
+    return identifier(raw, "messageId", index)
+
+
 def sqs_records(raw: dict, index: int) -> list[SourceRecord]:
-    item_id = identifier(raw, "messageId", index)
+    item_id = sqs_item_id(raw, index)
     # Lambda always sends attributes; a record without them is still forwarded (without Time or trace).
     record = SQSRecord(raw if isinstance(raw.get("attributes"), dict) else {**raw, "attributes": {}})
     attributes = record.attributes
