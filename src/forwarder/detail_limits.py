@@ -37,6 +37,7 @@ _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 # A number token (never part of one: not after a digit, dot, sign or exponent) that could overflow a double or
 # int64: one with an exponent, or with 19 digits or more before any fraction.
 _RISKY_NUMBER = re.compile(rb"(?<![0-9.eE+-])-?(?:[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+|[0-9]{19,}(?:\.[0-9]+)?)")
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"0" * 9)
 # Brackets as "(" and ")"; every other byte deleted.
 _BRACKETS = bytes.maketrans(b"[{]}", b"(())")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
@@ -49,10 +50,12 @@ def refusal(text: str, extra: int = 0) -> str | None:
     outside = _outside_strings(text)
     if b"N" in outside or b"I" in outside:
         return NOT_FINITE
-    for match in _RISKY_NUMBER.finditer(outside):
-        problem = _number_problem(match.group())
-        if problem:
-            return problem
+    digits_as_zeros = outside.translate(_DIGITS_AS_ZEROS)
+    if b"0e" in digits_as_zeros or b"0E" in digits_as_zeros or b"0" * 19 in digits_as_zeros:  # found by memchr
+        for match in _RISKY_NUMBER.finditer(outside):  # then the regex, which tries every position
+            problem = _number_problem(match.group())
+            if problem:
+                return problem
     if outside.count(b"[") + outside.count(b"{") + extra <= MAX_DETAIL_DEPTH:  # cannot be too deep
         return None
     return DEEPER if depth(outside) + extra > MAX_DETAIL_DEPTH else None
