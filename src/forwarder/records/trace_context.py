@@ -12,7 +12,8 @@ lowercase hex only; version `ff` is invalid; trace id and parent id not all zero
 exactly four fields; a later version may carry more fields after a `-`, of which only the first four
 are read. Anything else yields None and the record simply carries no trace from its attributes.
 The precedence (AWSTraceHeader, then traceparent, then the invocation's own header) is the
-caller's, in records/sqs.py and targets.py.
+caller's, in records/sqs.py and targets.py: a header that cannot be sent (`usable`: not a string,
+empty, or longer than PutEvents' 500 characters) is passed over for the next.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ TRACEPARENT = "traceparent"
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?", re.DOTALL)
 _ZERO_TRACE_ID = "0" * 32
 _ZERO_PARENT_ID = "0" * 16
+MAX_TRACE_HEADER_CHARS = 500  # PutEvents' TraceHeader (botocore's model; tests/unit/test_trace_context.py checks)
+
+
+def usable(header: Any) -> str | None:
+    """`header` if PutEvents can take it as a TraceHeader (1 to 500 characters), else None: the next one is used."""
+    return header if isinstance(header, str) and 0 < len(header) <= MAX_TRACE_HEADER_CHARS else None
 
 
 def xray_header(traceparent: Any) -> str | None:
