@@ -55,18 +55,22 @@ class ClaimCheck:
     def _store(self, entry: Entry, deadline: float) -> Entry:
         if time.monotonic() >= deadline:  # queued behind other uploads until the deadline: not worth starting
             raise TimeoutError("the deadline came before the upload could start")
-        payload = entry.fields["Detail"].encode("utf-8", "surrogatepass")
-        digest = hashlib.sha256(payload).hexdigest()
-        key = f"{digest}.json"
-        with bounded_by(deadline):
-            self._client.put_object(
-                Bucket=self._bucket, Key=key, Body=payload, ContentType="application/json", ChecksumAlgorithm="SHA256"
-            )
-        reference = {"dataref": {"bucket": self._bucket, "key": key, "size": len(payload), "sha256": digest}}
+        reference = {"dataref": self.store(entry.fields["Detail"].encode("utf-8", "surrogatepass"), deadline)}
         detail = json.dumps(reference, separators=(",", ":"))
         # Only the Detail changed: the size as the target counted it, with the new Detail's bytes instead.
         size = entry.size - utf8_length(entry.fields["Detail"]) + utf8_length(detail)
         return Entry({**entry.fields, "Detail": detail}, size, entry.group)
+
+    def store(self, payload: bytes, deadline: float, prefix: str = "") -> dict[str, Any]:
+        """Put `payload` (JSON) in the bucket, named by its SHA-256; return where it is, its size and digest.
+        Raises if S3 did not take it by `deadline`."""
+        digest = hashlib.sha256(payload).hexdigest()
+        key = f"{prefix}{digest}.json"
+        with bounded_by(deadline):
+            self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=payload, ContentType="application/json", ChecksumAlgorithm="SHA256"
+            )
+        return {"bucket": self._bucket, "key": key, "size": len(payload), "sha256": digest}
 
     def close_connections(self) -> None:
         close_connections(self._client)
@@ -79,6 +83,9 @@ class NoClaimCheck:
         self, items: list[Entry | Rejected], max_bytes: int, deadline: float | None
     ) -> list[Entry | Rejected | Pending]:
         return items
+
+    def store(self, payload: bytes, deadline: float, prefix: str = "") -> None:
+        return None  # no bucket: nothing is stored
 
     def close_connections(self) -> None:
         pass  # it has none

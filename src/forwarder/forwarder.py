@@ -102,12 +102,13 @@ def build_forwarder(env: Mapping[str, str], report: Reporter) -> Forwarder:
     # One botocore session for every client: each client made from a session of its own would load the
     # partition and endpoint data again (about 40 ms per client at cold start).
     session = botocore.session.get_session()
+    claim_check = _claim_check(settings, session)
     return Forwarder(
         settings,
         target_for(settings, session),
         report,
-        _claim_check(settings, session),
-        _quarantine(settings, session),
+        claim_check,
+        _quarantine(settings, session, claim_check),
         _visibility(settings, session),
     )
 
@@ -118,10 +119,14 @@ def _claim_check(settings: Settings, session: Any) -> ClaimCheck | NoClaimCheck:
     return ClaimCheck(create_client("s3", settings.max_concurrency, session=session), settings.large_payload_bucket)
 
 
-def _quarantine(settings: Settings, session: Any) -> QuarantineQueue | NoQuarantine:
+def _quarantine(
+    settings: Settings, session: Any, claim_check: ClaimCheck | NoClaimCheck
+) -> QuarantineQueue | NoQuarantine:
     if not settings.poison_queue_url:
         return NoQuarantine()
-    return QuarantineQueue(create_client("sqs", settings.max_concurrency, session=session), settings.poison_queue_url)
+    sqs = create_client("sqs", settings.max_concurrency, session=session)
+    # A record too large for a message is stored in the claim check's bucket, when there is one.
+    return QuarantineQueue(sqs, settings.poison_queue_url, claim_check)
 
 
 def _visibility(settings: Settings, session: Any) -> VisibilityBackoff | NoVisibility:
