@@ -117,3 +117,17 @@ def test_powertools_log_event_setting_logs_no_body(value, cold_start, context, c
     assert SECRET not in json.dumps(log_lines(caplog))
     assert SECRET not in capsys.readouterr().out
     assert any("POWERTOOLS_LOGGER_LOG_EVENT is ignored" in line["message"] for line in log_lines(caplog))
+
+
+def test_a_batch_whose_deadline_has_passed_is_reported_whole_without_a_request(cold_start, endpoint):
+    from forwarder_testing.events import reported
+    from forwarder_testing.lambda_context import LambdaContext
+
+    # GIVEN an invocation with less time left than the deadline margin (every stage's deadline has passed)
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url, DEADLINE_MARGIN_MS="1000")
+    event = sqs_event([json.dumps({"n": n}) for n in range(20)])
+    # WHEN it is handled
+    response = handler(event, LambdaContext(timeout_ms=500))
+    # THEN no record is read or sent, and every one is reported for redelivery, once
+    assert reported(response) == [record["messageId"] for record in event["Records"]]
+    assert endpoint.stats()["requests"] == 0

@@ -361,3 +361,18 @@ def test_an_entry_is_within_every_limit_of_its_model_or_rejected(resources, trac
             assert entry.code == "InvalidArgument" and any(len(r) > 2048 for r in resources)
         else:
             assert rules.problem(entry.fields) is None
+
+
+def test_records_not_read_or_not_prepared_by_the_deadline_are_refused_as_deadline_exceeded():
+    from forwarder.entries import build_entries
+
+    unread = SourceRecord(item_id="id-0", body=None, unread=True, group="g")
+    not_read = Rejected("DeadlineExceeded", "not read before the invocation's deadline", "g")
+    assert build(unread, SETTINGS, None) == not_read
+    records = [record('{"n": 1}'), record('{"n": 2}', group="g")]
+    target = target_of(SETTINGS)
+    assert build_entries(records, SETTINGS, target, None, deadline=0.0) == [
+        Rejected("DeadlineExceeded", "not prepared before the invocation's deadline", None),
+        Rejected("DeadlineExceeded", "not prepared before the invocation's deadline", "g"),
+    ]
+    assert all(isinstance(item, Entry) for item in build_entries(records, SETTINGS, target, None))
