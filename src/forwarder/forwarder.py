@@ -7,6 +7,8 @@ raises ConfigurationError naming the variable): the target (targets.py) and the 
 chosen there, once. A stage that is off is an object that does nothing (`NoClaimCheck`,
 `NoQuarantine`, `NoVisibility`), so `handle` reads the same whatever the configuration.
 
+The deadline is taken first and bounds every stage: reading the records and building the entries stop there
+(a record not reached is reported as DeadlineExceeded), as the claim check and the publisher do.
 The deadline margin (DEADLINE_MARGIN_MS) is shared: the publisher stops at the deadline, the visibility
 calls for reported SQS records (visibility.py) may go on for a quarter of the margin after it, and the other
 three quarters are left to report and return (at a small CPU share, reporting a large batch needs them).
