@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from forwarder_testing.cpu_share import run_throttled
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
-from forwarder_testing.events import sqs_record
+from forwarder_testing.events import kinesis_record, sqs_record
 from tests.integration.test_cpu_share import lambda_cpu  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.cpu_share, pytest.mark.integration]
@@ -59,8 +59,16 @@ def nested_body(number: int, chars: int, levels: int = 5, seed: int = 0) -> str:
     return head + ",".join(parts) + "]}"
 
 
-def batch(bodies: list[str]) -> dict:
+def batch(bodies: list[str], source: str = "sqs") -> dict:
+    """An SQS batch (each messageId `rec-<n>-`), or a Kinesis one (each partition key `rec-<n>-`)."""
+    if source == "kinesis":
+        return {"Records": [kinesis_record(body.encode(), sequence=n, partition_key=f"rec-{n}-")
+                            for n, body in enumerate(bodies)]}
     return {"Records": [sqs_record(body, message_id=f"rec-{n}-") for n, body in enumerate(bodies)]}
+
+
+def item_ids(event: dict) -> list[str]:
+    return [record.get("messageId") or record["kinesis"]["sequenceNumber"] for record in event["Records"]]
 
 
 def invoke_batch(join, bus: FaultEndpoint, tmp_path: Path, event: dict, env: dict[str, str]) -> tuple[dict, dict]:
@@ -82,7 +90,7 @@ def invoke_batch(join, bus: FaultEndpoint, tmp_path: Path, event: dict, env: dic
 
 def outcomes_by_record(event: dict, bus: FaultEndpoint, result: dict, summary: dict) -> dict[str, list[str]]:
     """Each record's outcomes: "forwarded" per entry the bus took for it, "reported" if the response names it."""
-    ids = [record["messageId"] for record in event["Records"]]
+    ids = item_ids(event)
     found: dict[str, list[str]] = {item_id: [] for item_id in ids}
     for entry in bus.accepted():
         found[ids[int(MARKER.search(entry["Detail"]).group(1))]].append("forwarded")
@@ -146,34 +154,40 @@ SPECS = st.lists(
 TOTALS = st.one_of(st.just(LAMBDA_PAYLOAD_BYTES - EVENT_OVERHEAD), st.integers(1_000, LAMBDA_PAYLOAD_BYTES))
 
 
-def _bodies(specs: list[tuple[str, int, int]], total: int) -> list[str]:
-    """Bodies of the given kinds sharing `total` characters by their weights, the event kept within 6 MB."""
+def _bodies(specs: list[tuple[str, int, int]], total: int, source: str) -> list[str]:
+    """Bodies of the given kinds sharing `total` characters by their weights, the event kept within 6 MB (Kinesis
+    data is base64 in the event: 4 bytes for 3)."""
     total = min(total, LAMBDA_PAYLOAD_BYTES - EVENT_OVERHEAD - 700 * len(specs))
+    if source == "kinesis":
+        total = total * 3 // 4
     weights = sum(weight for _, weight, _ in specs)
     return [_body(n, kind, min(SQS_BODY_CHARS, max(10, total * weight // weights)), seed)
             for n, (kind, weight, seed) in enumerate(specs)]
 
 
+# The record's own name (messageId, or the Kinesis partition key) in every shaped Detail, whatever the body.
 EXPRESSIONS = st.sampled_from([
     {},
-    {"EVENT_DETAIL": "{messageId: messageId, items: body.items, n: body.n}"},
+    {"EVENT_DETAIL": "{name: [messageId, kinesis.partitionKey], items: body.items, n: body.n}"},
     {"EVENT_FILTER": "body.status == 'PLACED'"},
-    {"EVENT_FILTER": "body.status == 'PLACED'", "EVENT_DETAIL": "{messageId: messageId, whole: body}"},
+    {"EVENT_FILTER": "body.status == 'PLACED'", "EVENT_DETAIL": "{name: [messageId, kinesis.partitionKey], all: body}"},
 ])
 
 
 @hypothesis_settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
-@given(specs=SPECS, total=TOTALS, env=EXPRESSIONS)
-@example(specs=[("nested", 1, 6 * n + 4) for n in range(6)], total=LAMBDA_PAYLOAD_BYTES, env={})  # 5 levels deep
+@given(source=st.sampled_from(["sqs", "kinesis"]), specs=SPECS, total=TOTALS, env=EXPRESSIONS)
+@example(  # six bodies of arrays nested 5 deep, the costliest shape per byte
+    source="sqs", specs=[("nested", 1, 6 * n + 4) for n in range(6)], total=LAMBDA_PAYLOAD_BYTES, env={}
+)
 def test_any_batch_up_to_six_megabytes_returns_in_time_with_one_outcome_per_record(
-    lambda_cpu, tmp_path_factory, specs, total, env  # noqa: F811
+    lambda_cpu, tmp_path_factory, source, specs, total, env  # noqa: F811
 ):
-    event = batch(_bodies(specs, total))
+    event = batch(_bodies(specs, total, source), source)
     assert len(json.dumps(event)) <= LAMBDA_PAYLOAD_BYTES
     with FaultEndpoint() as endpoint:
         result, summary = invoke_batch(lambda_cpu, endpoint, tmp_path_factory.mktemp("batch"), event, env)
         outcomes = outcomes_by_record(event, endpoint, result, summary)
-    print(f"{len(specs)} records, {len(json.dumps(event))} bytes, {env}: {result['elapsed_s']:.2f} s, "
+    print(f"{source}: {len(specs)} records, {len(json.dumps(event))} bytes, {env}: {result['elapsed_s']:.2f} s, "
           f"{result['cpu_s']:.2f} s CPU; {summary['failures_by_code']}")
     assert_in_time(result, summary)
     assert all(len(outcome) == 1 for outcome in outcomes.values()), outcomes
