@@ -58,7 +58,7 @@ def old_depth(value: Any) -> int:
 
 
 def old_to_detail(body: str) -> str:
-    dump = json.dumps  # noqa: E731 - as dump_json wrote it
+    dump = json.dumps  # as dump_json wrote it (compact, ensure_ascii off)
     text = body[1:] if body.startswith("\ufeff") else body
     try:
         value = OLD_STRICT.decode(text)
