@@ -63,14 +63,7 @@ class ClaimCheck:
             raise TimeoutError("the deadline came before the upload could start")
         if "Data" in entry.fields:
             return self._store_raw(entry, deadline)
-        payload = entry.fields["Detail"].encode("utf-8", "surrogatepass")
-        digest = hashlib.sha256(payload).hexdigest()
-        key = f"{digest}.json"
-        with bounded_by(deadline):
-            self._client.put_object(
-                Bucket=self._bucket, Key=key, Body=payload, ContentType="application/json", ChecksumAlgorithm="SHA256"
-            )
-        reference = {"dataref": {"bucket": self._bucket, "key": key, "size": len(payload), "sha256": digest}}
+        reference = {"dataref": self.store(entry.fields["Detail"].encode("utf-8", "surrogatepass"), deadline)}
         detail = json.dumps(reference, separators=(",", ":"))
         # Only the Detail changed: the size as the target counted it, with the new Detail's bytes instead.
         size = entry.size - utf8_length(entry.fields["Detail"]) + utf8_length(detail)
@@ -78,21 +71,27 @@ class ClaimCheck:
 
     def _store_raw(self, entry: Entry, deadline: float) -> Entry:
         payload, system = bytes(entry.fields["Data"]), entry.fields["SystemMetadata"]
-        digest = hashlib.sha256(payload).hexdigest()
-        key = f"{digest}.bin"
-        with bounded_by(deadline):
-            self._client.put_object(
-                Bucket=self._bucket, Key=key, Body=payload, ContentType=system["ContentType"],
-                ChecksumAlgorithm="SHA256",
-            )
-        reference = {"dataref": {"bucket": self._bucket, "key": key, "size": len(payload), "sha256": digest,
-                                 "contentType": system["ContentType"]}}
-        data = json.dumps(reference, separators=(",", ":")).encode()
+        stored = self.store(payload, deadline, content_type=system["ContentType"], suffix=".bin")
+        data = json.dumps({"dataref": {**stored, "contentType": system["ContentType"]}}, separators=(",", ":")).encode()
         # Only Data and ContentType changed: the size as the target counted it, with their new bytes instead.
         size = (entry.size - len(payload) + len(data)
                 - utf8_length(system["ContentType"]) + utf8_length(REFERENCE_CONTENT_TYPE))
         fields = {**entry.fields, "Data": data, "SystemMetadata": {**system, "ContentType": REFERENCE_CONTENT_TYPE}}
         return Entry(fields, size, entry.group)
+
+    def store(
+        self, payload: bytes, deadline: float, prefix: str = "", *,
+        content_type: str = "application/json", suffix: str = ".json",
+    ) -> dict[str, Any]:
+        """Put `payload` in the bucket, named by its SHA-256; return where it is, its size and digest.
+        Raises if S3 did not take it by `deadline`."""
+        digest = hashlib.sha256(payload).hexdigest()
+        key = f"{prefix}{digest}{suffix}"
+        with bounded_by(deadline):
+            self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=payload, ContentType=content_type, ChecksumAlgorithm="SHA256"
+            )
+        return {"bucket": self._bucket, "key": key, "size": len(payload), "sha256": digest}
 
     def close_connections(self) -> None:
         close_connections(self._client)
@@ -105,6 +104,9 @@ class NoClaimCheck:
         self, items: list[Entry | Rejected], max_bytes: int, deadline: float | None
     ) -> list[Entry | Rejected | Pending]:
         return items
+
+    def store(self, payload: bytes, deadline: float, prefix: str = "") -> None:
+        return None  # no bucket: nothing is stored
 
     def close_connections(self) -> None:
         pass  # it has none

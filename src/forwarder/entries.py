@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import time
 from base64 import b64encode
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from forwarder.detail_limits import MAX_DETAIL_DEPTH as MAX_DETAIL_DEPTH
+from forwarder.detail_limits import refusal
 from forwarder.settings import Settings
 
 if TYPE_CHECKING:  # the record readers import Powertools: the library (bulk.py) goes without them
@@ -28,11 +33,12 @@ if TYPE_CHECKING:  # the record readers import Powertools: the library (bulk.py)
     from forwarder.shaping import Shaper
     from forwarder.targets import Target
 
-MAX_DETAIL_DEPTH = 1000  # EventBridge rejects a Detail nested deeper (MalformedDetail)
-_INT64 = range(-(2**63), 2**63)
 _TIME_BYTES = 14  # AWS counts a set Time as 14 bytes
 INVALID_RECORD = "InvalidRecord"
 INVALID_ARGUMENT = "InvalidArgument"  # the code EventBridge itself gives a malformed entry
+DEADLINE_EXCEEDED = "DeadlineExceeded"  # not confirmed (here: not read or not prepared) before the deadline
+NOT_READ = "not read before the invocation's deadline"
+NOT_PREPARED = "not prepared before the invocation's deadline"
 
 
 @dataclass(slots=True)
@@ -72,6 +78,28 @@ class Shaped:
 UNSHAPED = Shaped()  # no expression set: built once, so that such a forwarder pays nothing per record
 
 
+def build_entries(
+    records: list[SourceRecord],
+    settings: Settings,
+    target: Target,
+    fallback_trace: str | None,
+    shaper: Any = None,
+    deadline: float = math.inf,
+    build: Callable[..., Entry | Rejected | Filtered] | None = None,
+) -> list[Entry | Rejected | Filtered]:
+    """`build` (`build_entry`, or raw mode's `raw_entries.build_raw_entry`) for each record until `deadline`
+    (time.monotonic()'s time line), as the publisher stops there: a record not reached by then is refused as
+    DeadlineExceeded, so it is reported, never lost."""
+    build = build or build_entry
+    items: list[Entry | Rejected | Filtered] = []
+    for record in records:
+        if time.monotonic() >= deadline:
+            items.extend(Rejected(DEADLINE_EXCEEDED, NOT_PREPARED, late.group) for late in records[len(items):])
+            break
+        items.append(build(record, settings, target, fallback_trace, shaper))
+    return items
+
+
 def build_entry(
     record: SourceRecord,
     settings: Settings,
@@ -80,6 +108,8 @@ def build_entry(
     shaper: Shaper | None = None,
 ) -> Entry | Rejected | Filtered:
     """`shaper` (shaping.py) is given when some expression is set; without it no record view is built."""
+    if record.unread:
+        return Rejected(DEADLINE_EXCEEDED, NOT_READ, record.group)
     if record.problem:
         return Rejected(INVALID_RECORD, record.problem, record.group)
     shaped = UNSHAPED if shaper is None else shaper.shape(record, target.rules)
@@ -89,7 +119,7 @@ def build_entry(
     fields: dict[str, Any] = {
         "Source": shaped.source or settings.source,
         "DetailType": shaped.detail_type or settings.detail_type,
-        "Detail": to_detail(record.body)[0] if shaped.detail is None else shaped.detail,
+        "Detail": to_detail(record.body) if shaped.detail is None else shaped.detail,
     }
     moment = shaped.time or (None if record.time is None else event_time(record.time))
     if moment is not None:
@@ -134,80 +164,51 @@ def utf8_length(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
-def to_detail(body: str | bytes | None) -> tuple[str, dict | None]:
-    """Return the Detail text and, when the body is a JSON object, its parsed value."""
+def to_detail(body: str | bytes | None) -> str:
+    """The Detail text of a record's body: the body itself when it is a JSON object EventBridge accepts."""
     if isinstance(body, bytes):
-        return dump_json({"dataBase64": b64encode(body).decode("ascii")}), None
+        return dump_json({"dataBase64": b64encode(body).decode("ascii")})
     if body is None:
-        return dump_json({"data": None}), None
+        return dump_json({"data": None})
     text = body[1:] if body.startswith("\ufeff") else body
     try:
-        value = parse_json(text)
+        value = json.loads(text)
     except (ValueError, RecursionError):
-        return dump_json({"data": body}), None
-    if _too_deep(value, text, extra=0 if isinstance(value, dict) else 1):
-        return dump_json({"data": body}), None
-    if isinstance(value, dict):
-        return text, value
-    return dump_json({"data": value}), None
+        return dump_json({"data": body})
+    return _detail(body, text, value)
 
 
-def object_detail(body: str | bytes | None, value: Any) -> str | None:
-    """The Detail text of a body already parsed to `value` (the record view's), when it is a JSON object that
-    goes on as it came: what `to_detail` would give, without parsing the body a second time."""
-    if not (isinstance(value, dict) and isinstance(body, str)):
+def parsed_detail(body: str | bytes | None, value: Any) -> str | None:
+    """What `to_detail` gives for a body the record view (view.py) parsed to `value` already, without parsing
+    it again; None when that cannot be told from `value` (a string: a JSON string, or no JSON at all)."""
+    if not isinstance(body, str) or isinstance(value, str):
         return None
-    text = body[1:] if body.startswith("\ufeff") else body
-    return None if _too_deep(value, text, extra=0) else text
+    return _detail(body, body[1:] if body.startswith("\ufeff") else body, value)
+
+
+def _detail(body: str, text: str, value: Any) -> str:
+    """`text` (the body without its BOM) read as `value`: itself if an object, else wrapped; the body as text
+    when EventBridge would refuse the value (detail_limits.py), so that the record still goes on."""
+    is_object = isinstance(value, dict)
+    if refusal(text, extra=0 if is_object else 1):
+        return dump_json({"data": body})
+    return text if is_object else dump_json({"data": value})
 
 
 def parse_json(text: str) -> Any:
-    """json.loads that refuses what EventBridge refuses: NaN/Infinity, non-finite floats, big ints."""
-    return _STRICT_DECODER.decode(text)
+    """The JSON value of `text`, as Python's reader takes it (big integers, NaN): what EventBridge would refuse
+    is decided apart (detail_limits.refusal). An integer past Python's 4,300 digits is read as a float (as a
+    JavaScript reader does), so that such a body is still a value."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        if not _MANY_DIGITS.search(text):
+            raise
+    return _BIG_NUMBERS.decode(text)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _int64(digits: str) -> int:
-    value = int(digits)
-    if value not in _INT64:
-        raise ValueError("integer outside int64")
-    return value
-
-
-def _finite_float(digits: str) -> float:
-    value = float(digits)
-    if not math.isfinite(value):
-        raise ValueError("number out of range")
-    return value
-
-
-# Built once: json.loads with hooks builds a new decoder (and scanner) on every call.
-_STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_int64, parse_float=_finite_float)
-
-
-def _too_deep(value: Any, text: str, extra: int) -> bool:
-    # Counting brackets is a cheap upper bound on depth; walk the value only when it could matter.
-    if text.count("{") + text.count("[") + extra <= MAX_DETAIL_DEPTH:
-        return False
-    return _depth(value) + extra > MAX_DETAIL_DEPTH
-
-
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, level)
-        stack.extend((child, level + 1) for child in children)
-    return deepest
+_MANY_DIGITS = re.compile(r"[0-9]{4300}")
+_BIG_NUMBERS = json.JSONDecoder(parse_int=float)
 
 
 def dump_json(value: Any) -> str:

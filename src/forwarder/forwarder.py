@@ -7,6 +7,8 @@ raises ConfigurationError naming the variable): the target (targets.py) and the 
 chosen there, once. A stage that is off is an object that does nothing (`NoClaimCheck`,
 `NoQuarantine`, `NoVisibility`), so `handle` reads the same whatever the configuration.
 
+The deadline is taken first and bounds every stage: reading the records and building the entries stop there
+(a record not reached is reported as DeadlineExceeded), as the claim check and the publisher do.
 The deadline margin (DEADLINE_MARGIN_MS) is shared: the publisher stops at the deadline, the visibility
 calls for reported SQS records (visibility.py) may go on for a quarter of the margin after it, and the other
 three quarters are left to report and return (at a small CPU share, reporting a large batch needs them).
@@ -25,7 +27,7 @@ import botocore.session
 
 from forwarder.claim_check import ClaimCheck, NoClaimCheck
 from forwarder.clients import create_client
-from forwarder.entries import build_entry
+from forwarder.entries import build_entries, build_entry
 from forwarder.publisher import Publisher, PublishOptions
 from forwarder.quarantine import NoQuarantine, QuarantineQueue
 from forwarder.raw_entries import RawShaping, build_raw_entry
@@ -81,18 +83,19 @@ class Forwarder:
         is not a batch this function can read (Lambda then retries it whole)."""
         settings = self.settings
         started = time.monotonic()
+        # One deadline for every stage: reading, shaping and the claim check stop there as the publisher does.
+        deadline = _deadline(context, settings.deadline_margin_ms)
         try:
-            source, records = parse_event(event, settings.sns_unwrap)
+            source, records = parse_event(event, settings.sns_unwrap, deadline)
         except EventError as error:
             self.report.rejected(error)
             raise
         trace = os.environ.get("_X_AMZN_TRACE_ID")  # set per invocation by the runtime
         shaper = None if self.shaping is None else self.shaping.for_batch()
-        items = [self.build_entry(record, settings, self.target, trace, shaper) for record in records]
-        deadline = _deadline(context, settings.deadline_margin_ms)
+        items = build_entries(records, settings, self.target, trace, shaper, deadline, build=self.build_entry)
         items = self.claim_check.offload(items, settings.max_request_bytes, deadline)
         publication = self.publisher.publish(items, deadline=deadline, quarantine=self.quarantine.for_batch(records))
-        visibility_deadline = math.inf if deadline is None else deadline + settings.deadline_margin_ms / 4000
+        visibility_deadline = deadline + settings.deadline_margin_ms / 4000
         visibility = self.visibility.change(source, records, publication.outcomes, visibility_deadline, started)
         fallbacks = None if shaper is None else shaper.fallbacks
         self.report.published(source, records, publication, fallbacks, visibility)
@@ -111,12 +114,13 @@ def build_forwarder(
     # One botocore session for every client: each client made from a session of its own would load the
     # partition and endpoint data again (about 40 ms per client at cold start).
     session = botocore.session.get_session()
+    claim_check = _claim_check(settings, session)
     return Forwarder(
         settings,
         target_for(settings, session),
         report,
-        _claim_check(settings, session),
-        _quarantine(settings, session) if quarantine else NoQuarantine(),
+        claim_check,
+        _quarantine(settings, session, claim_check) if quarantine else NoQuarantine(),
         _visibility(settings, session) if visibility else NoVisibility(),
     )
 
@@ -127,10 +131,14 @@ def _claim_check(settings: Settings, session: Any) -> ClaimCheck | NoClaimCheck:
     return ClaimCheck(create_client("s3", settings.max_concurrency, session=session), settings.large_payload_bucket)
 
 
-def _quarantine(settings: Settings, session: Any) -> QuarantineQueue | NoQuarantine:
+def _quarantine(
+    settings: Settings, session: Any, claim_check: ClaimCheck | NoClaimCheck
+) -> QuarantineQueue | NoQuarantine:
     if not settings.poison_queue_url:
         return NoQuarantine()
-    return QuarantineQueue(create_client("sqs", settings.max_concurrency, session=session), settings.poison_queue_url)
+    sqs = create_client("sqs", settings.max_concurrency, session=session)
+    # A record too large for a message is stored in the claim check's bucket, when there is one.
+    return QuarantineQueue(sqs, settings.poison_queue_url, claim_check)
 
 
 def _visibility(settings: Settings, session: Any) -> VisibilityBackoff | NoVisibility:
@@ -143,8 +151,9 @@ def _visibility(settings: Settings, session: Any) -> VisibilityBackoff | NoVisib
     return VisibilityBackoff(sqs, backoff, settings.max_concurrency)
 
 
-def _deadline(context: Any, margin_ms: int) -> float | None:
+def _deadline(context: Any, margin_ms: int) -> float:
+    """On time.monotonic()'s time line; math.inf without a Lambda context (no deadline)."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
-        return None
+        return math.inf
     return time.monotonic() + (remaining() - margin_ms) / 1000

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from forwarder.entries import INVALID_RECORD, Entry, Filtered, Rejected, dump_json
+from forwarder.entries import DEADLINE_EXCEEDED, INVALID_RECORD, NOT_READ, Entry, Filtered, Rejected, dump_json
 from forwarder.raw_format import (
     content_type_problem,
     detected_content_type,
@@ -134,6 +134,8 @@ def build_raw_entry(
     record: SourceRecord, settings: Settings, target: Target, fallback_trace: str | None, shaper: RawShaper
 ) -> Entry | Rejected | Filtered:
     """entries.build_entry's counterpart in raw mode (the forwarder chooses one of them at cold start)."""
+    if record.unread:
+        return Rejected(DEADLINE_EXCEEDED, NOT_READ, record.group)
     if record.problem:
         return Rejected(INVALID_RECORD, record.problem, record.group)
     return shaper.entry(record, target, fallback_trace)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from forwarder.entries import DEADLINE_EXCEEDED as DEADLINE_EXCEEDED
 from forwarder.entries import INVALID_ARGUMENT, INVALID_RECORD
 
 SHAPING_FAILED = "ShapingFailed"  # EVENT_DETAIL or EVENT_FILTER failed on a record (shaping.py)
 
 ENTRY_TOO_LARGE = "EntryTooLarge"
-DEADLINE_EXCEEDED = "DeadlineExceeded"
 # Not confirmed because the caller stopped the call (an interrupted command): the message says whether it was sent.
 STOPPED = "Interrupted"
 GROUP_BLOCKED = "GroupBlocked"

@@ -19,6 +19,7 @@ Whatever an expression yields for one record, the batch goes on. The rules, docu
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -27,14 +28,13 @@ from typing import Any
 
 from jmespath.parser import ParsedResult
 
-from forwarder.entries import MAX_DETAIL_DEPTH, Filtered, Rejected, Shaped, dump_json, event_time, object_detail
+from forwarder.detail_limits import DEEPER, refusal
+from forwarder.entries import Filtered, Rejected, Shaped, event_time, parsed_detail
 from forwarder.limits import EntryRules
 from forwarder.records import SourceRecord
 from forwarder.retry_policy import SHAPING_FAILED
 from forwarder.settings import MAX_SOURCE_CHARS, RESERVED_SOURCE_PREFIX, Settings
 from forwarder.view import record_view
-
-_INT64 = range(-(2**63), 2**63)
 
 
 class _Failed:
@@ -84,7 +84,7 @@ class Shaper:
                 return Filtered()
         if shaping.detail is None:
             # The body is Detail: as the view parsed it already, it is not parsed again.
-            detail = object_detail(record.body, view["body"])
+            detail = parsed_detail(record.body, view["body"])
         else:
             detail, problem = _detail(shaping.detail, view)
             if problem:
@@ -173,26 +173,15 @@ def _detail(path: ParsedResult, view: dict) -> tuple[str | None, str | None]:
     if isinstance(found, _Failed):
         return None, f"failed on this record: {found.reason}"
     value = found if isinstance(found, dict) else {"data": found}
-    problem = _unsendable(value)
+    try:
+        # NaN and Infinity written as such, so that the check on the text below names them.
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:  # nested far past EventBridge's depth
+        return None, f"gave a Detail EventBridge refuses: {DEEPER}"
+    problem = refusal(text)
     if problem:
         return None, f"gave a Detail EventBridge refuses: {problem}"
-    return dump_json(value), None
-
-
-def _unsendable(value: Any) -> str | None:
-    """What EventBridge would refuse in a Detail: nesting past its depth, numbers JSON or int64 cannot hold."""
-    stack = [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict | list):
-            if level > MAX_DETAIL_DEPTH:
-                return f"nested deeper than {MAX_DETAIL_DEPTH} levels"
-            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
-        elif isinstance(node, float) and not math.isfinite(node):
-            return "a number that is not finite"
-        elif isinstance(node, int) and not isinstance(node, bool) and node not in _INT64:
-            return "an integer outside int64"
-    return None
+    return text, None
 
 
 def _moment(value: Any) -> datetime | None:

@@ -34,6 +34,7 @@ from forwarder.limits import CLASSIC_RULES, EntryRules, entry_rules
 from forwarder.publisher import Send
 from forwarder.raw_format import raw_entry_size
 from forwarder.settings import Settings
+from forwarder.trace_header import usable
 from forwarder.wire import WirePutEvents
 
 if TYPE_CHECKING:  # the record readers import Powertools: the library (bulk.py) goes without them
@@ -76,8 +77,10 @@ class ClassicBus:
 
     def complete(self, fields: dict[str, Any], record: SourceRecord, fallback_trace: str | None) -> str | None:
         fields["EventBusName"] = self.bus_name
-        trace = record.trace_header or fallback_trace
-        if trace and len(trace) <= self.rules.trace_chars:  # a longer one is dropped: it only carries tracing
+        # The record's own, else the invocation's: the first that PutEvents can take (a longer one would make the
+        # whole request fail).
+        trace = next((header for header in (record.trace_header, fallback_trace) if usable(header)), None)
+        if trace:
             fields["TraceHeader"] = trace
         return record.group
 

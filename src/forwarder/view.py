@@ -3,7 +3,8 @@
 The view is the record exactly as Lambda delivered it, with two keys added or replaced:
 - `body`: the payload, parsed where it is JSON (the SQS body, or the SNS notification's Message; Kinesis
   data, of each user record inside a KPL aggregate; the DynamoDB change as plain JSON, as Detail shows it).
-  Text that is not JSON stays text; Kinesis data that is not UTF-8 is its base64 text.
+  Text that is not JSON stays text; Kinesis data that is not UTF-8 is its base64 text. JSON that EventBridge
+  refuses (an integer beyond int64, NaN) is still parsed, so that a filter never drops it for that.
 - `sns`: for an SNS notification delivered through SQS, the envelope without its Message (so
   `sns.MessageAttributes`, `sns.TopicArn`, `sns.Subject`, ...).
 For Kinesis, `kinesis.data` (base64 of the whole record) is left out, since `body` is the payload, and
@@ -36,7 +37,8 @@ def record_view(record: SourceRecord) -> dict[str, Any]:
 
 
 def payload(body: str | bytes | None) -> Any:
-    """The body as a value: parsed JSON where it is (by the rules Detail follows), else the text itself."""
+    """The body as a value: parsed where a JSON reader takes it (also what EventBridge would refuse in a Detail,
+    which is decided apart, per record: entries.parsed_detail, shaping), else the text itself."""
     if isinstance(body, bytes):
         return b64encode(body).decode("ascii")
     if body is None:

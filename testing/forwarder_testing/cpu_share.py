@@ -13,10 +13,11 @@ is the share Lambda gives a function of that memory size.
 under the quota (an import under a seventh of a core would take seconds, and Lambda's init gets more).
 
 The child (``python -m forwarder_testing.cpu_share '<json>'``) takes the
-environment in its JSON argument, does the cold start and builds the event, writes ``ready`` to
+environment in its JSON argument, does the cold start and builds the event (or reads it from
+``event_path``), writes ``ready`` to
 stderr, waits for a line on stdin (the parent moves it into the cgroup meanwhile), then invokes the
 handler once with a context of ``remaining_ms`` and writes to ``result_path`` how long the call took
-and how many records the response named. Its
+and which records the response named. Its
 stdout (the handler's logs) should go to a file, as Lambda's runtime drains it: a pipe nobody reads
 would stall it.
 """
@@ -136,14 +137,18 @@ def child(config: dict) -> dict:
     os.environ.update(config["env"])
     import forwarder.handler as handler  # the cold start (the settings are read at import), before the quota
 
-    event = sqs_event(json.dumps({"n": i, "pad": "x" * 200}) for i in range(config["records"]))
+    if config.get("event_path"):  # a batch the test built (written to a file: a 6 MB event is no argument)
+        event = json.loads(Path(config["event_path"]).read_text())
+    else:
+        event = sqs_event(json.dumps({"n": i, "pad": "x" * 200}) for i in range(config["records"]))
     print("ready", file=sys.stderr, flush=True)
     sys.stdin.readline()  # the parent has moved us into the cgroup
     context = LambdaContext(timeout_ms=config["remaining_ms"])
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     response = handler.lambda_handler(event, context)
-    elapsed = time.monotonic() - started
-    return {"elapsed_s": elapsed, "reported": len(response["batchItemFailures"])}
+    elapsed, cpu = time.monotonic() - started, time.process_time() - cpu_started
+    reported = [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+    return {"elapsed_s": elapsed, "cpu_s": cpu, "reported": len(reported), "reported_ids": reported}
 
 
 if __name__ == "__main__":

@@ -133,3 +133,17 @@ def test_throttled_requests_and_the_in_flight_limit_are_metrics(cold_start, cont
     assert 1 <= emf["InFlightLimit"][0] < 8
     metrics = {m["Name"] for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert {"PutEventsThrottled", "InFlightLimit"} <= metrics
+
+
+def test_a_batch_whose_deadline_has_passed_is_reported_whole_without_a_request(cold_start, endpoint):
+    from forwarder_testing.events import reported
+    from forwarder_testing.lambda_context import LambdaContext
+
+    # GIVEN an invocation with less time left than the deadline margin (every stage's deadline has passed)
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url, DEADLINE_MARGIN_MS="1000")
+    event = sqs_event([json.dumps({"n": n}) for n in range(20)])
+    # WHEN it is handled
+    response = handler(event, LambdaContext(timeout_ms=500))
+    # THEN no record is read or sent, and every one is reported for redelivery, once
+    assert reported(response) == [record["messageId"] for record in event["Records"]]
+    assert endpoint.stats()["requests"] == 0

@@ -101,3 +101,29 @@ def test_any_bodies_under_any_expressions_each_get_exactly_one_outcome(endpoint,
     assert len(endpoint.accepted()) - before == summary["forwarded"]
     assert len(reported(response)) == summary["failed"]
     assert set(summary["failures_by_code"]) <= {"ShapingFailed"}
+
+
+UINT64_ID = '{"id": 18446744073709551615, "status": "PLACED"}'  # a uint64 id: JSON, beyond EventBridge's int64
+NAN = '{"status": "PLACED", "ratio": NaN}'
+
+
+def test_a_body_eventbridge_refuses_is_still_json_to_the_filter_and_goes_on_wrapped(endpoint, cold_start, context):
+    # GIVEN a filter on the body, and bodies JSON readers take that EventBridge refuses as they are
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url, EVENT_FILTER="body.status == 'PLACED'")
+    event = sqs_event([UINT64_ID, NAN, '{"status": "SHIPPED", "id": 18446744073709551615}'])
+    # WHEN forwarded
+    assert handler(event, context) == {"batchItemFailures": []}
+    # THEN the filter read them (the shipped one is left out), and the placed ones went on as text, as without it
+    details = [json.loads(entry["Detail"]) for entry in endpoint.accepted()]
+    assert details == [{"data": UINT64_ID}, {"data": NAN}]
+
+
+def test_a_shaped_detail_eventbridge_refuses_fails_its_record_alone_with_its_reason(
+    endpoint, cold_start, context, caplog
+):
+    handler = cold_start(AWS_ENDPOINT_URL=endpoint.url, EVENT_DETAIL="{id: body.id, status: body.status}")
+    event = sqs_event([UINT64_ID, '{"id": 7, "status": "PLACED"}'])
+    assert reported(handler(event, context)) == [event["Records"][0]["messageId"]]
+    assert [json.loads(entry["Detail"]) for entry in endpoint.accepted()] == [{"id": 7, "status": "PLACED"}]
+    (line,) = [line for line in log_lines(caplog) if line.get("error_code") == "ShapingFailed"]
+    assert line["error_message"] == "EVENT_DETAIL gave a Detail EventBridge refuses: an integer outside int64"

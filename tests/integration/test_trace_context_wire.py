@@ -45,3 +45,24 @@ def test_the_trace_header_on_the_wire_follows_the_documented_precedence(cold_sta
     # THEN each entry the endpoint accepted carries the trace that comes first for it
     traces = {json.loads(entry["Detail"])["n"]: entry.get("TraceHeader") for entry in endpoint.accepted()}
     assert traces == {"traceparent": XRAY, "both": AWS_TRACE, "invalid": INVOCATION_TRACE, "sns": XRAY}
+
+
+def test_an_aws_trace_header_past_500_characters_falls_back_like_any_unusable_one(
+    cold_start, endpoint, context, monkeypatch
+):
+    # GIVEN AWSTraceHeaders longer than PutEvents' TraceHeader takes, one beside a traceparent, one alone
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", INVOCATION_TRACE)
+    forwarder = cold_start(AWS_ENDPOINT_URL=endpoint.url)
+    too_long = AWS_TRACE + ";Lineage=" + "a" * 500
+    event = {"Records": [
+        with_traceparent('{"n": "traceparent"}', TRACEPARENT, aws_trace=too_long),
+        sqs_record('{"n": "alone"}', trace=too_long),
+        sqs_record('{"n": "at the limit"}', trace=AWS_TRACE + ";Lineage=" + "a" * (500 - len(AWS_TRACE) - 9)),
+    ]}
+    # WHEN the batch is forwarded through the wire path
+    assert forwarder(event, context) == {"batchItemFailures": []}
+    # THEN the next header in the precedence is sent: the traceparent's, else the invocation's own
+    traces = {json.loads(entry["Detail"])["n"]: entry.get("TraceHeader") for entry in endpoint.accepted()}
+    assert traces["traceparent"] == XRAY
+    assert traces["alone"] == INVOCATION_TRACE
+    assert len(traces["at the limit"]) == 500

@@ -50,7 +50,7 @@ def record(body, **kwargs) -> SourceRecord:
 
 def test_an_object_body_is_passed_on_as_it_came():
     body = '{"b": 1,  "a": [1, 2]}'  # spacing and key order kept: no parse-and-dump round trip
-    assert to_detail(body) == (body, {"b": 1, "a": [1, 2]})
+    assert to_detail(body) == body
 
 
 @pytest.mark.parametrize(
@@ -75,39 +75,37 @@ def test_an_object_body_is_passed_on_as_it_came():
     ],
 )
 def test_any_other_body_is_wrapped(body, detail):
-    text, value = to_detail(body)
-    assert json.loads(text) == detail
-    assert value is None
+    assert json.loads(to_detail(body)) == detail
 
 
 def test_int64_bounds_are_accepted():
     body = '{"min": -9223372036854775808, "max": 9223372036854775807}'
-    assert to_detail(body)[0] == body
+    assert to_detail(body) == body
 
 
 def test_bom_is_dropped_from_an_object_body():
-    assert to_detail('\ufeff{"a": 1}') == ('{"a": 1}', {"a": 1})
+    assert to_detail('\ufeff{"a": 1}') == '{"a": 1}'
 
 
 def test_duplicate_keys_pass_through_untouched():
     body = '{"a": 1, "a": 2}'
-    assert to_detail(body)[0] == body
+    assert to_detail(body) == body
 
 
 def test_binary_is_wrapped_as_base64():
-    assert json.loads(to_detail(b"\xff\x00")[0]) == {"dataBase64": "/wA="}
+    assert json.loads(to_detail(b"\xff\x00")) == {"dataBase64": "/wA="}
 
 
 def test_nesting_at_the_limit_passes_and_over_it_is_wrapped_as_text():
     at_limit = "[" * 999 + "]" * 999  # wrapped in {"data": ...}: 1000 levels
-    assert json.loads(to_detail(at_limit)[0])["data"] is not None
-    assert isinstance(json.loads(to_detail("{}")[0]), dict)
+    assert json.loads(to_detail(at_limit))["data"] is not None
+    assert isinstance(json.loads(to_detail("{}")), dict)
     object_at_limit = '{"a":' * 999 + "{}" + "}" * 999
-    assert to_detail(object_at_limit)[0] == object_at_limit
+    assert to_detail(object_at_limit) == object_at_limit
     too_deep = '{"a":' * 1000 + "{}" + "}" * 1000
-    assert json.loads(to_detail(too_deep)[0]) == {"data": too_deep}
+    assert json.loads(to_detail(too_deep)) == {"data": too_deep}
     deep_array = "[" * 1500 + "]" * 1500
-    assert json.loads(to_detail(deep_array)[0]) == {"data": deep_array}
+    assert json.loads(to_detail(deep_array)) == {"data": deep_array}
 
 
 def test_lone_surrogates_are_kept_and_sized():
@@ -161,7 +159,7 @@ def test_a_record_with_a_problem_is_rejected_with_its_reason():
 
 @given(st.text())
 def test_every_text_body_gives_a_json_object_detail(body):
-    detail, _ = to_detail(body)
+    detail = to_detail(body)
     assert isinstance(json.loads(detail), dict)
 
 
@@ -175,7 +173,7 @@ JSON_VALUES = st.recursive(
 
 @given(JSON_VALUES)
 def test_json_values_survive_wrapping(value):
-    detail, _ = to_detail(json.dumps(value))
+    detail = to_detail(json.dumps(value))
     parsed = json.loads(detail)
     assert parsed == value if isinstance(value, dict) else parsed == {"data": value}
 
@@ -288,18 +286,18 @@ FUNCTION_PATHS = [
     "to_number(type)",
     "length(type)",
     "starts_with(type, 'Order')",
-    "sort(type)[0]",
+    "sort(type)",
     "max(type)",
     "sum(items)",
-    "keys(type)[0]",
+    "keys(type)",
     "reverse(type)",
     "abs(type)",
-    "sort_by(items, &n)[0].name",
+    "sort_by(items, &n).name",
     "max_by(items, &n).name",
     "join(',', keys(@))",
     "to_string(@)",
     "merge(@, type).type",
-    "map(&to_string(@), items)[0]",
+    "map(&to_string(@), items)",
     "not_null(missing, type)",
     "type(type)",
     "@ == type",
@@ -363,3 +361,18 @@ def test_an_entry_is_within_every_limit_of_its_model_or_rejected(resources, trac
             assert entry.code == "InvalidArgument" and any(len(r) > 2048 for r in resources)
         else:
             assert rules.problem(entry.fields) is None
+
+
+def test_records_not_read_or_not_prepared_by_the_deadline_are_refused_as_deadline_exceeded():
+    from forwarder.entries import build_entries
+
+    unread = SourceRecord(item_id="id-0", body=None, unread=True, group="g")
+    not_read = Rejected("DeadlineExceeded", "not read before the invocation's deadline", "g")
+    assert build(unread, SETTINGS, None) == not_read
+    records = [record('{"n": 1}'), record('{"n": 2}', group="g")]
+    target = target_of(SETTINGS)
+    assert build_entries(records, SETTINGS, target, None, deadline=0.0) == [
+        Rejected("DeadlineExceeded", "not prepared before the invocation's deadline", None),
+        Rejected("DeadlineExceeded", "not prepared before the invocation's deadline", "g"),
+    ]
+    assert all(isinstance(item, Entry) for item in build_entries(records, SETTINGS, target, None))

@@ -201,3 +201,25 @@ def test_a_record_with_any_field_replaced_fails_alone(case):
         entries = [build(record, settings, None) for record in records]  # never raises
         assert all(isinstance(entry, Entry | Rejected) for entry in entries)
         assert isinstance(entries[-1], Entry)  # the healthy neighbour is forwarded
+
+
+@pytest.mark.parametrize("name", ["sns-via-sqs.json", "kinesis-kpl.json", "dynamodb.json"])
+def test_records_not_reached_by_the_deadline_are_named_and_unread(name):
+    from tests.conftest import load_event
+
+    event = load_event(name)
+    source, read = parse_event(event)
+    # GIVEN a deadline that has passed WHEN the batch is read THEN every record is named, none read
+    late_source, late = parse_event(event, deadline=0.0)
+    assert late_source == source
+    assert [record.raw for record in late] == event["Records"]
+    assert all(record.unread and record.body is None for record in late)
+    # each by the id it is reported by (one per Lambda record, also for a KPL aggregate)
+    assert [record.item_id for record in late] == list(dict.fromkeys(record.item_id for record in read))
+
+
+def test_an_unread_record_without_an_id_still_refuses_the_batch():
+    event = sqs_event(["a", "b"])
+    del event["Records"][1]["messageId"]
+    with pytest.raises(EventError, match="record 1 has no messageId"):
+        parse_event(event, deadline=0.0)

@@ -163,3 +163,10 @@ def test_sns_through_sqs_keeps_aws_trace_header_first():
 def test_an_envelope_is_read_only_when_unwrapped():
     _, (record,) = parse_event({"Records": [sqs_record(sns_envelope(VALID))]}, sns_unwrap=False)
     assert record.trace_header is None
+
+
+def test_the_trace_header_limit_is_botocores():
+    from forwarder.limits import CLASSIC_RULES
+    from forwarder.trace_header import MAX_TRACE_HEADER_CHARS
+
+    assert CLASSIC_RULES.trace_chars == MAX_TRACE_HEADER_CHARS

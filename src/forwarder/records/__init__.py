@@ -10,19 +10,24 @@ its sequence number). Anything else a record carries may be any JSON value:
   what a datetime holds, a trace header, message group or partition key that is not a string;
 - a body that is not a string is forwarded as no body (`{"data": null}`).
 
+Reading stops at the invocation's deadline, as every stage before publishing does: a record not read by then
+is named (its id only) and marked `unread`, so that it is reported for redelivery, never lost.
+
 The readers: sqs.py (with SNS notifications delivered through SQS), kinesis.py (with KPL
 aggregates), dynamodb.py; record.py holds what they share.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
-from forwarder.records.dynamodb import dynamodb_records
-from forwarder.records.kinesis import kinesis_records
+from forwarder.records.dynamodb import dynamodb_item_id, dynamodb_records
+from forwarder.records.kinesis import kinesis_item_id, kinesis_records
 from forwarder.records.record import EventError, SourceRecord, text
-from forwarder.records.sqs import sqs_records, unwrap_sns
+from forwarder.records.sqs import sqs_item_id, sqs_records, unwrap_sns
 from forwarder.settings import SnsUnwrap
 
 __all__ = ["DYNAMODB", "KINESIS", "SQS", "EventError", "SourceRecord", "parse_event"]
@@ -35,10 +40,19 @@ _READERS: dict[str, Callable[[dict, int], list[SourceRecord]]] = {
     KINESIS: kinesis_records,
     DYNAMODB: dynamodb_records,
 }
+# What names a record in a partial batch response, read without reading the rest of it.
+_NAMERS: dict[str, Callable[[dict, int], str]] = {
+    SQS: sqs_item_id,
+    KINESIS: kinesis_item_id,
+    DYNAMODB: dynamodb_item_id,
+}
 
 
-def parse_event(event: Any, sns_unwrap: SnsUnwrap = True) -> tuple[str, list[SourceRecord]]:
-    """Return the batch's event source and its records, or raise EventError saying what is wrong."""
+def parse_event(
+    event: Any, sns_unwrap: SnsUnwrap = True, deadline: float = math.inf
+) -> tuple[str, list[SourceRecord]]:
+    """Return the batch's event source and its records, or raise EventError saying what is wrong. Records
+    not reached by `deadline` (time.monotonic()'s time line) are `unread`."""
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):
         raise EventError("event has no 'Records' list: expected an SQS, Kinesis or DynamoDB Streams batch")
@@ -46,11 +60,25 @@ def parse_event(event: Any, sns_unwrap: SnsUnwrap = True) -> tuple[str, list[Sou
         return "", []
     source = _single_source(records)
     reader = _READERS[source]
-    parsed = [record for index, raw in enumerate(records) for record in reader(raw, index)]
-    if source == SQS and sns_unwrap is not False:
-        for record in parsed:
-            unwrap_sns(record, sns_unwrap)
+    unwrap = source == SQS and sns_unwrap is not False
+    parsed: list[SourceRecord] = []
+    for index, raw in enumerate(records):
+        if time.monotonic() >= deadline:
+            parsed.extend(_unread(_NAMERS[source], records, index))
+            break
+        for record in reader(raw, index):
+            if unwrap:
+                unwrap_sns(record, sns_unwrap)
+            parsed.append(record)
     return source, parsed
+
+
+def _unread(name: Callable[[dict, int], str], records: list, start: int) -> list[SourceRecord]:
+    """The records from `start` on, named only: the deadline came before they were read."""
+    return [
+        SourceRecord(item_id=name(raw, index), body=None, raw=raw, unread=True)
+        for index, raw in enumerate(records[start:], start)
+    ]
 
 
 def _single_source(records: list) -> str:

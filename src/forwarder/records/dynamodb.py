@@ -13,11 +13,16 @@ from forwarder.records.record import EventError, SourceRecord, identifier, secon
 _INT64 = range(-(2**63), 2**63)
 
 
-def dynamodb_records(raw: dict, index: int) -> list[SourceRecord]:
+def dynamodb_item_id(raw: dict, index: int) -> str:
     change = raw.get("dynamodb")
     if not isinstance(change, dict):
         raise EventError(f"record {index} has no 'dynamodb' object")
-    item_id = identifier(change, "SequenceNumber", index)
+    return identifier(change, "SequenceNumber", index)
+
+
+def dynamodb_records(raw: dict, index: int) -> list[SourceRecord]:
+    item_id = dynamodb_item_id(raw, index)
+    change = raw["dynamodb"]
     time = seconds(change.get("ApproximateCreationDateTime"))
     try:
         body = _dynamodb_detail(raw, change)

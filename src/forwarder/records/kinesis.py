@@ -13,10 +13,14 @@ from forwarder.records.record import EventError, SourceRecord, identifier, secon
 KPL_MAGIC = b"\xf3\x89\x9a\xc2"  # the first bytes of a KPL-aggregated Kinesis record
 
 
-def kinesis_records(raw: dict, index: int) -> list[SourceRecord]:
+def kinesis_item_id(raw: dict, index: int) -> str:
     if not isinstance(raw.get("kinesis"), dict):
         raise EventError(f"record {index} has no 'kinesis' object")
-    item_id = identifier(raw["kinesis"], "sequenceNumber", index)
+    return identifier(raw["kinesis"], "sequenceNumber", index)
+
+
+def kinesis_records(raw: dict, index: int) -> list[SourceRecord]:
+    item_id = kinesis_item_id(raw, index)
     payload = KinesisStreamRecord(raw).kinesis
     common = {"item_id": item_id, "time": seconds(payload.get("approximateArrivalTimestamp")), "raw": raw}
     data, problem = _base64(payload.get("data"))

@@ -23,6 +23,7 @@ class SourceRecord:
     sub_sequence: int | None = None  # position of a user record inside a KPL aggregate
     partition_key: str | None = None
     envelope: dict | None = None  # an unwrapped SNS notification, as parsed (for the record view)
+    unread: bool = False  # the invocation's deadline came before it was read: reported for redelivery
 
 
 def identifier(raw: dict, key: str, index: int) -> str:

@@ -17,10 +17,15 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from forwarder.records.record import SourceRecord, epoch_millis, identifier, text
 from forwarder.records.trace_context import from_sns_attributes, from_sqs_attributes
 from forwarder.settings import SNS_TOPIC_ARN, SnsUnwrap
+from forwarder.trace_header import usable
+
+
+def sqs_item_id(raw: dict, index: int) -> str:
+    return identifier(raw, "messageId", index)
 
 
 def sqs_records(raw: dict, index: int) -> list[SourceRecord]:
-    item_id = identifier(raw, "messageId", index)
+    item_id = sqs_item_id(raw, index)
     # Lambda always sends attributes; a record without them is still forwarded (without Time or trace).
     record = SQSRecord(raw if isinstance(raw.get("attributes"), dict) else {**raw, "attributes": {}})
     attributes = record.attributes
@@ -30,8 +35,9 @@ def sqs_records(raw: dict, index: int) -> list[SourceRecord]:
         item_id=item_id,
         body=body if isinstance(body, str) else None,
         time=epoch_millis(attributes.get("SentTimestamp")),
-        # AWSTraceHeader first; an OpenTelemetry producer's traceparent when there is none (trace_context.py).
-        trace_header=text(attributes.aws_trace_header) or from_sqs_attributes(raw.get("messageAttributes")),
+        # AWSTraceHeader first; an OpenTelemetry producer's traceparent when there is none, or it cannot be sent
+        # (trace_context.py).
+        trace_header=usable(attributes.aws_trace_header) or from_sqs_attributes(raw.get("messageAttributes")),
         # Standard queues may carry a MessageGroupId too (fair queues); only FIFO queues promise order.
         group=text(attributes.message_group_id) if is_fifo else None,
         raw=raw,
