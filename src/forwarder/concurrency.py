@@ -2,9 +2,11 @@
 
 EventBridge's PutEvents quota is shared by every instance of the function (and every other producer in the
 account and region), and no instance knows how many others there are. So each one learns from its own
-answers, as TCP's congestion control and botocore's `adaptive` retry mode do: the limit is halved when an
-answer says throttling (a request refused with a throttling code or HTTP 429, or entries answered
-`ThrottlingException`), and grows by one request per four limits' worth of clean answers, never above
+answers, as TCP's congestion control and botocore's `adaptive` retry mode do: the limit is halved when
+entries are answered `ThrottlingException`, and quartered when a request is refused whole with a throttling
+code or HTTP 429 (the quota is spent, not just short: when a fleet starts at once, halving burnt four
+attempts of the first batch's entries on the way down from 16, and `make scale`'s 200 instances exhausted
+some), and grows by one request per four limits' worth of clean answers, never above
 `MAX_CONCURRENCY` and never below one. That is a quarter of TCP's pace: every instance's growth adds to
 the overshoot of the shared quota, and at TCP's pace eight instances had a fifth of their requests
 throttled in `make scale`, at this pace under a tenth, with the same goodput. It is cut at most once per
@@ -110,19 +112,20 @@ class AdaptiveLimit:
         if found is not None:
             self.rate.answered(round_trip)
         if found == THROTTLED:
-            self.throttled(sent_in_round)
+            self.throttled(sent_in_round, refused=future.exception() is not None)
         elif found == CLEAN:
             self.clean()
 
-    def throttled(self, sent_in_round: int) -> None:
+    def throttled(self, sent_in_round: int, refused: bool = False) -> None:
+        """A throttled answer to a request sent in `sent_in_round`; `refused`: the request was refused whole."""
         with self._lock:
             if self.rate.pacing:
-                self.rate.throttled()  # one request at a time: every throttled answer is news
+                self.rate.throttled(refused)  # one request at a time: every throttled answer is news
             if sent_in_round < self._round:
                 return  # sent before the last cut: already answered for
             if self._window <= 1.0 and not self.rate.pacing:
-                self.rate.throttled()  # still throttled at one in flight: pace below it
-            self._window = max(1.0, self._window * self._decrease)
+                self.rate.throttled(refused)  # still throttled at one in flight: pace below it
+            self._window = max(1.0, self._window * self._decrease * (self._decrease if refused else 1.0))
             self._round += 1
 
     def clean(self) -> None:

@@ -34,7 +34,8 @@ from botocore.retries.bucket import TokenBucket
 from botocore.retries.throttling import CubicCalculator
 
 FLOOR_RATE = 0.1  # requests/s: one request every 10 s at the slowest
-BETA = 0.7  # the rate kept on throttling (botocore's CUBIC beta)
+BETA = 0.7  # the rate kept when some entries are throttled (botocore's CUBIC beta)
+REFUSED_BETA = 0.5  # the rate kept when the request is refused whole (the quota is spent, not just short)
 RECOVERY_SECONDS = 12.0  # from a throttled answer back to the rate it throttled at
 GROWTH = (1 - BETA) / RECOVERY_SECONDS**3  # CUBIC's constant, per request/s of the throttled rate
 MAX_GROWTH = 2.0  # a new rate is at most this times the measured one (botocore's limiter's cap)
@@ -81,8 +82,9 @@ class SendRate:
         if round_trip is not None and round_trip >= 0:
             self._round_trip = round_trip if not self._round_trip else 0.8 * self._round_trip + 0.2 * round_trip
 
-    def throttled(self) -> None:
-        """A throttled answer at one request in flight (or while pacing): back off to BETA of the rate."""
+    def throttled(self, refused: bool = False) -> None:
+        """A throttled answer at one request in flight (or while pacing): back off to BETA of the rate, or to
+        REFUSED_BETA when the request was `refused` whole."""
         now = self._clock.current_time()
         with self._lock:
             if self._bucket is None:
@@ -93,7 +95,8 @@ class SendRate:
                 self._bucket = TokenBucket(max_rate=current, clock=self._clock, min_rate=self._floor)
             else:
                 current = self._bucket.max_rate
-            self._cubic = CubicCalculator(current, now, scale_constant=GROWTH * current, beta=BETA)
+            beta = REFUSED_BETA if refused else BETA
+            self._cubic = CubicCalculator(current, now, scale_constant=GROWTH * current, beta=beta)
             self._bucket.max_rate = max(self._floor, self._cubic.error_received(current, now))
 
     def clean(self) -> None:

@@ -59,7 +59,10 @@ CASES = (
     Case("50 instances, 50 ms", 50, 50, 5),
     Case("200 instances, 10 ms", 200, 10, 20, seconds=30),
     Case("200 instances, 50 ms", 200, 50, 10, seconds=30),
+    Case("200 instances, 50 ms, the request quota binding", 200, 50, 10, entries_per_request=12, seconds=30),
     Case("50 instances, 10 ms, quota halved at 30 s, doubled at 60 s", 50, 10, 10, seconds=90,
+         changes=((30.0, 0.5), (60.0, 2.0))),
+    Case("200 instances, 50 ms, quota halved at 30 s, doubled at 60 s", 200, 50, 5, seconds=90,
          changes=((30.0, 0.5), (60.0, 2.0))),
 )
 
