@@ -36,7 +36,7 @@ from botocore.retries.throttling import CubicCalculator
 FLOOR_RATE = 0.1  # requests/s: one request every 10 s at the slowest
 BETA = 0.7  # the rate kept when some entries are throttled (botocore's CUBIC beta)
 REFUSED_BETA = 0.5  # the rate kept when the request is refused whole (the quota is spent, not just short)
-RECOVERY_SECONDS = 12.0  # from a throttled answer back to the rate it throttled at
+RECOVERY_SECONDS = 8.0  # from a throttled answer back to the rate it throttled at
 GROWTH = (1 - BETA) / RECOVERY_SECONDS**3  # CUBIC's constant, per request/s of the throttled rate
 MAX_GROWTH = 2.0  # a new rate is at most this times the measured one (botocore's limiter's cap)
 
