@@ -18,3 +18,11 @@ def test_fifty_instances_on_one_quota_lose_nothing_and_exhaust_no_attempts():
     assert (result["lost"], result["still_reported"], result["duplicates"]) == (0, 0, 0)
     assert result["exhausted"] == 0
     assert result["paced_at_end"] == CASE.instances
+
+
+def test_a_fleet_run_is_the_same_every_time():
+    # The instances take turns on one virtual clock: a run depends on its seeds alone, not on the machine.
+    case = Case("4 instances, short", 4, 10, 10, seconds=5.0, warm_up=1.0)
+    first, second = run_case(case), run_case(case)
+    assert first == second
+    assert first["requests_per_second"] > 0

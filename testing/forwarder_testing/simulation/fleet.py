@@ -102,9 +102,10 @@ class Actor:
         self._wake_at(self.world.now + max(0.0, seconds))
         self._block()
 
-    def wait(self, futures: Collection[Future], timeout: float | None) -> set[Future]:
-        """As `wait(..., FIRST_COMPLETED)` on the world's clock."""
-        done = {future for future in futures if future.done()}
+    def wait(self, futures: Collection[Future], timeout: float | None) -> list[Future]:
+        """As `wait(..., FIRST_COMPLETED)` on the world's clock; the futures done, in the order given (a set's
+        order would follow memory addresses, and a run would not be the same twice)."""
+        done = [future for future in futures if future.done()]
         if done or timeout == 0:
             return done
         token = self._token
@@ -113,7 +114,7 @@ class Actor:
         if timeout is not None:
             self._wake_at(self.world.now + timeout)
         self._block()
-        return {future for future in futures if future.done()}
+        return [future for future in futures if future.done()]
 
     def _wake_at(self, when: float) -> None:
         token = self._token
