@@ -37,6 +37,8 @@ class Case:
     max_concurrency: int = 16
     max_attempts: int = 6
     changes: tuple[tuple[float, float], ...] = ()  # (at second, factor) applied to both quotas
+    joining: int = 0  # of the instances, how many start cold at `joining_at` (Lambda scaling out), not at 0
+    joining_at: float = 0.0
     mode: str = "adaptive"
     seed: int = 1
 
@@ -60,6 +62,8 @@ CASES = (
     Case("200 instances, 10 ms", 200, 10, 20, seconds=30),
     Case("200 instances, 50 ms", 200, 50, 10, seconds=30),
     Case("200 instances, 50 ms, the request quota binding", 200, 50, 10, entries_per_request=12, seconds=30),
+    Case("200 instances, 50 ms, 100 of them starting at 30 s", 200, 50, 10, seconds=60, joining=100,
+         joining_at=30.0),
     Case("50 instances, 10 ms, quota halved at 30 s, doubled at 60 s", 50, 10, 10, seconds=90,
          changes=((30.0, 0.5), (60.0, 2.0))),
     Case("200 instances, 50 ms, quota halved at 30 s, doubled at 60 s", 200, 50, 5, seconds=90,
@@ -87,8 +91,9 @@ def run_case(case: Case) -> dict[str, Any]:
     seen = [Seen() for _ in range(case.instances)]
     starts = random.Random(case.seed)
     for number in range(case.instances):
+        late = number >= case.instances - case.joining
         world.spawn(lambda actor, n=number: _instance(actor, case, quota, n, seen[n]),
-                    start_at=starts.uniform(0, 0.1))
+                    start_at=(case.joining_at if late else 0.0) + starts.uniform(0, 0.1))
     world.run()
     return figures(case, quota, seen)
 
@@ -130,9 +135,9 @@ def _invoke(actor: Actor, publisher: Publisher, case: Case, seen: Seen, keys: li
 
 def figures(case: Case, quota: Quota, seen: list[Seen]) -> dict[str, Any]:
     """The steady window's throughput and throttling, the accounting, and the series the recovery is read from."""
-    steady = [row for row in quota.sent if case.warm_up <= row[0] < case.seconds]
+    steady = [row for row in quota.sent if case.warm_up <= row[0] < case.seconds and not _settling(case, row[0])]
     throttled = sum(1 for _, entries, accepted, _ in steady if accepted < entries)
-    span = case.seconds - case.warm_up
+    span = case.seconds - case.warm_up - (case.warm_up if case.joining else 0.0)
     sent = {f"i{number}-{n}" for number, one in enumerate(seen) for n in range(one.sent)}
     landed = set(quota.on_bus)
     still_reported = {key for one in seen for key in one.left_reported}
@@ -157,7 +162,23 @@ def figures(case: Case, quota: Quota, seen: list[Seen]) -> dict[str, Any]:
     }
     if case.changes:
         result.update(recovery(case, quota.sent))
+    if case.joining:
+        result.update(after_join(case, quota.sent))
     return result
+
+
+def _settling(case: Case, at: float) -> bool:
+    """Within the joining instances' warm-up: left out of the steady figures as the fleet's own first one is."""
+    return bool(case.joining) and case.joining_at <= at < case.joining_at + case.warm_up
+
+
+def after_join(case: Case, rows: list[tuple[float, int, int, int]]) -> dict[str, Any]:
+    """The share throttled while the late instances warm up (left out of the steady figures), and the series."""
+    points = series(rows, case.seconds)
+    settling = [row for row in rows if _settling(case, row[0])]
+    return {"series": [(start, round(share, 3), round(rate)) for start, share, rate in points],
+            "throttled_share_while_joining": round(sum(1 for _, n, took, _ in settling if took < n)
+                                                   / max(1, len(settling)), 3)}
 
 
 def series(rows: list[tuple[float, int, int, int]], end: float) -> list[tuple[float, float, float]]:
