@@ -51,7 +51,7 @@ ROWS = [
     ("recovery after halving / doubling (s)",
      lambda r: "-" if "recovery_after_cut_seconds" not in r else
      f"{_seconds(r['recovery_after_cut_seconds'])} / {_seconds(r['recovery_after_rise_seconds'])}"),
-    ("share throttled in the late instances' first 10 s (no target)",
+    ("share throttled in the 10 s after the late ones start (no target)",
      lambda r: "-" if "throttled_share_while_joining" not in r else f"{r['throttled_share_while_joining']:.3f}"),
 ]
 
