@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forwarder.publisher import DEADLINE_EXCEEDED, Publisher, PublishOptions
 from forwarder_testing.fake_time import FakeTime
@@ -85,3 +87,39 @@ def test_a_batch_whose_requests_would_all_wait_past_the_deadline_is_reported_at_
     assert time.clock() == start  # not a moment spent sleeping to the deadline
     assert len(quota.sent_at) == sends_before and publication.requests == 0
     assert all(outcome.error_code == DEADLINE_EXCEEDED and outcome.attempts == 0 for outcome in publication.outcomes)
+
+
+class Scripted:
+    """Answers each request by the next of `answers` ("refused", "entries", "clean"; clean once they run out)."""
+
+    def __init__(self, time: FakeTime, answers: list[str]):
+        self.time, self.answers = time, list(answers)
+        self.sent_at: list[float] = []
+
+    def __call__(self, entries: list[dict], deadline: float) -> dict:
+        self.sent_at.append(self.time.clock())
+        self.time.sleep(LATENCY)
+        answer = self.answers.pop(0) if self.answers else "clean"
+        if answer == "refused":
+            raise ClientError(REFUSED, "PutEvents")
+        code = {"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}
+        results = [dict(code) if answer == "entries" else {"EventId": f"e{n}"} for n in range(len(entries))]
+        return {"FailedEntryCount": sum("ErrorCode" in r for r in results), "Entries": results}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["refused", "entries", "clean"]), max_size=40),
+       st.lists(st.floats(0.05, 20), min_size=1, max_size=4), st.integers(1, 60))
+def test_whatever_the_throttling_no_request_goes_after_the_deadline_and_every_call_returns_by_it(
+        answers, deadlines, records):
+    time = FakeTime()
+    send = Scripted(time, answers)
+    options = PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=2, max_attempts=6, rng=random.Random(1))
+    publisher = Publisher(send, options, runtime=time.runtime())
+    for seconds in deadlines:  # warm invocations: the limit and the rate carry over
+        deadline = time.clock() + seconds
+        sent_before = len(send.sent_at)
+        outcomes = publisher.publish([make_entry(key) for key in range(records)], deadline=deadline).outcomes
+        assert time.clock() <= deadline + LATENCY * 1.01  # at most an answer already on its way is waited for
+        assert all(at < deadline for at in send.sent_at[sent_before:])
+        assert all(outcome.confirmed != outcome.failed for outcome in outcomes)
