@@ -1,15 +1,11 @@
+"""`python -m forwarder COMMAND ...`: put-events (cli.py), put-raw-events (raw_cli.py), redrive (redrive_command.py)."""
+
 import sys
+from importlib import import_module
 
-if sys.argv[1:2] == ["put-raw-events"]:  # its own module (raw_cli.py), beside cli.py's commands
-    from forwarder.raw_cli import main as put_raw_events
+from forwarder.cli import OTHER_COMMANDS, main
 
-    sys.exit(put_raw_events(sys.argv[2:]))
-
-if sys.argv[1:2] == ["redrive"]:  # its own module: the put-events command line stays as it is (cli.py)
-    from forwarder.redrive_command import main as redrive
-
-    sys.exit(redrive(sys.argv[2:]))
-
-from forwarder.cli import main
-
+if sys.argv[1:2] and sys.argv[1] in OTHER_COMMANDS:
+    module, _summary = OTHER_COMMANDS[sys.argv[1]]
+    sys.exit(import_module(module).main(sys.argv[2:]))
 sys.exit(main())

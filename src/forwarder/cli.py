@@ -84,7 +84,7 @@ def put_events_command(
 
 def _run(args: argparse.Namespace, stdin: BinaryIO | None, stdout: TextIO | None) -> int:
     stop = Event()
-    with _stopped_by_signals(stop) as received:
+    with stopped_by_signals(stop) as received:
         try:
             entries = load_entries(args.entries, stdin or sys.stdin.buffer)
             session, region = checked_session(args.region, args.profile)
@@ -94,14 +94,14 @@ def _run(args: argparse.Namespace, stdin: BinaryIO | None, stdout: TextIO | None
         overrides = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
         client = default_client(args.max_concurrency, session, region_name=region, **overrides)
         results = _send(entries, client, args, stop, progress=sys.stderr if sys.stderr.isatty() else None)
-        if not _print(results, stdout or sys.stdout):
+        if not print_results(results, stdout or sys.stdout):
             return EXIT_CLOSED_PIPE
     if received:
         return 128 + received[0]
     return EXIT_FAILED_ENTRIES if any("ErrorCode" in result for result in results) else 0
 
 
-def _print(results: list[dict], stdout: TextIO) -> bool:
+def print_results(results: list[dict], stdout: TextIO) -> bool:
     """The AWS CLI's result shape; False when the reader went away (`| head`)."""
     failed = sum("ErrorCode" in result for result in results)
     try:
@@ -116,7 +116,7 @@ def _print(results: list[dict], stdout: TextIO) -> bool:
 
 
 @contextmanager
-def _stopped_by_signals(stop: Event) -> Iterator[list[int]]:
+def stopped_by_signals(stop: Event) -> Iterator[list[int]]:
     """SIGINT and SIGTERM set `stop` (and are listed) instead of ending the process, while the block runs."""
     received: list[int] = []
 
@@ -208,7 +208,7 @@ def _endpoint_id(value: str) -> str:
     return value
 
 
-def _whole(name: str) -> Callable[[str], int]:
+def whole_number(name: str) -> Callable[[str], int]:
     low, high = LIMITS[name]
 
     def number(value: str) -> int:
@@ -223,7 +223,7 @@ def _whole(name: str) -> Callable[[str], int]:
     return number
 
 
-def _seconds(value: str) -> float:
+def seconds_value(value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
@@ -239,12 +239,22 @@ def _described(prog: str) -> dict[str, Any]:
             "formatter_class": argparse.RawDescriptionHelpFormatter}
 
 
+# The commands whose command lines live in modules of their own: __main__.py runs them, --help lists them.
+OTHER_COMMANDS = {
+    "put-raw-events": ("forwarder.raw_cli", "Send entries to a Custom Event Bus (PutRawEvents): any bytes as Data."),
+    "redrive": ("forwarder.redrive_command", "Bring parked records back: quarantined or on-failure records "
+                                             "forwarded again, or moved back to a queue."),
+}
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m forwarder", description=SUMMARY)
+    parser = OneLineParser(prog="python -m forwarder", description="The forwarder's commands.")
     _add_version(parser)
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     put = commands.add_parser("put-events", help=SUMMARY, **_described("python -m forwarder put-events"))
     _put_events_arguments(put)
+    for name, (_module, summary) in OTHER_COMMANDS.items():
+        commands.add_parser(name, help=f"{summary} (see python -m forwarder {name} --help)", add_help=False)
     return parser
 
 
@@ -259,13 +269,19 @@ def _put_events_arguments(put: argparse.ArgumentParser) -> argparse.ArgumentPars
     put.add_argument("--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's)")
     put.add_argument("--profile", help="the named profile of the AWS config files (default: AWS_PROFILE)")
     put.add_argument("--endpoint-url", help="override the endpoint, as the AWS CLI's option does")
+    return add_sending_options(put)
+
+
+def add_sending_options(put: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The publisher's numbers, range-checked as the function's settings are (put-events and put-raw-events)."""
     for name, default, help_text in (
         ("max_concurrency", DEFAULT_MAX_CONCURRENCY, "requests in flight at most"),
         ("max_request_bytes", DEFAULT_MAX_BYTES, "request size limit in bytes"),
         ("max_attempts", DEFAULT_MAX_ATTEMPTS, "sends of one entry at most, the first included"),
     ):
         low, high = LIMITS[name]
-        put.add_argument(f"--{name.replace('_', '-')}", type=_whole(name), default=default,
+        put.add_argument(f"--{name.replace('_', '-')}", type=whole_number(name), default=default,
                          help=f"{help_text} ({low} to {high}; default {default})")
-    put.add_argument("--timeout", type=_seconds, help="seconds; entries not confirmed by then fail DeadlineExceeded")
+    put.add_argument("--timeout", type=seconds_value,
+                     help="seconds; entries not confirmed by then fail DeadlineExceeded")
     return put

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from threading import Event
 from typing import Any
 
+from forwarder.bulk import check_numbers
 from forwarder.clients import create_client
 from forwarder.entries import INVALID_ARGUMENT, Entry, Rejected
 from forwarder.outcomes import Outcome
@@ -35,6 +37,7 @@ def put_raw_events(
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     timeout: float | None = None,
+    stop: Event | None = None,
 ) -> list[dict[str, str]]:
     """Send every entry; return one result per entry, in input order.
 
@@ -47,15 +50,17 @@ def put_raw_events(
     client: a botocore/boto3 `eventbridgev2` client; by default one is made for the bus's region.
     schema_registry: the requests' SchemaRegistryConfiguration ({"RegistryUri": ...}).
     timeout: seconds; entries not confirmed by then get ErrorCode "DeadlineExceeded".
+    stop: once set, nothing more is sent and the results come back at once, as in `put_events` (bulk.py).
+    The numbers must lie in the ranges the function's settings allow (bulk.LIMITS), else ValueError.
 
     A result is {"EventId": ...} (published, or deduplicated by the bus) or {"ErrorCode": ..., "ErrorMessage": ...}.
     """
     if not isinstance(event_bus_arn, str) or not CUSTOM_BUS_PATTERN.fullmatch(event_bus_arn):
         raise ValueError(f"event_bus_arn must be a Custom Event Bus ARN (arn:...:event-busv2/NAME/ID), got "
                          f"{event_bus_arn!r}")
-    if client is None:
-        region = event_bus_arn.split(":")[3]
-        client = create_client("eventbridgev2", max_concurrency, retries=PUT_EVENTS_RETRIES, region_name=region)
+    check_numbers(max_request_bytes=max_request_bytes, max_concurrency=max_concurrency, max_attempts=max_attempts,
+                  timeout=timeout)
+    client = client or raw_client(max_concurrency, region_name=event_bus_arn.split(":")[3])
     request: dict[str, Any] = {"EventBusArn": event_bus_arn}
     if schema_registry:
         request["SchemaRegistryConfiguration"] = dict(schema_registry)
@@ -63,7 +68,12 @@ def put_raw_events(
     options = PublishOptions(max_request_bytes, max_concurrency, max_attempts, raw_rules().max_entries)
     publisher = Publisher(client_sender(client, "put_raw_events", **request), options)
     deadline = None if timeout is None else time.monotonic() + timeout
-    return [result_of(outcome) for outcome in publisher.publish(items, deadline).outcomes]
+    return [result_of(outcome) for outcome in publisher.publish(items, deadline, stop=stop).outcomes]
+
+
+def raw_client(max_concurrency: int, session: Any = None, **overrides: Any) -> Any:
+    """An `eventbridgev2` client for the publisher (which alone retries); `region_name` the bus's."""
+    return create_client("eventbridgev2", max_concurrency, session=session, retries=PUT_EVENTS_RETRIES, **overrides)
 
 
 def prepare_raw(entry: Mapping[str, Any]) -> Entry | Rejected:

@@ -34,8 +34,7 @@ from forwarder.raw_format import (
     payload_bytes,
 )
 from forwarder.records import SourceRecord
-from forwarder.retry_policy import SHAPING_FAILED
-from forwarder.shaping import _Failed, _search
+from forwarder.shaping import Failed, filter_verdict, search
 from forwarder.view import record_view
 
 if TYPE_CHECKING:
@@ -71,12 +70,8 @@ class RawShaper:
     def entry(self, record: SourceRecord, target: Target, fallback_trace: str | None) -> Entry | Rejected | Filtered:
         shaping, raw = self._shaping, self._shaping.raw
         view = record_view(record) if shaping.needs_view else None
-        if shaping.keep is not None:
-            kept = _search(shaping.keep, view)
-            if isinstance(kept, _Failed):
-                return Rejected(SHAPING_FAILED, f"EVENT_FILTER failed on this record: {kept.reason}", record.group)
-            if kept is None or kept is False:
-                return Filtered()
+        if shaping.keep is not None and (left_out := filter_verdict(shaping.keep, view, record.group)):
+            return left_out
         content_type = (self._content_type_found(raw.content_type_path, view) or raw.content_type
                         or detected_content_type(record.body))
         fields: dict[str, Any] = {"Data": payload_bytes(record.body), "SystemMetadata": {"ContentType": content_type}}
@@ -92,10 +87,10 @@ class RawShaper:
     def _content_type_found(self, path: ParsedResult | None, view: dict | None) -> str | None:
         if path is None:
             return None
-        found = _search(path, view)
+        found = search(path, view)
         if found is None or found == "":
             return None
-        if isinstance(found, _Failed):
+        if isinstance(found, Failed):
             self._fell_back("RAW_CONTENT_TYPE_PATH", f"the expression raised {found.reason}")
             return None
         problem = content_type_problem(found)
@@ -106,10 +101,10 @@ class RawShaper:
 
     def _metadata(self, record: SourceRecord, path: ParsedResult | None, view: dict | None) -> dict[str, str]:
         if path is not None:
-            found = _search(path, view)
+            found = search(path, view)
             if isinstance(found, dict) and found:
                 return self._fitting("RAW_METADATA", _texts(found, self._fell_back))
-            if isinstance(found, _Failed):
+            if isinstance(found, Failed):
                 self._fell_back("RAW_METADATA", f"the expression raised {found.reason}")
             elif found not in (None, {}, "", []):
                 self._fell_back("RAW_METADATA", "not an object")

@@ -37,7 +37,7 @@ from forwarder.settings import MAX_SOURCE_CHARS, RESERVED_SOURCE_PREFIX, Setting
 from forwarder.view import record_view
 
 
-class _Failed:
+class Failed:
     """An expression raised on a record: the exception's type only, never the record's content."""
 
     __slots__ = ("reason",)
@@ -76,12 +76,8 @@ class Shaper:
 
     def shape(self, record: SourceRecord, rules: EntryRules) -> Shaped | Filtered | Rejected:
         shaping, view = self._shaping, record_view(record)
-        if shaping.keep is not None:
-            kept = _search(shaping.keep, view)
-            if isinstance(kept, _Failed):
-                return Rejected(SHAPING_FAILED, f"EVENT_FILTER failed on this record: {kept.reason}", record.group)
-            if kept is None or kept is False:
-                return Filtered()
+        if shaping.keep is not None and (left_out := filter_verdict(shaping.keep, view, record.group)):
+            return left_out
         if shaping.detail is None:
             # The body is Detail: as the view parsed it already, it is not parsed again.
             detail = parsed_detail(record.body, view["body"])
@@ -112,7 +108,7 @@ class Shaper:
         found = _found(path, view)
         if found is None:
             return None
-        if isinstance(found, _Failed):
+        if isinstance(found, Failed):
             self._fell_back(variable, f"the expression raised {found.reason}")
         elif not isinstance(found, str):
             self._fell_back(variable, f"not a string but {_kind(found)}")
@@ -126,7 +122,7 @@ class Shaper:
         found = _found(path, view)
         if found is None:
             return None
-        if isinstance(found, _Failed):
+        if isinstance(found, Failed):
             reason = f"the expression raised {found.reason}"
         elif not (isinstance(found, list) and all(isinstance(item, str) and item for item in found)):
             reason = "not a list of non-empty strings"
@@ -143,7 +139,7 @@ class Shaper:
         found = _found(path, view)
         if found is None:
             return None
-        failed = isinstance(found, _Failed)
+        failed = isinstance(found, Failed)
         moment = None if failed else _moment(found)
         if moment is None:
             reason = f"the expression raised {found.reason}" if failed else "not an RFC 3339 time or epoch seconds"
@@ -151,26 +147,37 @@ class Shaper:
         return moment
 
 
-def _search(path: ParsedResult, view: dict) -> Any:
+def filter_verdict(keep: ParsedResult, view: dict, group: str | None) -> Filtered | Rejected | None:
+    """EVENT_FILTER on one record: None to keep it, Filtered when false or null, Rejected when it failed (in JSON
+    mode and raw mode alike)."""
+    kept = search(keep, view)
+    if isinstance(kept, Failed):
+        return Rejected(SHAPING_FAILED, f"EVENT_FILTER failed on this record: {kept.reason}", group)
+    if kept is None or kept is False:
+        return Filtered()
+    return None
+
+
+def search(path: ParsedResult, view: dict) -> Any:
     try:
         return path.search(view)
     except Exception as error:  # noqa: BLE001 - any record, any expression: a JMESPath function's type error,
         # recursion on a deep value, whatever it raises fails this expression for this record alone.
-        return _Failed(error)
+        return Failed(error)
 
 
 def _found(path: ParsedResult | None, view: dict) -> Any:
     """The expression's result, None when unset, null or empty (the configured value then stands)."""
     if path is None:
         return None
-    found = _search(path, view)
+    found = search(path, view)
     return None if found in ("", []) else found
 
 
 def _detail(path: ParsedResult, view: dict) -> tuple[str | None, str | None]:
     """The Detail text, or the problem with it."""
-    found = _search(path, view)
-    if isinstance(found, _Failed):
+    found = search(path, view)
+    if isinstance(found, Failed):
         return None, f"failed on this record: {found.reason}"
     value = found if isinstance(found, dict) else {"data": found}
     try:

@@ -76,6 +76,7 @@ def test_the_wheel_carries_the_package_only(wheel):
     assert "License-Expression: Apache-2.0" in metadata.splitlines()
     entry_points = zipfile.ZipFile(wheel).read(f"{DIST_INFO}/entry_points.txt").decode()
     assert "eventbridge-put-events = forwarder.cli:put_events_command" in entry_points
+    assert "eventbridge-put-raw-events = forwarder.raw_cli:command" in entry_points
 
 
 def test_the_sdist_has_no_tests_tools_or_bench(dist):
@@ -156,6 +157,27 @@ def test_the_installed_command_s_help_says_its_own_name_an_example_the_input_for
     assert all(f"\n  {code} " in text for code in ("0", "1", "2", "130"))
     other = "python -m forwarder" if command[0] == "eventbridge-put-events" else "eventbridge-put-events"
     assert other not in text
+
+
+@pytest.mark.parametrize(
+    "command", [["eventbridge-put-raw-events"], ["python", "-m", "forwarder", "put-raw-events"]], ids=" ".join
+)
+def test_the_installed_raw_command_s_help_says_its_own_name_an_example_the_input_forms_and_the_exit_codes(
+    installed, tmp_path, command
+):
+    name = " ".join(command) if command[0] != "python" else "python -m forwarder put-raw-events"
+    text = run(installed / command[0], *command[1:], "--help", cwd=tmp_path).stdout
+    assert text.startswith(f"usage: {name} ")
+    assert f"  {name} --event-bus-arn arn:aws:events:" in text and "--entries file://events.json" in text
+    assert all(form in text for form in ("file://PATH", "standard input", "the JSON itself"))
+    assert all(f"\n  {code} " in text for code in ("0", "1", "2", "130"))
+    other = "python -m forwarder" if command[0] == "eventbridge-put-raw-events" else "eventbridge-put-raw-events"
+    assert other not in text
+
+
+def test_python_dash_m_forwarder_help_lists_every_command(installed, tmp_path):
+    text = run(installed / "python", "-m", "forwarder", "--help", cwd=tmp_path).stdout
+    assert all(f"    {name} " in text for name in ("put-events", "put-raw-events", "redrive"))
 
 
 def test_the_lambda_extra_is_what_the_function_s_lock_is_made_from():

@@ -81,3 +81,39 @@ def test_python_dash_m_forwarder_put_raw_events(local):
     assert json.loads(done.stdout)["FailedEntryCount"] == 0
     (accepted,) = local.accepted_v2()
     assert raw_data(accepted) == b'{"n": 1}' and accepted["SystemMetadata"]["ContentType"] == "application/json"
+
+
+def command(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "forwarder", "put-raw-events", *args], capture_output=True,
+                          text=True, env=env or dict(os.environ), timeout=60, check=False)
+
+
+@pytest.mark.parametrize("option", [["--max-concurrency", "0"], ["--max-request-bytes", "10"],
+                                    ["--max-attempts", "0"], ["--timeout", "-1"], ["--event-bus-arn", "orders"]])
+def test_the_command_refuses_a_number_out_of_range_or_a_bus_that_is_not_custom_in_one_line(option):
+    arguments = {"--event-bus-arn": BUS, "--entries": "[]"}
+    arguments[option[0]] = option[1]
+    done = command(*(part for pair in arguments.items() for part in pair))
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and option[0] in done.stderr
+
+
+def test_the_command_without_credentials_says_so_in_one_line_before_sending(local, tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=str(tmp_path / "none"),
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_ENDPOINT_URL=local.url)
+    done = command("--event-bus-arn", BUS, "--entries", json.dumps([{"Data": "eA=="}]), env=env)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        'put-raw-events: Unable to locate credentials. You can configure credentials by running "aws configure".'
+    ]
+    assert local.accepted_v2() == []
+
+
+def test_the_command_reads_standard_input_as_strict_utf8(local):
+    done = subprocess.run([sys.executable, "-m", "forwarder", "put-raw-events", "--event-bus-arn", BUS, "--entries",
+                           "-"], input=b'[{"Data": "caf\xff"}]', capture_output=True,
+                          env={**os.environ, "LC_ALL": "C", "PYTHONIOENCODING": "", "AWS_ENDPOINT_URL": local.url},
+                          timeout=60, check=False)
+    assert done.returncode == 2 and b"not UTF-8" in done.stderr
+    assert local.accepted_v2() == []
