@@ -79,4 +79,26 @@ def run(endpoint_url: str, reps: int, log: Callable[[str], None]) -> dict:
                                         results.items()))
     finally:
         os.unlink(f.name)
-    return results
+    return {**results, "imports": import_times(env, reps)}
+
+
+def import_times(env: dict[str, str], reps: int) -> dict[str, float]:
+    """Median self time (seconds) of every module `import forwarder.handler` loads (`python -X importtime`)."""
+    runs: dict[str, list[float]] = {}
+    for _ in range(max(3, reps // 3)):
+        done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import forwarder.handler"], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=120, check=True)
+        for line in done.stderr.splitlines():
+            if line.startswith("import time:") and "|" in line and "[us]" not in line:
+                self_us, _cumulative, name = (part.strip() for part in line[len("import time:"):].split("|"))
+                runs.setdefault(name, []).append(int(self_us) / 1e6)
+    return {name: statistics.median(times) for name, times in runs.items()}
+
+
+def by_package(imports: dict[str, float]) -> dict[str, float]:
+    """Self times summed by top-level package (the forwarder's own modules as `forwarder`)."""
+    totals: dict[str, float] = {}
+    for name, seconds in imports.items():
+        package = name.split(".")[0]
+        totals[package] = totals.get(package, 0.0) + seconds
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))

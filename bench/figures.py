@@ -6,6 +6,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
+from bench import limit
 from bench.share_report import share_targets
 
 LABELS = {
@@ -20,6 +21,8 @@ TARGET_LATENCY_MS = 10
 # wrote its own HTTP exchange (http1.py), 0.30-0.36x after; the goal keeps most of that gain with room for
 # this machine's noise.
 CPU_FLOOR_RATIO = 0.45
+# A fresh process answering its first batch, against one that imports boto3 and makes one put_events call.
+COLD_START_RATIO = 1.1
 
 
 Cells = dict[tuple[str, int, int], dict[str, Any]]  # (contender, latency ms, records) -> medians
@@ -54,7 +57,7 @@ def targets(results: dict) -> list[tuple[str, str, str, bool]]:
     c = cells(results)
     sizes = sorted(results["profile"]["sizes"])
     big = sizes[-1]
-    rows = []
+    rows = limit.targets(results)
     fw = c.get(("forwarder", TARGET_LATENCY_MS, big))
     if fw:
         for key, goal in (("per_record", 60), ("chunked", 7)):
@@ -70,8 +73,8 @@ def targets(results: dict) -> list[tuple[str, str, str, bool]]:
                      f"{ratio:.2f}x ({fw0['cpu_us']:.0f} vs {floor0['cpu_us']:.0f} us)", ratio <= CPU_FLOOR_RATIO))
     cold = results["coldstart"]
     fwc, b3c = med(cold["forwarder"]["process"]), med(cold["boto3"]["process"])
-    rows.append(("cold start, fresh process, vs bare boto3 process", "<= 1.3x",
-                 f"{fwc / b3c:.2f}x ({fwc * 1000:.0f} vs {b3c * 1000:.0f} ms)", fwc / b3c <= 1.3))
+    rows.append(("cold start, fresh process, vs bare boto3 process", f"<= {COLD_START_RATIO}x",
+                 f"{fwc / b3c:.2f}x ({fwc * 1000:.0f} vs {b3c * 1000:.0f} ms)", fwc / b3c <= COLD_START_RATIO))
     mem = results["memory"]
     rows.append((f"peak memory, {mem['records']:,}-record batch", "fits 256 MB", f"{mem['peak_mb']:.0f} MB",
                  mem["peak_mb"] < 256))

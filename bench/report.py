@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import raw_payload, sections, shaping, share_report
+from bench import limit, raw_payload, sections, shaping, share_report
 from bench.figures import LABELS, SHORT, TARGET_LATENCY_MS, cells, targets
 from bench.levers import levers
 
@@ -26,6 +26,7 @@ def markdown(results: dict, chart: str | None, share_chart: str | None = None) -
     out += sections.targets_table(results)
     out += sections.throughput(results, c, present, chart)
     out += sections.cpu_against_floor(results, c)
+    out += limit.section(results)
     out += levers(results)
     out += share_report.section(results, share_chart)
     out += sections.cold_start(results)

@@ -192,7 +192,7 @@ def machine() -> dict[str, Any]:
 
 
 def run(profile: Profile) -> dict[str, Any]:
-    from bench import coldstart, memory, raw_payload, shaping, share
+    from bench import coldstart, limit, memory, raw_payload, shaping, share
     from bench.contenders import ALL
 
     for name in CLEARED_ENV:
@@ -210,6 +210,8 @@ def run(profile: Profile) -> dict[str, Any]:
             results["max_concurrency"] = contenders[0].forwarder.settings.max_concurrency
             results["samples"] = run_cells(profile, endpoint, contenders)
             results["levers"] = run_levers(profile, endpoint, contenders[0])
+            endpoint.configure(latency_ms=0)
+            results["limit"] = limit.run(profile.lever_size, profile.lever_reps, log)
             results["lambda_share"] = share.run(profile, endpoint, log)
             endpoint.configure(latency_ms=0)
             results["coldstart"] = coldstart.run(endpoint.url, profile.coldstart_reps, log)

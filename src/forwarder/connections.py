@@ -223,17 +223,26 @@ def _wait(timeout: float | None, deadline: float) -> float | None:
     return timeout
 
 
+_UNARMED = object()
+
+
 class _BoundedSocket:
     """The socket as http.client uses it (sendall, makefile, close), each wait cut at `deadline`."""
 
-    __slots__ = ("_sock", "_timeout", "deadline", "reading")
+    __slots__ = ("_armed", "_sock", "_timeout", "deadline", "reading")
 
     def __init__(self, sock: socket.socket, timeout: float | None):
         self._sock, self._timeout, self.deadline = sock, timeout, math.inf
         self.reading = True  # False: a read returns at once with nothing (see _left_over)
+        self._armed: object = _UNARMED  # the timeout the socket holds, as this last set it
 
     def arm(self) -> None:
-        self._sock.settimeout(_wait(self._timeout, self.deadline))
+        # settimeout costs system calls each time (it sets the descriptor's blocking mode anew); the same
+        # timeout as the socket already holds, the common case far from the deadline, is not set again.
+        timeout = _wait(self._timeout, self.deadline)
+        if timeout != self._armed:
+            self._sock.settimeout(timeout)
+            self._armed = timeout
 
     def sendall(self, data: bytes) -> None:
         self.arm()

@@ -28,6 +28,7 @@ import botocore.session
 from forwarder.claim_check import ClaimCheck, NoClaimCheck
 from forwarder.clients import create_client
 from forwarder.entries import build_entries, build_entry
+from forwarder.limits import data_loader
 from forwarder.publisher import Publisher, PublishOptions
 from forwarder.quarantine import NoQuarantine, QuarantineQueue
 from forwarder.raw_entries import RawShaping, build_raw_entry
@@ -114,6 +115,8 @@ def build_forwarder(
     # One botocore session for every client: each client made from a session of its own would load the
     # partition and endpoint data again (about 40 ms per client at cold start).
     session = botocore.session.get_session()
+    if not session.get_config_variable("data_path"):  # botocore's own data files only, as limits.py reads them
+        session.register_component("data_loader", data_loader())  # each service model parsed once per process
     claim_check = _claim_check(settings, session)
     return Forwarder(
         settings,
@@ -147,8 +150,9 @@ def _visibility(settings: Settings, session: Any) -> VisibilityBackoff | NoVisib
     backoff = Backoff.for_bus(
         settings.visibility_backoff_base_seconds, settings.visibility_backoff_max_seconds, settings.custom_bus
     )
-    sqs = create_client("sqs", settings.max_concurrency, session=session)
-    return VisibilityBackoff(sqs, backoff, settings.max_concurrency)
+    # Made when a record is first reported for redelivery: most batches, and every stream batch, need none.
+    return VisibilityBackoff(lambda: create_client("sqs", settings.max_concurrency, session=session), backoff,
+                             settings.max_concurrency)
 
 
 def _deadline(context: Any, margin_ms: int) -> float:

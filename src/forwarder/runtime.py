@@ -7,11 +7,13 @@ no wall time. The default is the real thing: `time.monotonic`, `time.sleep` and 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Collection
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
+from queue import Empty, SimpleQueue
 
 
 def thread_pool(workers: int) -> Executor:
@@ -19,10 +21,59 @@ def thread_pool(workers: int) -> Executor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="put-events")
 
 
-def first_completed(futures: Collection[Future], timeout: float | None) -> set[Future]:
-    """The futures that are done once at least one is, or `timeout` seconds have passed (None: no limit)."""
+def futures_wait(futures: Collection[Future], timeout: float | None) -> set[Future]:
+    """concurrent.futures' own wait: a waiter installed on, and removed from, every future on every call."""
     done, _ = wait_for(futures, timeout=timeout, return_when=FIRST_COMPLETED)
     return done
+
+
+class _Finished(threading.local):
+    """The waiting thread's queue of finished futures."""
+
+    def __init__(self) -> None:
+        self.queue: SimpleQueue[Future] = SimpleQueue()
+
+
+_finished = _Finished()
+_QUEUE = "_forwarder_finished"  # the attribute naming the queue a future reports to
+
+
+def first_completed(futures: Collection[Future], timeout: float | None) -> set[Future]:
+    """The futures that are done once at least one is, or `timeout` seconds have passed (None: no limit).
+
+    concurrent.futures.wait installs a waiter on every pending future and removes it again, under each
+    future's lock, on every call: with a request finishing per call, that is most of a request's hand-off
+    CPU. Here each future is watched once, by a done callback that puts it on the waiting thread's queue,
+    and a call takes what is on it. The queue is the thread's own, so callers on other threads never take
+    each other's futures; a future that finished after its caller stopped waiting for it is dropped.
+    """
+    if _IMPLEMENTATION is not None:
+        return _IMPLEMENTATION(futures, timeout)
+    finished = _finished.queue
+    wanted = set(futures)
+    for future in wanted:
+        if getattr(future, _QUEUE, None) is not finished:
+            setattr(future, _QUEUE, finished)
+            future.add_done_callback(finished.put)  # at once, on this thread, if it is already done
+    done: set[Future] = set()
+    end = None if timeout is None else time.monotonic() + timeout
+    while not done:
+        try:
+            future = finished.get(timeout=None if end is None else max(0.0, end - time.monotonic()))
+        except Empty:
+            return done
+        if future in wanted:
+            done.add(future)
+    while True:  # whatever else finished meanwhile, without waiting
+        try:
+            future = finished.get_nowait()
+        except Empty:
+            return done
+        if future in wanted:
+            done.add(future)
+
+
+_IMPLEMENTATION = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,3 +152,25 @@ def test_only_sqs_batches_have_their_visibility_changed(cold_start, eventbridge,
     response = handler(event, LambdaContext())
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["kinesis"]["sequenceNumber"]}]}
     assert "visibility_changed" not in summary(caplog)
+
+
+def test_the_sqs_client_is_made_only_when_a_record_is_first_reported(cold_start, eventbridge, caplog):
+    """botocore refuses to make a client for an endpoint that is not a URL: the function starts all the same,
+    a stream batch never makes the SQS client, and an SQS batch's reported record stays reported, with its
+    visibility change counted as failed."""
+    from forwarder_testing.events import kinesis_event
+
+    # GIVEN an SQS endpoint botocore cannot make a client for WHEN the function starts THEN it starts
+    handler = cold_start(AWS_ENDPOINT_URL_EVENTBRIDGE=eventbridge.url, AWS_ENDPOINT_URL_SQS="not a url",
+                         VISIBILITY_BACKOFF_MAX_SECONDS="60")
+    # WHEN a Kinesis record is reported THEN no SQS client was needed
+    stream = kinesis_event([b'{"fail": 1}'])
+    assert handler(stream, LambdaContext()) == {
+        "batchItemFailures": [{"itemIdentifier": stream["Records"][0]["kinesis"]["sequenceNumber"]}]}
+    # WHEN an SQS record is reported THEN it is reported whatever the client, its visibility change failed
+    caplog.clear()
+    event = sqs_event(['{"ok": 1}', '{"fail": 1}'])
+    response = handler(event, LambdaContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    counts = summary(caplog)
+    assert (counts["visibility_changed"], counts["visibility_failed"]) == (0, 1)

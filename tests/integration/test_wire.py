@@ -306,3 +306,24 @@ def test_a_trickled_answer_is_whole_for_a_patient_client(endpoint):
     response = client.put_events(Entries=ENTRIES)
     assert [result["EventId"] for result in response["Entries"]] == endpoint.ambiguous()
     assert endpoint.stats()["faults"] == {"trickle": 1}
+
+
+@settings(max_examples=200, deadline=None)
+@given(WIRE_ENTRIES)
+def test_time_taken_as_epoch_seconds_by_the_target_sends_the_very_same_body(entries):
+    from forwarder.records import SourceRecord
+    from forwarder.targets import ClassicBus
+
+    # GIVEN entries with Time as the aware datetime build_entry makes WHEN the classic bus's wire path completes
+    # them (Time taken as epoch seconds once) THEN the request body is byte for byte what the datetimes gave
+    wire = object.__new__(WirePutEvents)  # only its type matters to complete()
+    completed = [dict(entry) for entry in entries]
+    for fields in completed:
+        ClassicBus(fields.get("EventBusName", "default"), wire).complete(fields, SourceRecord("id", None), None)
+    with_bus = [{**entry, "EventBusName": fields["EventBusName"]}
+                for entry, fields in zip(entries, completed, strict=True)]
+    assert request_body(completed) == request_body(with_bus)
+    # and a botocore client's path keeps the datetime botocore converts itself
+    fields = {"Time": datetime(2026, 1, 1, tzinfo=UTC)}
+    ClassicBus("default", lambda entries, deadline: None).complete(fields, SourceRecord("id", None), None)
+    assert isinstance(fields["Time"], datetime)

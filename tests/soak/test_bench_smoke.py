@@ -25,7 +25,7 @@ def test_the_bench_harness_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     report = (tmp_path / "BENCHMARKS.md").read_text()
     for heading in ("## Machine", "## Targets", "## Throughput", "## Levers", "## At Lambda's CPU share",
-                    "## Cold start", "## Memory", "## Raw payloads"):
+                    "## Cold start", "## Memory", "## Raw payloads", "## The physical limit"):
         assert heading in report
     results = json.loads((tmp_path / "bench" / "results.json").read_text())
     assert {s["contender"] for s in results["samples"]} == {"forwarder", "per_record", "chunked", "floor"}

@@ -123,7 +123,8 @@ def test_entry_fields():
         "DetailType": "Thing",
         "Detail": '{"a": 1}',
         "EventBusName": "bus",
-        "Time": datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC),  # 1700000000.5, as botocore sends it
+        # epoch seconds on the wire path (targets.ClassicBus), as botocore sends the datetime other paths keep
+        "Time": datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC).timestamp(),
         "TraceHeader": "Root=1-a-b",
     }
     assert entry.size == 14 + len("my.app") + len("Thing") + len('{"a": 1}')

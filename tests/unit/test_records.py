@@ -223,3 +223,67 @@ def test_an_unread_record_without_an_id_still_refuses_the_batch():
     del event["Records"][1]["messageId"]
     with pytest.raises(EventError, match="record 1 has no messageId"):
         parse_event(event, deadline=0.0)
+
+
+def _powertools_sqs_record(raw: dict, index: int):
+    """The SQS reader as it was, through Powertools' SQSRecord wrapper: the reference the lean reader must match."""
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from forwarder.records.record import SourceRecord, epoch_millis, text
+    from forwarder.records.sqs import sqs_item_id
+    from forwarder.records.trace_context import from_sqs_attributes
+    from forwarder.trace_header import usable
+
+    item_id = sqs_item_id(raw, index)
+    record = SQSRecord(raw if isinstance(raw.get("attributes"), dict) else {**raw, "attributes": {}})
+    attributes = record.attributes
+    body = raw.get("body")
+    is_fifo = str(raw.get("eventSourceARN", "")).endswith(".fifo")
+    return SourceRecord(
+        item_id=item_id,
+        body=body if isinstance(body, str) else None,
+        time=epoch_millis(attributes.get("SentTimestamp")),
+        trace_header=usable(attributes.aws_trace_header) or from_sqs_attributes(raw.get("messageAttributes")),
+        group=text(attributes.message_group_id) if is_fifo else None,
+        raw=raw,
+    )
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+_SQS_ATTRIBUTE_VALUES = st.one_of(
+    _JSON, st.sampled_from(["1763800000000", "0", "-5", "1e13", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
+                            "g1", "", "nan"]),
+)
+
+
+@st.composite
+def sqs_raw_records(draw):
+    raw = copy.deepcopy(sqs_record("{}", message_id="m-1"))
+    raw["eventSourceARN"] = draw(st.sampled_from(["arn:aws:sqs:us-east-1:1:q", "arn:aws:sqs:us-east-1:1:q.fifo"]))
+    attributes = draw(st.one_of(
+        st.dictionaries(st.sampled_from(["SentTimestamp", "AWSTraceHeader", "MessageGroupId", "other"]),
+                        _SQS_ATTRIBUTE_VALUES, max_size=4),
+        _JSON,
+    ))
+    if draw(st.booleans()):
+        raw["attributes"] = attributes
+    else:
+        raw.pop("attributes", None)
+    raw["body"] = draw(st.one_of(st.text(max_size=10), _JSON))
+    if draw(st.booleans()):
+        raw["messageAttributes"] = draw(_JSON)
+    return raw
+
+
+@hypothesis_settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sqs_raw_records())
+def test_the_lean_sqs_reader_reads_every_record_as_the_powertools_wrapper_did(raw):
+    from forwarder.records.sqs import sqs_records
+
+    # GIVEN any SQS record (any attributes, of any JSON type, or none) WHEN both readers read it
+    # THEN they return the same record, field for field
+    assert sqs_records(raw, 0) == [_powertools_sqs_record(raw, 0)]
