@@ -89,3 +89,17 @@ def kinesis_event(payloads: Iterable[bytes]) -> dict:
 def reported(response: dict) -> list[str]:
     """The records a partial batch response hands back to the source, in its order."""
     return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+
+def item_ids(event: dict) -> list[str]:
+    """What a partial batch response may name for each record of `event`: its messageId, or its stream's
+    sequence number (Kinesis, DynamoDB Streams)."""
+    ids = []
+    for record in event["Records"]:
+        if "kinesis" in record:
+            ids.append(record["kinesis"]["sequenceNumber"])
+        elif "dynamodb" in record:
+            ids.append(record["dynamodb"]["SequenceNumber"])
+        else:
+            ids.append(record["messageId"])
+    return ids

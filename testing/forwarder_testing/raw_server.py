@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import BinaryIO
 
 
 class RawServer:
@@ -36,3 +37,16 @@ class RawServer:
             except OSError:
                 return  # closed
             threading.Thread(target=self.serve, args=(sock,), daemon=True).start()
+
+
+def read_request(reader: BinaryIO) -> bool:
+    """Read one HTTP/1.1 request (request line, headers, a Content-Length body) from `reader`; False when the
+    client closed the connection instead."""
+    if not reader.readline():
+        return False
+    length = 0
+    while (header := reader.readline()) not in (b"\r\n", b""):
+        if header.lower().startswith(b"content-length:"):
+            length = int(header.split(b":")[1])
+    reader.read(length)
+    return True

@@ -28,7 +28,7 @@ from forwarder.connections import ConnectionPool
 from forwarder.wire import WirePutEvents
 from forwarder_testing.events import reported, sqs_event
 from forwarder_testing.lambda_context import LambdaContext
-from forwarder_testing.raw_server import RawServer
+from forwarder_testing.raw_server import RawServer, read_request
 from tests.integration.test_handler import log_lines
 
 pytestmark = pytest.mark.integration
@@ -58,12 +58,7 @@ class Endless(RawServer):
     def serve(self, sock: socket.socket) -> None:
         with sock, sock.makefile("rb") as reader:
             try:
-                while reader.readline():
-                    length = 0
-                    while (header := reader.readline()) not in (b"\r\n", b""):
-                        if header.lower().startswith(b"content-length:"):
-                            length = int(header.split(b":")[1])
-                    reader.read(length)
+                while read_request(reader):
                     self.requests += 1
                     self._answer(sock)
             except OSError:

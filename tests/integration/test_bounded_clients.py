@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from forwarder.clients import bound_by_deadline, bounded_by, create_client
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
-from forwarder_testing.raw_server import RawServer
+from forwarder_testing.raw_server import RawServer, read_request
 from tests.integration.test_connections import http_answer, raw_serving
 
 pytestmark = pytest.mark.integration
@@ -42,12 +42,7 @@ class Scripted(RawServer):
 
     def serve(self, sock: socket.socket) -> None:
         with sock, sock.makefile("rb") as reader:
-            while reader.readline():
-                length = 0
-                while (header := reader.readline()) not in (b"\r\n", b""):
-                    if header.lower().startswith(b"content-length:"):
-                        length = int(header.split(b":")[1])
-                reader.read(length)
+            while read_request(reader):
                 self.requests += 1
                 if self.answer is None:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -509,12 +509,7 @@ class Unsolicited(raw_server.RawServer):
             if self.tls:
                 sock = self.tls.wrap_socket(sock, server_side=True)
             with sock, sock.makefile("rb") as reader:
-                while reader.readline():
-                    length = 0
-                    while (header := reader.readline()) not in (b"\r\n", b""):
-                        if header.lower().startswith(b"content-length:"):
-                            length = int(header.split(b":")[1])
-                    reader.read(length)
+                while raw_server.read_request(reader):
                     self.answered += 1
                     answer = event_ids_answer(f"real-{self.answered}")
                     if self.answered == 1:

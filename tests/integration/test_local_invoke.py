@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from forwarder_testing.events import item_ids
+
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = sorted((ROOT / "events").glob("*.json"))
 REAL_HANDLER = ROOT / "src" / "forwarder" / "handler.py"
@@ -132,17 +134,6 @@ def run_tool(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
-def record_ids(event: dict[str, Any]) -> list[str]:
-    """What a partial batch response may name: messageId, or the stream's sequence number."""
-    ids = []
-    for record in event["Records"]:
-        if "kinesis" in record:
-            ids.append(record["kinesis"]["sequenceNumber"])
-        elif "dynamodb" in record:
-            ids.append(record["dynamodb"]["SequenceNumber"])
-        else:
-            ids.append(record["messageId"])
-    return ids
 
 
 def reached_bus(stderr: str) -> list[dict[str, Any]]:
@@ -163,7 +154,7 @@ def assert_partial_batch_response(stdout: str, event: dict[str, Any]) -> list[st
     assert isinstance(response, dict) and set(response) == {"batchItemFailures"}, response
     failures = response["batchItemFailures"]
     assert isinstance(failures, list)
-    ids = record_ids(event)
+    ids = item_ids(event)
     for failure in failures:
         assert set(failure) == {"itemIdentifier"}, failure
         assert failure["itemIdentifier"] in ids, f"unknown itemIdentifier {failure['itemIdentifier']!r}"
@@ -275,7 +266,7 @@ def test_a_bus_that_does_not_exist_is_not_made_unasked_and_the_records_are_repor
     assert "event bus 'no-such-bus' does not exist" in result.stderr and "--create-bus" in result.stderr
     assert "source queue 'orders-events.fifo' holds the event's 6 message(s)" in result.stderr
     event = json.loads(event_file.read_text())
-    assert sorted(assert_partial_batch_response(result.stdout, event)) == sorted(record_ids(event))
+    assert sorted(assert_partial_batch_response(result.stdout, event)) == sorted(item_ids(event))
     assert "visibility not changed" not in result.stderr
     assert '"visibility_changed":6' in result.stderr
 

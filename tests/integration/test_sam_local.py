@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from forwarder_testing.events import item_ids
 from forwarder_testing.local_aws import drain, moto_server, reset
 from tests.conftest import EVENTS
 from tools.sam_local.base_image import machine_arch
@@ -76,16 +77,6 @@ def sam_local(built_template: tuple[str, Path], aws: LocalAws, tmp_path: Path, *
     return SamLocal(built_template[1], ARCH, env_vars, REGION, local_url=aws.url)
 
 
-def record_ids(event: dict) -> list[str]:
-    ids = []
-    for record in event["Records"]:
-        if "kinesis" in record:
-            ids.append(record["kinesis"]["sequenceNumber"])
-        elif "dynamodb" in record:
-            ids.append(record["dynamodb"]["SequenceNumber"])
-        else:
-            ids.append(record["messageId"])
-    return ids
 
 
 @pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.stem)
@@ -113,7 +104,7 @@ def test_a_bus_that_does_not_exist_reports_every_record(built_template, moto_on_
     answer = json.loads(invoke(event_file, sam_local(built_template, aws, tmp_path)))
     # THEN every record is reported for redelivery, none quarantined
     reported = [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
-    assert sorted(reported) == sorted(record_ids(json.loads(event_file.read_text())))
+    assert sorted(reported) == sorted(item_ids(json.loads(event_file.read_text())))
     assert drain(aws.clients["sqs"], aws.quarantine_url) == []
 
 
