@@ -2,28 +2,35 @@
 
 EventBridge's PutEvents quota is shared by every instance of the function (and every other producer in the
 account and region), and no instance knows how many others there are. So each one learns from its own
-answers, as TCP's congestion control and botocore's `adaptive` retry mode do: the limit is halved when an
-answer says throttling (a request refused with a throttling code or HTTP 429, or entries answered
-`ThrottlingException`), and grows by one request per four limits' worth of clean answers, never above
+answers, as TCP's congestion control and botocore's `adaptive` retry mode do: the limit is halved when
+entries are answered `ThrottlingException`, and quartered when a request is refused whole with a throttling
+code or HTTP 429 (the quota is spent, not just short: when a fleet starts at once, halving burnt four
+attempts of the first batch's entries on the way down from 16, and `make scale`'s 200 instances exhausted
+some), and grows by one request per four limits' worth of clean answers, never above
 `MAX_CONCURRENCY` and never below one. That is a quarter of TCP's pace: every instance's growth adds to
 the overshoot of the shared quota, and at TCP's pace eight instances had a fifth of their requests
 throttled in `make scale`, at this pace under a tenth, with the same goodput. It is cut at most once per
 round trip: answers to requests sent before the last cut speak of the old limit, so a burst of them does
 not cut it again and again.
 
-One limit lives as long as its `Publisher`, so a warm instance starts each invocation where the last one
-left off. `FixedLimit` is the policy without learning (`CONCURRENCY_MODE=fixed`).
+Below one request in flight the limit paces (pacing.py): throttling that goes on at a limit of one turns on
+a send rate, cut on throttling and grown back on clean answers, and `pace` says when the next request may
+go. One limit, its rate with it, lives as long as its `Publisher`, so a warm instance starts each invocation
+where the last one left off. `FixedLimit` is the policy without learning (`CONCURRENCY_MODE=fixed`).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from botocore.exceptions import ClientError
 from botocore.retries.standard import ThrottledRetryableChecker
 
 from forwarder import answers
+from forwarder.pacing import SendRate
 
 THROTTLED_STATUS = 429
 # botocore's own list of throttling codes (its standard and adaptive retry modes read the same one), which
@@ -70,20 +77,27 @@ class FixedLimit:
     def round(self) -> int:
         return 0
 
-    def observe(self, future: Future, sent_in_round: int) -> str | None:
+    def observe(self, future: Future, sent_in_round: int, round_trip: float | None = None) -> str | None:
         """Nothing to learn; the verdict is still counted (the PutEventsThrottled metric)."""
         return verdict(future)
+
+    def pace(self) -> float:
+        """Never paced: a request may always go as soon as it has a slot."""
+        return 0.0
 
 
 class AdaptiveLimit:
     """AIMD: times `decrease` on throttling (once per round trip), +`increase` per limit's worth of clean answers."""
 
-    def __init__(self, ceiling: int, decrease: float = 0.5, increase: float = 0.25):
+    def __init__(self, ceiling: int, decrease: float = 0.5, increase: float = 0.25,
+                 clock: Callable[[], float] = time.monotonic):
+        """`clock` is the runtime's: the send rate below one in flight runs on it."""
         self.ceiling = ceiling
         self._decrease, self._increase = decrease, increase
         self._window = float(ceiling)  # a cold instance starts as the fixed policy does
         self._round = 0  # bumped by every cut: the round a request was sent in tells if it saw the cut
         self._lock = threading.Lock()  # a library caller may share one Publisher between threads
+        self.rate = SendRate(clock)
 
     @property
     def limit(self) -> int:
@@ -93,31 +107,47 @@ class AdaptiveLimit:
     def round(self) -> int:
         return self._round
 
-    def observe(self, future: Future, sent_in_round: int) -> str | None:
-        """Learn from a finished request sent when `round` was `sent_in_round`; return its verdict."""
+    def observe(self, future: Future, sent_in_round: int, round_trip: float | None = None) -> str | None:
+        """Learn from a finished request sent when `round` was `sent_in_round`, answered in `round_trip` s;
+        return its verdict."""
         found = verdict(future)
+        if found is not None:
+            self.rate.answered(round_trip)
         if found == THROTTLED:
-            self.throttled(sent_in_round)
+            self.throttled(sent_in_round, refused=future.exception() is not None)
         elif found == CLEAN:
             self.clean()
         return found
 
-    def throttled(self, sent_in_round: int) -> None:
+    def throttled(self, sent_in_round: int, refused: bool = False) -> None:
+        """A throttled answer to a request sent in `sent_in_round`; `refused`: the request was refused whole."""
         with self._lock:
+            if self.rate.pacing:
+                self.rate.throttled(refused)  # one request at a time: every throttled answer is news
             if sent_in_round < self._round:
                 return  # sent before the last cut: already answered for
-            self._window = max(1.0, self._window * self._decrease)
+            if self._window <= 1.0 and not self.rate.pacing:
+                self.rate.throttled(refused)  # still throttled at one in flight: pace below it
+            self._window = max(1.0, self._window * self._decrease * (self._decrease if refused else 1.0))
             self._round += 1
 
     def clean(self) -> None:
         with self._lock:
+            if self.rate.pacing:
+                self.rate.clean()  # the window stays at one until the rate has grown past it
+                return
             self._window = min(float(self.ceiling), self._window + self._increase / self._window)
+
+    def pace(self) -> float:
+        """0.0 when the next request may go now (a token taken while pacing), else the seconds until it may."""
+        return self.rate.take()
 
 
 InFlightLimit = FixedLimit | AdaptiveLimit
 MODES = {"adaptive": AdaptiveLimit, "fixed": FixedLimit}
 
 
-def in_flight_limit(mode: str, ceiling: int) -> InFlightLimit:
-    """The policy named `mode` ("adaptive" or "fixed") with `ceiling` requests in flight at most."""
-    return MODES[mode](ceiling)
+def in_flight_limit(mode: str, ceiling: int, clock: Callable[[], float] = time.monotonic) -> InFlightLimit:
+    """The policy named `mode` ("adaptive" or "fixed") with `ceiling` requests in flight at most; `clock` is the
+    runtime's (an adaptive limit paces on it)."""
+    return AdaptiveLimit(ceiling, clock=clock) if mode == "adaptive" else FixedLimit(ceiling)
