@@ -38,6 +38,10 @@ THROTTLED_STATUS = 429
 # that the two cannot drift apart; botocore.retries.standard is imported by every client in any case.
 THROTTLING_CODES = frozenset(ThrottledRetryableChecker._THROTTLED_ERROR_CODES)
 THROTTLED, CLEAN = "throttled", "clean"
+# Pacing starts only when, at one request in flight, this share of the entries answered lately was throttled
+# (the instance sends 1.4 times or more what gets through); SHARE_HORIZON: "lately" is about this many entries.
+PACING_SHARE = 0.3
+SHARE_HORIZON = 200
 
 
 def verdict(future: Future) -> str | None:
@@ -52,6 +56,20 @@ def verdict(future: Future) -> str | None:
     if error is not None:
         return None
     return _verdict_of_answer(future.result())
+
+
+def throttled_entries(future: Future, entries: int) -> int:
+    """How many of a finished request's `entries` were throttled: all of them when it was refused whole."""
+    if future.cancelled():
+        return 0
+    if future.exception() is not None:
+        return entries if verdict(future) == THROTTLED else 0
+    response = future.result()
+    answered = response.get("Entries") if isinstance(response, dict) else None
+    if not isinstance(answered, list):
+        return 0
+    return min(entries, sum(1 for entry in answered if isinstance(entry, dict)
+                            and isinstance(entry.get("ErrorCode"), str) and entry["ErrorCode"] in THROTTLING_CODES))
 
 
 def _verdict_of_answer(response: object) -> str | None:
@@ -77,7 +95,8 @@ class FixedLimit:
     def round(self) -> int:
         return 0
 
-    def observe(self, future: Future, sent_in_round: int, round_trip: float | None = None) -> str | None:
+    def observe(self, future: Future, sent_in_round: int, round_trip: float | None = None,
+                entries: int = 0) -> str | None:
         """Nothing to learn; the verdict is still counted (the PutEventsThrottled metric)."""
         return verdict(future)
 
@@ -98,6 +117,22 @@ class AdaptiveLimit:
         self._round = 0  # bumped by every cut: the round a request was sent in tells if it saw the cut
         self._lock = threading.Lock()  # a library caller may share one Publisher between threads
         self.rate = SendRate(clock)
+        self._throttled_share = 0.0  # of the entries answered lately (SHARE_HORIZON), throttled ones
+        self._unseen = 1.0  # the weight of the average's start at 0, not yet outweighed by entries answered
+
+    def _count_entries(self, entries: int, throttled: int) -> None:
+        if entries <= 0:
+            return
+        kept = (1 - 1 / SHARE_HORIZON) ** entries  # each entry counts once, whatever its request's size
+        with self._lock:
+            self._throttled_share += (1 - kept) * (throttled / entries - self._throttled_share)
+            self._unseen *= kept
+
+    @property
+    def throttled_share(self) -> float:
+        """Of the entries answered lately, the share throttled; until SHARE_HORIZON entries are answered, of
+        those answered so far (the average is corrected for starting at 0, as Adam's moments are)."""
+        return self._throttled_share / (1 - self._unseen) if self._unseen < 1 else 0.0
 
     @property
     def limit(self) -> int:
@@ -107,12 +142,14 @@ class AdaptiveLimit:
     def round(self) -> int:
         return self._round
 
-    def observe(self, future: Future, sent_in_round: int, round_trip: float | None = None) -> str | None:
-        """Learn from a finished request sent when `round` was `sent_in_round`, answered in `round_trip` s;
-        return its verdict."""
+    def observe(self, future: Future, sent_in_round: int, round_trip: float | None = None,
+                entries: int = 0) -> str | None:
+        """Learn from a finished request of `entries` entries sent when `round` was `sent_in_round`, answered
+        in `round_trip` s; return its verdict."""
         found = verdict(future)
         if found is not None:
             self.rate.answered(round_trip)
+            self._count_entries(entries, throttled_entries(future, entries) if found == THROTTLED else 0)
         if found == THROTTLED:
             self.throttled(sent_in_round, refused=future.exception() is not None)
         elif found == CLEAN:
@@ -122,12 +159,10 @@ class AdaptiveLimit:
     def throttled(self, sent_in_round: int, refused: bool = False) -> None:
         """A throttled answer to a request sent in `sent_in_round`; `refused`: the request was refused whole."""
         with self._lock:
-            if self.rate.pacing:
-                self.rate.throttled(refused)  # one request at a time: every throttled answer is news
             if sent_in_round < self._round:
-                return  # sent before the last cut: already answered for
-            if self._window <= 1.0 and not self.rate.pacing:
-                self.rate.throttled(refused)  # still throttled at one in flight: pace below it
+                return  # sent before the last cut (of the window or the rate): already answered for
+            if self.rate.pacing or (self._window <= 1.0 and self.throttled_share >= PACING_SHARE):
+                self.rate.throttled(refused)  # throttled at one in flight, sending well past what gets through
             self._window = max(1.0, self._window * self._decrease * (self._decrease if refused else 1.0))
             self._round += 1
 

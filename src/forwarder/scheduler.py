@@ -137,7 +137,9 @@ class Scheduler:
     def _hand_over(self, future: Future, settler: Settler) -> None:
         if future in self._in_flight:
             sent_in_round, sent_at = self._sent.pop(future)
-            if self._limit.observe(future, sent_in_round, self._runtime.clock() - sent_at) == THROTTLED:
+            indices = self._in_flight[future]
+            round_trip = self._runtime.clock() - sent_at
+            if self._limit.observe(future, sent_in_round, round_trip, len(indices)) == THROTTLED:
                 self.throttled += 1
             settler.answered(self._in_flight.pop(future), future)
         elif future in self._quarantining:
@@ -156,13 +158,9 @@ class Scheduler:
 
     def _dispatch(self, now: float) -> None:
         self._next_token = math.inf
-        if self._ready:
-            sizes = [(index, self._items[index].size) for index in self._ready]
-            self._ready = []
-            self._queued.extend(pack(sizes, self._options.max_request_bytes, self._options.max_entries))
         # Never more requests in the pool than the limit (at most its threads): waiting stays cheap, and
         # what the deadline cuts off was never started, so it is reported without any doubt about it.
-        while self._queued and len(self._in_flight) < self._limit.limit:
+        while self._pack_ready() and len(self._in_flight) < self._limit.limit:
             wait = self._limit.pace()
             if wait:
                 self._next_token = now + wait
@@ -171,6 +169,19 @@ class Scheduler:
             fields = [self._items[index].fields for index in indices]
             future = self._executor.submit(self._call, fields)
             self._in_flight[future], self._sent[future] = indices, (self._limit.round, now)
+
+    def _pack_ready(self) -> bool:
+        """Pack what is ready into requests once those already packed are gone; True if a request waits.
+
+        What becomes ready while requests wait (for a slot, or for a token while paced) waits with them and
+        is packed with what comes after it: the entries retried a few at a time fill whole requests, rather
+        than each taking a request of its own. Paced, a request costs a token whatever it holds, and small
+        ones cut the entries that get through (a lone instance near its quota lost half of them so)."""
+        if self._ready and not self._queued:
+            sizes = [(index, self._items[index].size) for index in self._ready]
+            self._ready = []
+            self._queued.extend(pack(sizes, self._options.max_request_bytes, self._options.max_entries))
+        return bool(self._queued)
 
     def _call(self, fields: list[dict]) -> Any:
         """Runs on a pool thread. NOT_SENT means the deadline passed before the request could start."""

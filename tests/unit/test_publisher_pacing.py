@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forwarder.publisher import DEADLINE_EXCEEDED, Publisher, PublishOptions
 from forwarder_testing.fake_time import FakeTime
+from forwarder_testing.fault_endpoint.quota import TokenBucket
 from forwarder_testing.service import make_entry
 
 MAX_BYTES = 256 * 1024
@@ -123,3 +125,87 @@ def test_whatever_the_throttling_no_request_goes_after_the_deadline_and_every_ca
         assert time.clock() <= deadline + LATENCY * 1.01  # at most an answer already on its way is waited for
         assert all(at < deadline for at in send.sent_at[sent_before:])
         assert all(outcome.confirmed != outcome.failed for outcome in outcomes)
+
+
+THROTTLED_ENTRY = {"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}
+ONE_IN_FLIGHT = 10 / LATENCY  # entries/s: full requests of 10, one at a time
+
+
+class RandomThrottling:
+    """As the soak's fault mix: each entry answered ThrottlingException at `share`, and 1 % of requests refused
+    whole, at random, whatever the rate; the rest accepted, LATENCY after each send."""
+
+    def __init__(self, time: FakeTime, share: float, seed: int):
+        self.time, self.share, self.rng = time, share, random.Random(seed)
+        self.accepted = 0
+
+    def __call__(self, entries: list[dict], deadline: float) -> dict:
+        self.time.sleep(LATENCY)
+        if self.rng.random() < 0.01:
+            raise ClientError(REFUSED, "PutEvents")
+        results = [dict(THROTTLED_ENTRY) if self.rng.random() < self.share else {"EventId": "e"} for _ in entries]
+        self.accepted += sum("EventId" in result for result in results)
+        return {"FailedEntryCount": sum("ErrorCode" in r for r in results), "Entries": results}
+
+
+class QuotaBuckets:
+    """A single account's quota as the fault endpoint keeps it: token buckets of requests/s and entries/s
+    holding `burst` seconds of each, on the fake clock, taken when a request arrives; answered LATENCY
+    (±10 %) after."""
+
+    def __init__(self, time: FakeTime, requests_per_second: float, entries_per_second: float, burst: float = 0.1):
+        self.time = time
+        self.requests = TokenBucket(requests_per_second, requests_per_second * burst, time.clock)
+        self.entries = TokenBucket(entries_per_second, entries_per_second * burst, time.clock)
+        self.jitter = random.Random(5)
+        self.accepted = 0
+
+    def __call__(self, entries: list[dict], deadline: float) -> dict:
+        took = self.requests.take(1)  # taken when the request arrives, not when it is answered
+        allowed = self.entries.take(len(entries)) if took else 0
+        self.time.sleep(LATENCY * self.jitter.uniform(0.9, 1.1))
+        if not took:
+            raise ClientError(REFUSED, "PutEvents")
+        self.accepted += allowed
+        results = [{"EventId": "e"}] * allowed + [dict(THROTTLED_ENTRY)] * (len(entries) - allowed)
+        return {"FailedEntryCount": len(entries) - allowed, "Entries": results}
+
+
+def forward_for(time: FakeTime, send, seconds: float) -> Publisher:
+    """A warm instance fed 100-record batches back to back for `seconds` (what one call reports comes back
+    in the next, as SQS hands it out again), with the function's defaults: 16 in flight, 6 attempts."""
+    options = PublishOptions(max_request_bytes=MAX_BYTES, max_concurrency=16, max_attempts=6, rng=random.Random(3))
+    publisher = Publisher(send, options, runtime=time.runtime())
+    end, reported, key = time.clock() + seconds, [], 0
+    while time.clock() < end:
+        batch = [*reported, *(make_entry(key + n) for n in range(100 - len(reported)))]
+        key += 100 - len(reported)
+        outcomes = publisher.publish(batch, deadline=time.clock() + 59).outcomes
+        reported = [entry for entry, outcome in zip(batch, outcomes, strict=True) if not outcome.settled]
+    return publisher
+
+
+@pytest.mark.parametrize("share", [0.03, 0.09, 0.15])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_throttling_that_no_rate_can_avoid_does_not_pace_the_instance_down(share, seed):
+    # Throttling at a share that does not fall with the rate is not a quota the instance is over: cutting the
+    # rate for it only loses throughput (each cut to the floor left a 60 s invocation ~6 requests).
+    time = FakeTime()
+    send = RandomThrottling(time, share, seed)
+    start = time.clock()
+    publisher = forward_for(time, send, 20.0)
+    goodput = send.accepted / (time.clock() - start)
+    rate = publisher.limit.rate
+    assert not rate.pacing or rate.rate * LATENCY > 0.25
+    assert goodput >= ONE_IN_FLIGHT / 4  # at least about one request in flight's worth, as before pacing
+
+
+def test_a_lone_instance_a_little_over_its_quota_keeps_most_of_the_quota():
+    # One request in flight sends 200 requests/s (2,000 entries/s); the quota lets 150 requests/s and 1,200
+    # entries/s through, with a tenth of a second of burst. A cold start's 16 requests in flight are all
+    # throttled at once: their answers (to requests sent before the cut) must not cut the rate one by one.
+    time = FakeTime()
+    send = QuotaBuckets(time, requests_per_second=150, entries_per_second=1200)
+    start = time.clock()
+    forward_for(time, send, 10.0)
+    assert send.accepted / (time.clock() - start) >= 0.8 * 1200
