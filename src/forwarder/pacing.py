@@ -4,7 +4,10 @@ The in-flight limit (concurrency.py) cannot go below one request, and one reques
 20-100 requests/s: more than an instance's share of the regional PutEvents quota once a few dozen instances
 share it. So when throttling goes on at a limit of one, the instance also paces its requests: a send rate
 that backs off multiplicatively on throttling and grows back while answers are clean, down to `FLOOR_RATE`
-(a request every `1 / FLOOR_RATE` seconds). It lives with the limit, so a warm instance keeps it.
+(a request every `1 / FLOOR_RATE` seconds). It lives with the limit, so a warm instance keeps it. Whether
+an answer reaches `throttled` is the limit's to say (concurrency.py): only answers to requests sent after the
+last cut, and only once the throttled share of entries shows that the instance sends well past what gets
+through; every answer that reaches it is a cut, so throttling no rate can avoid must not reach it.
 
 The parts are botocore's own, from its "adaptive" retry mode: `throttling.CubicCalculator` (the rate after
 a throttled or a clean answer), `adaptive.RateClocker` (the measured answer rate) and `bucket.TokenBucket`
