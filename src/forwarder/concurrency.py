@@ -16,14 +16,16 @@ not cut it again and again.
 Below one request in flight the limit paces (pacing.py): throttling that goes on at a limit of one turns on
 a send rate, cut on throttling and grown back on clean answers, and `pace` says when the next request may
 go. Two rules keep pacing to the throttling it can mend (both found by the soak and its fake-clock tests):
-- Pacing starts only when, at one in flight, at least `PACING_SHARE` of the entries answered lately (about
-  `SHARE_HORIZON` of them, each entry counted once whatever its request's size, so a small retry whose one
-  entry is throttled is not read as 100 %) were throttled: the instance sends at least 1.4 times what gets
-  through. Throttling at a share that no rate changes (the soak's 9 % of entries and 1 % of requests, at
-  random) is about 10 %, and at one in flight each throttled answer cut the rate again: it fell to the floor,
-  a 60 s invocation sent ~6 requests, and the soak never ended. An instance a little over a quota of its own
-  stays at one in flight, as before pacing, and gets about the quota through; a fleet's instances, each
-  one request in flight 5 to 20 times its share (`make scale`), are throttled on most entries and pace.
+- Pacing starts only when, at one in flight, at least `PACING_SHARE` of the requests answered lately (about
+  the last `SHARE_HORIZON`) were throttled heavily: refused whole, or `HEAVY_ENTRIES` or more of their
+  entries throttled. A quota throttles that way: when its bucket is empty a request loses all or most of its
+  entries. Throttling that no rate changes (the soak's 9 % of entries and 1 % of requests, at random)
+  throttles entries one here and one there, and at one in flight each throttled answer cut the rate again:
+  it fell to the floor, a 60 s invocation sent ~6 requests, and the soak never ended. Gating on the share
+  of throttled *entries* could not tell the two apart: an instance that never paced, among a fleet that
+  does, sees the fleet's ~10 % (`make scale`: three such instances at one in flight kept a halved quota
+  over 10 % throttled for 26 s), and the random mix is ~10 % too; and a small retry whose one entry is
+  throttled reads as 100 %, which heaviness counted in entries ignores.
 - While pacing, as for the window, an answer to a request sent before the last cut does not cut again. A
   cold instance's 16 requests in flight, throttled together, each cut the fresh rate by 0.7 one after the
   other, and a lone instance near its quota kept a tenth of its throughput.
@@ -51,10 +53,12 @@ THROTTLED_STATUS = 429
 # that the two cannot drift apart; botocore.retries.standard is imported by every client in any case.
 THROTTLING_CODES = frozenset(ThrottledRetryableChecker._THROTTLED_ERROR_CODES)
 THROTTLED, CLEAN = "throttled", "clean"
-# Pacing starts only when, at one request in flight, this share of the entries answered lately was throttled
-# (the instance sends 1.4 times or more what gets through); SHARE_HORIZON: "lately" is about this many entries.
-PACING_SHARE = 0.3
+# Pacing starts only when, at one request in flight, this share of the last SHARE_HORIZON or so requests
+# answered were throttled heavily: refused whole, or HEAVY_ENTRIES (half a full request) or more entries
+# throttled. Random throttling of 9 % of entries and 1 % of requests makes ~1 % heavy; a quota's ~100 %.
+PACING_SHARE = 0.05
 SHARE_HORIZON = 200
+HEAVY_ENTRIES = 5
 
 
 def verdict(future: Future) -> str | None:
@@ -130,22 +134,21 @@ class AdaptiveLimit:
         self._round = 0  # bumped by every cut: the round a request was sent in tells if it saw the cut
         self._lock = threading.Lock()  # a library caller may share one Publisher between threads
         self.rate = SendRate(clock)
-        self._throttled_share = 0.0  # of the entries answered lately (SHARE_HORIZON), throttled ones
-        self._unseen = 1.0  # the weight of the average's start at 0, not yet outweighed by entries answered
+        self._heavy_share = 0.0  # of the requests answered lately (SHARE_HORIZON), those heavily throttled
+        self._unseen = 1.0  # the weight of the average's start at 0, not yet outweighed by answers
 
-    def _count_entries(self, entries: int, throttled: int) -> None:
-        if entries <= 0:
-            return
-        kept = (1 - 1 / SHARE_HORIZON) ** entries  # each entry counts once, whatever its request's size
+    def _count_answer(self, entries: int, throttled: int, refused: bool) -> None:
+        kept = 1 - 1 / SHARE_HORIZON
+        heavy = refused or throttled >= HEAVY_ENTRIES
         with self._lock:
-            self._throttled_share += (1 - kept) * (throttled / entries - self._throttled_share)
+            self._heavy_share += (1 - kept) * (heavy - self._heavy_share)
             self._unseen *= kept
 
     @property
-    def throttled_share(self) -> float:
-        """Of the entries answered lately, the share throttled; until SHARE_HORIZON entries are answered, of
+    def heavy_share(self) -> float:
+        """Of the requests answered lately, the share heavily throttled; until SHARE_HORIZON are answered, of
         those answered so far (the average is corrected for starting at 0, as Adam's moments are)."""
-        return self._throttled_share / (1 - self._unseen) if self._unseen < 1 else 0.0
+        return self._heavy_share / (1 - self._unseen) if self._unseen < 1 else 0.0
 
     @property
     def limit(self) -> int:
@@ -162,7 +165,8 @@ class AdaptiveLimit:
         found = verdict(future)
         if found is not None:
             self.rate.answered(round_trip)
-            self._count_entries(entries, throttled_entries(future, entries) if found == THROTTLED else 0)
+            refused = found == THROTTLED and future.exception() is not None
+            self._count_answer(entries, throttled_entries(future, entries) if found == THROTTLED else 0, refused)
         if found == THROTTLED:
             self.throttled(sent_in_round, refused=future.exception() is not None)
         elif found == CLEAN:
@@ -174,7 +178,7 @@ class AdaptiveLimit:
         with self._lock:
             if sent_in_round < self._round:
                 return  # sent before the last cut (of the window or the rate): already answered for
-            if self.rate.pacing or (self._window <= 1.0 and self.throttled_share >= PACING_SHARE):
+            if self.rate.pacing or (self._window <= 1.0 and self.heavy_share >= PACING_SHARE):
                 self.rate.throttled(refused)  # throttled at one in flight, sending well past what gets through
             self._window = max(1.0, self._window * self._decrease * (self._decrease if refused else 1.0))
             self._round += 1
