@@ -50,7 +50,7 @@ def throttled_down(refusals: int) -> tuple[FakeTime, Quota, Publisher]:
 
 
 def test_throttling_at_one_in_flight_paces_the_requests_and_the_rate_is_kept_for_the_next_call():
-    time, quota, publisher = throttled_down(4)
+    time, quota, publisher = throttled_down(16)
     rate = publisher.limit.rate
     assert rate.pacing and rate.rate < 1 / LATENCY  # below what one request in flight sends
     kept = rate.rate
@@ -65,7 +65,7 @@ def test_throttling_at_one_in_flight_paces_the_requests_and_the_rate_is_kept_for
 
 
 def test_what_pacing_cannot_send_before_the_deadline_is_reported_and_publish_returns_by_it():
-    time, quota, publisher = throttled_down(8)
+    time, quota, publisher = throttled_down(18)
     interval = 1 / publisher.limit.rate.rate  # seconds per request now
     assert interval > 1
     sends_before = len(quota.sent_at)
@@ -81,7 +81,7 @@ def test_what_pacing_cannot_send_before_the_deadline_is_reported_and_publish_ret
 
 
 def test_a_batch_whose_requests_would_all_wait_past_the_deadline_is_reported_at_once():
-    time, quota, publisher = throttled_down(8)
+    time, quota, publisher = throttled_down(18)
     interval = 1 / publisher.limit.rate.rate
     sends_before = len(quota.sent_at)
     start = time.clock()
