@@ -1,10 +1,14 @@
-# Scale: 8 function instances, each its own process, share one PutEvents quota on the fault endpoint; the fixed
-# and the adaptive in-flight limit run side by side; prints the figures and writes docs/scale-results.md
-# (SCALE_ARGS="--report ''" leaves the page). Exits non-zero when a target of the adaptive policy is missed.
+# Scale, in two parts; prints the figures and writes docs/scale-results.md (SCALE_ARGS="--report ''" leaves the
+# page); exits non-zero when a target is missed.
+# - fleets of 4 to 200 instances (threads running the real Publisher on one virtual clock) on one quota of
+#   requests/s and entries/s, at 10 and 50 ms, the quota halving and doubling mid-run (about a minute);
+# - 8 function instances, each its own process, over HTTP to the fault endpoint's quota: the fixed and the
+#   adaptive in-flight limit side by side (about two minutes).
 #   make scale
-#   make scale SCALE_ARGS="--instances 12 --seconds 30 --rounds 3"
+#   make scale SCALE_ARGS="--part fleet"
+#   make scale SCALE_ARGS="--part processes --instances 12 --seconds 30 --rounds 3"
 SCALE_ARGS ?=
 
 .PHONY: scale
-scale: venv ## run the scale simulation (about two minutes): fixed against adaptive concurrency under one shared quota
+scale: venv ## run the scale simulation (about four minutes): fleets of 4-200 instances on one quota, and fixed against adaptive concurrency
 	$(PY) -m tools.scale $(SCALE_ARGS)

@@ -14,7 +14,8 @@ upload), so that one slow item holds back nothing but its own FIFO group, under 
 The parts: `retry_policy` (what is retried, for how long), `scheduler` (queues and the loop), `lanes`
 (FIFO groups), `answers` (reading a peer's answer), `settlement` and `ledger` (what each answer means for
 each item, and the books), `runtime` (the clock, sleep and executor, injected together), `concurrency` (how
-many requests are in flight: fixed, or adaptive to throttling and kept across calls of one publisher). The names that
+many requests are in flight: fixed, or adaptive to throttling and kept across calls of one publisher, with
+`pacing`'s send rate below one in flight). The names that
 moved into them and that importers know from here (the codes of our own, `Pending`) are re-exported.
 """
 
@@ -84,7 +85,7 @@ class Publisher:
         self._options = options
         self._runtime = runtime if clock is None else dataclasses.replace(runtime, clock=clock)
         # One limit for every call: what throttling taught it carries over to the next invocation.
-        self.limit = in_flight_limit(options.concurrency_mode, options.max_concurrency)
+        self.limit = in_flight_limit(options.concurrency_mode, options.max_concurrency, self._runtime.clock)
 
     @property
     def options(self) -> PublishOptions:

@@ -5,11 +5,15 @@ The scheduler decides nothing about outcomes: it packs what is ready into reques
 request, quarantine send and preparation to its `Settler`. All waiting ends at the deadline, even when
 the endpoint hangs, because the loop stops waiting instead of trusting socket timeouts. How many requests
 are in flight is the in-flight limit's (`concurrency`) to say: it sees every answer before the settler does.
+Below one in flight it also paces (`pacing`): a packed request then waits for its token among the other
+timers, and when nothing is in flight and nothing can go before the deadline, the loop ends at once and what
+is left is reported, rather than sleeping to the deadline to report the same.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -57,9 +61,10 @@ class Scheduler:
         self._queued: deque[list[int]] = deque()  # packed requests waiting for a free slot
         self._in_flight: dict[Future, list[int]] = {}  # PutEvents requests, at most the limit's
         self.throttled = 0  # answers that said throttling (PutEventsThrottled)
-        self._sent_in_round: dict[Future, int] = {}  # the limit's round when each request went out
+        self._sent: dict[Future, tuple[int, float]] = {}  # the limit's round and the time each request went out
         self._quarantining: dict[Future, int] = {}
         self._preparing: dict[Future, int] = {}  # Pending items whose future has not resolved yet
+        self._next_token = math.inf  # while paced, and a packed request waits for it: when it may go
         self._executor = runtime.executor_factory(options.max_concurrency)
         self._stop = stop
         self.stopped = False  # by the caller's stop, before the work was done
@@ -94,16 +99,18 @@ class Scheduler:
                 self._wind_down(settler)
                 return
             self._release_delayed(now)
-            self._dispatch()
+            self._dispatch(now)
             pending = [*self._in_flight, *self._quarantining, *self._preparing]
             if not (pending or self._delayed or self._queued):
                 return
-            wake = min(self.deadline, self._delayed[0][0]) if self._delayed else self.deadline
-            timeout = None if wake == float("inf") else max(0.0, wake - now)
+            wake = self._wake()
+            if not pending and wake >= self.deadline:
+                return  # only timers left, and none ends before the deadline: report now, not then
+            timeout = None if wake == math.inf else max(0.0, wake - now)
             if self._stop is not None:  # a signal handler sets it: nothing wakes a wait for it
                 timeout = STOP_POLL_SECONDS if timeout is None else min(timeout, STOP_POLL_SECONDS)
             if not pending:
-                self._runtime.sleep(timeout or 0.0)  # only backoffs are pending
+                self._runtime.sleep(timeout or 0.0)  # only backoffs and the pace are pending
                 continue
             for future in self._runtime.wait(pending, timeout):
                 self._hand_over(future, settler)
@@ -129,7 +136,10 @@ class Scheduler:
 
     def _hand_over(self, future: Future, settler: Settler) -> None:
         if future in self._in_flight:
-            if self._limit.observe(future, self._sent_in_round.pop(future)) == THROTTLED:
+            sent_in_round, sent_at = self._sent.pop(future)
+            indices = self._in_flight[future]
+            round_trip = self._runtime.clock() - sent_at
+            if self._limit.observe(future, sent_in_round, round_trip, len(indices)) == THROTTLED:
                 self.throttled += 1
             settler.answered(self._in_flight.pop(future), future)
         elif future in self._quarantining:
@@ -137,22 +147,41 @@ class Scheduler:
         else:
             settler.prepared(self._preparing.pop(future), future)
 
+    def _wake(self) -> float:
+        """The first timer to end: a backoff, the next token for a packed request, or the deadline."""
+        wake = min(self.deadline, self._delayed[0][0]) if self._delayed else self.deadline
+        return min(wake, self._next_token)
+
     def _release_delayed(self, now: float) -> None:
         while self._delayed and self._delayed[0][0] <= now + self._coalesce:
             self._ready.append(heapq.heappop(self._delayed)[1])
 
-    def _dispatch(self) -> None:
-        if self._ready:
-            sizes = [(index, self._items[index].size) for index in self._ready]
-            self._ready = []
-            self._queued.extend(pack(sizes, self._options.max_request_bytes, self._options.max_entries))
+    def _dispatch(self, now: float) -> None:
+        self._next_token = math.inf
         # Never more requests in the pool than the limit (at most its threads): waiting stays cheap, and
         # what the deadline cuts off was never started, so it is reported without any doubt about it.
-        while self._queued and len(self._in_flight) < self._limit.limit:
+        while self._pack_ready() and len(self._in_flight) < self._limit.limit:
+            wait = self._limit.pace()
+            if wait:
+                self._next_token = now + wait
+                return
             indices = self._queued.popleft()
             fields = [self._items[index].fields for index in indices]
             future = self._executor.submit(self._call, fields)
-            self._in_flight[future], self._sent_in_round[future] = indices, self._limit.round
+            self._in_flight[future], self._sent[future] = indices, (self._limit.round, now)
+
+    def _pack_ready(self) -> bool:
+        """Pack what is ready into requests once those already packed are gone; True if a request waits.
+
+        What becomes ready while requests wait (for a slot, or for a token while paced) waits with them and
+        is packed with what comes after it: the entries retried a few at a time fill whole requests, rather
+        than each taking a request of its own. Paced, a request costs a token whatever it holds, and small
+        ones cut the entries that get through (a lone instance near its quota lost half of them so)."""
+        if self._ready and not self._queued:
+            sizes = [(index, self._items[index].size) for index in self._ready]
+            self._ready = []
+            self._queued.extend(pack(sizes, self._options.max_request_bytes, self._options.max_entries))
+        return bool(self._queued)
 
     def _call(self, fields: list[dict]) -> Any:
         """Runs on a pool thread. NOT_SENT means the deadline passed before the request could start."""

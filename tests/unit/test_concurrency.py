@@ -65,13 +65,13 @@ def test_verdict_reads_throttling_from_the_request_or_its_entries(future, expect
     assert verdict(future) == expected
 
 
-def test_the_limit_starts_at_the_ceiling_and_halves_on_throttling():
+def test_the_limit_starts_at_the_ceiling_halves_on_throttled_entries_and_quarters_on_a_refused_request():
     limit = AdaptiveLimit(16)
     assert limit.limit == 16
-    limit.observe(raised(client_error("ThrottlingException", 400)), limit.round)
-    assert limit.limit == 8
     limit.observe(answered(ENTRY_THROTTLED), limit.round)
-    assert limit.limit == 4
+    assert limit.limit == 8
+    limit.observe(raised(client_error("ThrottlingException", 400)), limit.round)
+    assert limit.limit == 2
 
 
 def test_answers_to_requests_sent_before_a_cut_do_not_cut_again():
@@ -121,7 +121,8 @@ def test_any_sequence_of_answers_keeps_the_limit_within_one_and_the_ceiling(ceil
         found = verdict(future)
         assert 1 <= limit.limit <= ceiling
         if found == THROTTLED and lag == 0:
-            assert limit.limit == max(1, before // 2)
+            refused = future.exception() is not None  # the request refused whole: the quota spent, a deeper cut
+            assert limit.limit == max(1, before // (4 if refused else 2))
             assert limit.round == round_before + 1
         elif found == CLEAN:
             assert limit.limit >= before

@@ -50,10 +50,7 @@ def markdown(results: dict[str, Any]) -> str:
     plan = results["plan"]
     fixed, adaptive = (pooled(results["phases"][mode]) for mode in ("fixed", "adaptive"))
     lines = [
-        "# Scale results",
-        "",
-        "Written by `make scale` (`python -m tools.scale`); do not edit by hand. What it runs and why:",
-        "[adaptive concurrency](reliability.md#adaptive-concurrency).",
+        "## Processes: fixed against adaptive over HTTP",
         "",
         f"{plan['instances']} function instances, each its own process with a warm Forwarder, forward batches of "
         f"{plan['batch_size']} SQS records back to back for {plan['seconds']:g} s per phase to one fault endpoint "
@@ -74,10 +71,7 @@ def markdown(results: dict[str, Any]) -> str:
         "Goodput and the share throttled are counted over the last three quarters of the stream (entries the "
         "endpoint accepted per second, against the quota times 10 entries a request); requests per record and "
         "the accounting over the whole phase, including the drain of what was still reported when the stream "
-        "ended. This machine's speed varies: rerun to see the spread.",
-        "",
-        "Rerun: `make scale` (about two minutes), or for instance "
-        "`make scale SCALE_ARGS=\"--instances 12 --seconds 30 --rounds 3\"` (`python -m tools.scale --help`).",
+        "ended. This part runs in real time on a shared machine, whose speed varies: rerun to see the spread.",
         "",
     ]
     return "\n".join(lines)

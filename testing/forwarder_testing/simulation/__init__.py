@@ -15,6 +15,9 @@ The event sources are modelled in memory (they are what the handler is tested ag
 ``instances.Workers``) on the source's virtual clock. ``reconcile.reconcile`` then accounts for every
 message: on the bus, in the dead-letter queue / on-failure destination / quarantine, or lost; and it
 explains every duplicate on the bus. The names are importable from this package as before.
+
+``fleet`` (imported on its own) is another kind of run: many instances' publishers as threads taking turns on
+one virtual clock, against a simulated PutEvents quota (``make scale``'s fleets).
 """
 
 from forwarder_testing.simulation.core import Batch, Invoke, Message, Tally, failed_ids
