@@ -240,7 +240,7 @@ def test_the_example_entries_go_to_a_local_emulator_as_docs_library_md_says(aws,
     assert output["FailedEntryCount"] == 0 and len(output["Entries"]) == 2
 
 
-# -- issue 20, 7: interrupted, it stops, waits briefly for what is in flight and prints every result ------------
+# -- interrupted, it stops, waits briefly for what is in flight and prints every result ------------
 
 
 @pytest.fixture
@@ -267,15 +267,22 @@ def test_an_interrupted_command_prints_every_result_and_what_was_not_sent(slow_e
     assert len(results) == 10_000
     # Every entry that reached the bus says so, or (its answer later than the grace) that it may have; every
     # other entry says it was not sent: a rerun of those sends nothing twice.
-    reached = {json.loads(entry["Detail"])["n"]: entry["EventId"] for entry in slow_endpoint.accepted()}
+    reached = assert_every_result_says_what_reached_the_bus(results, slow_endpoint)
+    assert 0 < len(reached) < 10_000
+    assert any(result.get("ErrorMessage", "").startswith("not sent") for result in results)
+
+
+def assert_every_result_says_what_reached_the_bus(results: list[dict], endpoint) -> dict[int, str]:
+    """Every entry that reached the bus says so, or (its answer later than the grace) that it may have; every
+    other entry says it was not sent. Returns the entries that reached the bus, by their `n`."""
+    reached = {json.loads(entry["Detail"])["n"]: entry["EventId"] for entry in endpoint.accepted()}
     for n, result in enumerate(results):
         if n in reached:
             assert result.get("EventId") == reached[n] or "may have reached the bus" in result["ErrorMessage"]
         else:  # not sent, or in flight past the grace (it says so, and may yet land)
             assert result["ErrorCode"] == "Interrupted"
             assert result["ErrorMessage"].startswith("not sent") or "may have reached" in result["ErrorMessage"]
-    assert 0 < len(reached) < 10_000
-    assert any(result.get("ErrorMessage", "").startswith("not sent") for result in results)
+    return reached
 
 
 def test_the_library_returns_the_results_it_has_when_its_caller_stops_it(slow_endpoint):
@@ -288,16 +295,10 @@ def test_the_library_returns_the_results_it_has_when_its_caller_stops_it(slow_en
     stop.set()
     worker.join(timeout=60)
     assert len(results) == 5000
-    reached = {json.loads(entry["Detail"])["n"]: entry["EventId"] for entry in slow_endpoint.accepted()}
-    for n, result in enumerate(results):
-        if n in reached:
-            assert result.get("EventId") == reached[n] or "may have reached the bus" in result["ErrorMessage"]
-        else:  # not sent, or in flight past the grace (it says so, and may yet land)
-            assert result["ErrorCode"] == "Interrupted"
-            assert result["ErrorMessage"].startswith("not sent") or "may have reached" in result["ErrorMessage"]
+    assert_every_result_says_what_reached_the_bus(results, slow_endpoint)
 
 
-# -- issue 20, 8: unreadable input ----------------------------------------------------------------------------------
+# -- unreadable input ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("where", ["file", "stdin"])
