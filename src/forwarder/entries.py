@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from forwarder.detail_limits import MAX_DETAIL_DEPTH as MAX_DETAIL_DEPTH
 from forwarder.detail_limits import refusal
+from forwarder.fast_json import digits_as_zeros, loads
 from forwarder.settings import Settings
 
 if TYPE_CHECKING:  # the record readers import Powertools: the library (bulk.py) goes without them
@@ -171,11 +172,12 @@ def to_detail(body: str | bytes | None) -> str:
     if body is None:
         return dump_json({"data": None})
     text = body[1:] if body.startswith("\ufeff") else body
+    zeros = digits_as_zeros(text)  # made once, for the parse and for the refusal's number check
     try:
-        value = json.loads(text)
+        value = loads(text, zeros)
     except (ValueError, RecursionError):
         return dump_json({"data": body})
-    return _detail(body, text, value)
+    return _detail(body, text, value, zeros)
 
 
 def parsed_detail(body: str | bytes | None, value: Any) -> str | None:
@@ -186,11 +188,11 @@ def parsed_detail(body: str | bytes | None, value: Any) -> str | None:
     return _detail(body, body[1:] if body.startswith("\ufeff") else body, value)
 
 
-def _detail(body: str, text: str, value: Any) -> str:
+def _detail(body: str, text: str, value: Any, zeros: bytes | None = None) -> str:
     """`text` (the body without its BOM) read as `value`: itself if an object, else wrapped; the body as text
     when EventBridge would refuse the value (detail_limits.py), so that the record still goes on."""
     is_object = isinstance(value, dict)
-    if refusal(text, extra=0 if is_object else 1):
+    if refusal(text, 0 if is_object else 1, zeros):
         return dump_json({"data": body})
     return text if is_object else dump_json({"data": value})
 
@@ -200,7 +202,7 @@ def parse_json(text: str) -> Any:
     is decided apart (detail_limits.refusal). An integer past Python's 4,300 digits is read as a float (as a
     JavaScript reader does), so that such a body is still a value."""
     try:
-        return json.loads(text)
+        return loads(text)
     except ValueError:
         if not _MANY_DIGITS.search(text):
             raise

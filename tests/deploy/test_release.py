@@ -111,6 +111,7 @@ def test_the_lock_holds_the_hash_of_every_wheel_the_bundle_is_built_from(tmp_pat
         name for name in wheels if "manylinux" in name and name.endswith(f"_{machine}.whl")
     ]
     assert any(name.startswith("protobuf-") and name.endswith(f"_{machine}.whl") for name in wheels)
+    assert any(name.startswith("orjson-") and "-cp313-" in name and name.endswith(f"_{machine}.whl") for name in wheels)
 
 
 @pytest.mark.package

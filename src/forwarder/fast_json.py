@@ -1,0 +1,82 @@
+"""orjson where it pays, with exactly what the standard library's json gives, wherever the two could differ.
+
+orjson reads and writes JSON in a fraction of json's CPU (BENCHMARKS.md), but not always alike. It is used only
+where its answer is json's; json answers everywhere else, and everywhere when orjson is not installed (the
+library and the command need botocore alone; the function's lock holds orjson):
+
+- reading (`loads`): orjson reads an integer outside [-2**63, 2**64) as a float where json gives the integer;
+  such an integer has 19 digits or more, so a text with a run of 19 digits is read by json. Whatever else orjson
+  takes, it reads as json does; whatever it refuses (lone-surrogate escapes, NaN and Infinity, a number beyond a
+  double, nesting past 1,024 levels, bytes that are not UTF-8 or carry a BOM, UTF-16) is read by json, which
+  gives its value or raises its own error. tests/unit/test_fast_json.py holds both to that over any text.
+- writing (`dumps`): orjson writes a float below 1e-4 or not finite otherwise than json (`1e-7` for `1e-07`,
+  `null` for NaN), and serializes what json refuses (datetimes, enums, dataclasses). So it writes only records
+  (`flat_records`: dicts of strings, lists of strings and floats it writes alike, which is what a PutEvents
+  entry on the wire path holds); a lone surrogate, which it refuses, goes to json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+try:
+    import orjson
+except ImportError:  # the library without the [lambda] extra: json alone, with the same results
+    orjson = None
+
+# Digits as zeros: a run of 19 digits is then a run of 19 zeros, found by a substring search (C speed).
+DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"0" * 9)
+_LONG_RUN = b"0" * 19
+
+
+def digits_as_zeros(text: str | bytes) -> bytes:
+    """`text` as bytes with every digit a zero (detail_limits.refusal reads the same bytes: pass them on)."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return data.translate(DIGITS_AS_ZEROS)
+
+
+def loads(data: str | bytes, zeros: bytes | None = None) -> Any:
+    """`json.loads(data)`: its value, or its exception. `zeros`: `digits_as_zeros(data)`, if already made."""
+    if orjson is not None:
+        if zeros is None:
+            zeros = digits_as_zeros(data)
+        if _LONG_RUN not in zeros:  # no integer orjson would read as a float
+            try:
+                return orjson.loads(data)
+            except orjson.JSONDecodeError:
+                pass  # json's value, or json's error
+    return json.loads(data)
+
+
+def flat_records(records: Any) -> bool:
+    """True if `records` is a list of dicts whose values are strings, lists of strings, or floats orjson writes
+    as json does (finite, zero or at least 1e-4 in size): what `dumps` may give orjson."""
+    if type(records) is not list:
+        return False
+    for record in records:
+        if type(record) is not dict:
+            return False
+        for value in record.values():
+            kind = type(value)
+            if kind is str:
+                continue
+            if kind is float:
+                if not (1e-4 <= abs(value) < math.inf or value == 0.0):
+                    return False
+            elif kind is not list or any(type(item) is not str for item in value):
+                return False
+    return True
+
+
+def dumps(value: dict[str, list[dict]]) -> bytes | None:
+    """Compact UTF-8 JSON of `{key: records}`, as `json.dumps(value, separators=(",", ":"), ensure_ascii=False)`
+    writes it, when `flat_records` holds for every value and orjson writes it; None where json must (orjson not
+    installed, records of other shapes, a lone surrogate)."""
+    if orjson is None or not all(map(flat_records, value.values())):
+        return None
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError: a lone surrogate (json escapes it), a key that is not exactly a str
+        return None
