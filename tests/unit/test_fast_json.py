@@ -141,3 +141,35 @@ def test_json_alone_reads_what_orjson_reads_alike(text):
     # The fallback itself (json.loads, unchanged): the same value as the orjson path's.
     assert outcome(json.loads, text) == outcome(fast_json.loads, text)
     assert fast_json.loads(text, fast_json.digits_as_zeros(text)) == json.loads(text)
+
+
+def _stock_and_ours() -> tuple[Any, Any]:
+    import botocore.loaders
+
+    from forwarder.limits import DataFiles
+
+    return botocore.loaders.JSONFileLoader(), DataFiles()
+
+
+@pytest.mark.parametrize("name", ["endpoints", "partitions", "_retry", "sdk-default-configuration",
+                                  "events/2015-10-07/service-2", "events/2015-10-07/endpoint-rule-set-1",
+                                  "eventbridgev2/2025-05-15/service-2", "sqs/2012-11-05/service-2",
+                                  "s3/2006-03-01/endpoint-rule-set-1"])
+def test_botocore_s_data_files_read_through_the_shared_loader_are_what_botocore_reads(name):
+    # What a cold start loads (limits.data_loader is the session's loader): equal to botocore's own reading
+    # (dict == OrderedDict compares the items), read by orjson (plain dicts).
+    import os
+
+    import botocore
+
+    stock, ours = _stock_and_ours()
+    path = os.path.join(os.path.dirname(botocore.__file__), "data", name)
+    assert stock.exists(path), f"botocore {botocore.__version__} has no {name}: name what this one loads"
+    mine = ours.load_file(path)
+    assert mine == stock.load_file(path)
+    assert type(mine) is dict
+
+
+def test_the_shared_loader_finds_nothing_where_botocore_finds_nothing(tmp_path):
+    stock, ours = _stock_and_ours()
+    assert ours.load_file(str(tmp_path / "absent")) is None is stock.load_file(str(tmp_path / "absent"))
