@@ -39,6 +39,7 @@ leave requests that go through one to botocore's session. Name resolution is not
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import math
@@ -73,6 +74,14 @@ def ca_bundle(session: Any) -> str | None:
     return get_cert_path(session.get_config_variable("ca_bundle") or os.environ.get("REQUESTS_CA_BUNDLE") or True)
 
 
+@functools.cache
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """One verifying TLS context per CA bundle for the process: every pool (the wire path's, each client's per
+    host) shares it, since reading a bundle's certificates costs about 15 ms. A context only wraps sockets
+    here (thread-safe) and is never changed after it is made. A bundle is read once per process."""
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
 class ConnectionPool:
     """`ConnectionPool(url, ...).post(body, headers, deadline) -> (status, headers, body)`; thread-safe.
 
@@ -88,7 +97,7 @@ class ConnectionPool:
         host = f"[{self._host}]" if ":" in self._host else self._host
         self._host_header = host if self._port == 80 else f"{host}:{self._port}"  # as http.client writes it
         self._timeouts = (connect_timeout, read_timeout)
-        self._tls = ssl.create_default_context(cafile=ca_bundle) if self._https else None
+        self._tls = tls_context(ca_bundle) if self._https else None
         # Idle connections, most recent last: deque's append and pop are atomic, so no lock is needed.
         self._idle: deque[_Connection] = deque()
 

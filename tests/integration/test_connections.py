@@ -300,6 +300,17 @@ def test_tls_is_verified_against_the_ca_bundle_given(server_tls, certificate):
     assert len(server.requests) == 1  # nothing was sent to the server it could not verify
 
 
+def test_pools_share_one_tls_context_per_ca_bundle_and_each_still_verifies(server_tls, certificate):
+    # A cold start made one per pool (about 15 ms each: the wire path's, then each client's per host).
+    with serving(server_tls) as server, pool_for(server.url, ca_bundle=str(certificate[0])) as first, \
+                pool_for(server.url, ca_bundle=str(certificate[0])) as second, \
+                pool_for(server.url, ca_bundle=get_cert_path(True)) as other:
+        assert first._tls is second._tls is not other._tls
+        assert post(first)[0] == 200 and post(second)[0] == 200
+        with pytest.raises(BotocoreSSLError):
+            post(other)
+
+
 def test_many_threads_share_the_pool_without_losing_a_request():
     # The handler's 16 pool threads check connections in and out at once: every post is answered, and
     # no more connections are opened than posts were ever in flight together.
