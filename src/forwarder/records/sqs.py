@@ -8,10 +8,10 @@ can send to the queue can write such a body, so its TopicArn and Timestamp are c
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
+from forwarder.fast_json import loads
 from forwarder.records.record import SourceRecord, epoch_millis, identifier, text
 from forwarder.records.trace_context import from_sns_attributes, from_sqs_attributes
 from forwarder.settings import SNS_TOPIC_ARN, SnsUnwrap
@@ -52,7 +52,7 @@ def unwrap_sns(record: SourceRecord, policy: SnsUnwrap) -> None:
     if not (isinstance(body, str) and '"Notification"' in body and '"TopicArn"' in body):
         return
     try:
-        envelope = json.loads(body)
+        envelope = loads(body)  # json.loads' value or error (fast_json: orjson where it reads alike)
     except (ValueError, RecursionError):
         return
     if not (isinstance(envelope, dict) and envelope.get("Type") == "Notification"):
