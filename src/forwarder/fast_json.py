@@ -9,10 +9,11 @@ library and the command need botocore alone; the function's lock holds orjson):
   takes, it reads as json does; whatever it refuses (lone-surrogate escapes, NaN and Infinity, a number beyond a
   double, nesting past 1,024 levels, bytes that are not UTF-8 or carry a BOM, UTF-16) is read by json, which
   gives its value or raises its own error. tests/unit/test_fast_json.py holds both to that over any text.
-- writing (`dumps`): orjson writes a float below 1e-4 or not finite otherwise than json (`1e-7` for `1e-07`,
-  `null` for NaN), and serializes what json refuses (datetimes, enums, dataclasses). So it writes only records
-  (`flat_records`: dicts of strings, lists of strings and floats it writes alike, which is what a PutEvents
-  entry on the wire path holds); a lone surrogate, which it refuses, goes to json.
+- writing (`dumps`, `dumps_record`): orjson writes a float below 1e-4 or not finite otherwise than json
+  (`1e-7` for `1e-07`, `null` for NaN), and serializes what json refuses (datetimes, enums, dataclasses). So it
+  writes only flat records (`flat_records`: dicts of strings, numbers it writes alike, booleans, None and lists
+  of strings, which is what a PutEvents entry on the wire path and a Detail wrapper hold); what it refuses (a
+  lone surrogate, an integer beyond 64 bits) goes to json.
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ def loads(data: str | bytes, zeros: bytes | None = None) -> Any:
 
 
 def flat_records(records: Any) -> bool:
-    """True if `records` is a list of dicts whose values are strings, lists of strings, or floats orjson writes
-    as json does (finite, zero or at least 1e-4 in size): what `dumps` may give orjson."""
+    """True if `records` is a list of dicts whose values are strings, integers, booleans, None, lists of strings,
+    or floats orjson writes as json does (finite, zero or at least 1e-4 in size): what `dumps` may give orjson
+    (an integer beyond 64 bits it refuses, and json writes)."""
     if type(records) is not list:
         return False
     for record in records:
@@ -60,7 +62,7 @@ def flat_records(records: Any) -> bool:
             return False
         for value in record.values():
             kind = type(value)
-            if kind is str:
+            if kind is str or kind is int or kind is bool or value is None:
                 continue
             if kind is float:
                 if not (1e-4 <= abs(value) < math.inf or value == 0.0):
@@ -76,7 +78,19 @@ def dumps(value: dict[str, list[dict]]) -> bytes | None:
     installed, records of other shapes, a lone surrogate)."""
     if orjson is None or not all(map(flat_records, value.values())):
         return None
+    return _orjson_dumps(value)
+
+
+def dumps_record(record: Any) -> bytes | None:
+    """`json.dumps(record, separators=(",", ":"), ensure_ascii=False)` as UTF-8, when `record` is one dict
+    `flat_records` allows and orjson writes it; else None (json must write it)."""
+    if orjson is None or not flat_records([record]):
+        return None
+    return _orjson_dumps(record)
+
+
+def _orjson_dumps(value: Any) -> bytes | None:
     try:
         return orjson.dumps(value)
-    except TypeError:  # orjson.JSONEncodeError: a lone surrogate (json escapes it), a key that is not exactly a str
-        return None
+    except TypeError:  # orjson.JSONEncodeError: a lone surrogate (json escapes it), an integer beyond 64 bits, a
+        return None  # key that is not exactly a str

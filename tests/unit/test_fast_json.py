@@ -173,3 +173,30 @@ def test_botocore_s_data_files_read_through_the_shared_loader_are_what_botocore_
 def test_the_shared_loader_finds_nothing_where_botocore_finds_nothing(tmp_path):
     stock, ours = _stock_and_ours()
     assert ours.load_file(str(tmp_path / "absent")) is None is stock.load_file(str(tmp_path / "absent"))
+
+
+def written(dump: Any, value: Any) -> tuple:
+    try:
+        return ("text", dump(value))
+    except (ValueError, TypeError) as error:
+        return ("error", type(error))
+
+
+def stdlib_dump_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+@hypothesis_settings(max_examples=500, deadline=None)
+@given(JSON_VALUES | st.dictionaries(st.sampled_from(["data", "dataBase64", "a"]), JSON_VALUES | TEXTS | TIMES,
+                                     max_size=3))
+def test_a_detail_wrapper_of_any_value_is_what_json_writes(value):
+    from forwarder.entries import dump_json
+
+    assert written(dump_json, value) == written(stdlib_dump_json, value)
+
+
+@pytest.mark.parametrize("value", ["text \u00e9 \u2028 \x01", 42, 2**64, -(2**63) - 1, None, True, 1e-07, math.nan])
+def test_a_detail_wrapper_of_any_leaf_is_what_json_writes(value):
+    from forwarder.entries import dump_json
+
+    assert written(dump_json, {"data": value}) == written(stdlib_dump_json, {"data": value})
