@@ -30,6 +30,9 @@ except ImportError:  # the library without the [lambda] extra: json alone, with 
 # Digits as zeros: a run of 19 digits is then a run of 19 zeros, found by a substring search (C speed).
 DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"0" * 9)
 _LONG_RUN = b"0" * 19
+# How a JSON text orjson reads may start, as text and as bytes; a body that starts otherwise (plain text, NaN, a BOM,
+# UTF-16) goes to json at once: a failed orjson.loads would only add its cost to json's.
+_OPENERS = frozenset([*'{["-0123456789tfn \t\n\r', *(bytes([byte]) for byte in b'{["-0123456789tfn \t\n\r')])
 
 
 def digits_as_zeros(text: str | bytes) -> bytes:
@@ -40,7 +43,7 @@ def digits_as_zeros(text: str | bytes) -> bytes:
 
 def loads(data: str | bytes, zeros: bytes | None = None) -> Any:
     """`json.loads(data)`: its value, or its exception. `zeros`: `digits_as_zeros(data)`, if already made."""
-    if orjson is not None:
+    if orjson is not None and data[:1] in _OPENERS:  # else no JSON value (text): json alone fails faster
         if zeros is None:
             zeros = digits_as_zeros(data)
         if _LONG_RUN not in zeros:  # no integer orjson would read as a float
