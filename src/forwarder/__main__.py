@@ -3,7 +3,7 @@
 import sys
 from importlib import import_module
 
-from forwarder.cli import OTHER_COMMANDS, main
+from forwarder.command.cli import OTHER_COMMANDS, main
 
 if sys.argv[1:2] and sys.argv[1] in OTHER_COMMANDS:
     module, _summary = OTHER_COMMANDS[sys.argv[1]]

@@ -13,9 +13,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-from forwarder import snapstart
-from forwarder.forwarder import Forwarder, build_forwarder
-from forwarder.report import Reporter
+from forwarder.function import snapstart
+from forwarder.function.forwarder import Forwarder, build_forwarder
+from forwarder.function.report import Reporter
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "event-forwarder"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "EventForwarder"

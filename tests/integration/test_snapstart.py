@@ -23,7 +23,7 @@ import snapshot_restore_py
 from awslambdaric import lambda_runtime_hooks_runner
 
 from forwarder import handler
-from forwarder.forwarder import Forwarder
+from forwarder.function.forwarder import Forwarder
 from forwarder_testing.events import sqs_event
 from forwarder_testing.lambda_context import LambdaContext
 

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.detail_limits import BEYOND_INT64, DEEPER, NOT_FINITE, depth, refusal
-from forwarder.entries import to_detail
+from forwarder.entries.detail_limits import BEYOND_INT64, DEEPER, NOT_FINITE, depth, refusal
+from forwarder.entries.json_entries import to_detail
 
 # ---- The check this module replaced (entries.py and shaping.py before it), kept here as the oracle. ----
 

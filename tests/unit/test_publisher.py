@@ -7,8 +7,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.entries import Entry, Filtered, Rejected
-from forwarder.publisher import (
+from forwarder.entries.json_entries import Entry, Filtered, Rejected
+from forwarder.publish.publisher import (
     DEADLINE_EXCEEDED,
     ENTRY_TOO_LARGE,
     GROUP_BLOCKED,

@@ -27,9 +27,9 @@ from botocore.parsers import ResponseParserError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.answers import MAX_PEER_CODE, MAX_PEER_TEXT
-from forwarder.entries import Entry, Rejected
-from forwarder.publisher import Pending, Publisher, PublishOptions
+from forwarder.entries.json_entries import Entry, Rejected
+from forwarder.publish.answers import MAX_PEER_CODE, MAX_PEER_TEXT
+from forwarder.publish.publisher import Pending, Publisher, PublishOptions
 from forwarder_testing.fake_time import FakeTime
 from forwarder_testing.service import NoJitter, make_entry
 

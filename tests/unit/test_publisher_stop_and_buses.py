@@ -18,8 +18,8 @@ from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.publisher import STOPPED, Publisher, PublishOptions
-from forwarder.scheduler import STOP_GRACE_SECONDS, STOP_POLL_SECONDS
+from forwarder.publish.publisher import STOPPED, Publisher, PublishOptions
+from forwarder.publish.scheduler import STOP_GRACE_SECONDS, STOP_POLL_SECONDS
 from forwarder_testing.fake_time import FakeTime
 from forwarder_testing.service import NoJitter, make_entry
 

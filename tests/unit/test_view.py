@@ -11,7 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from forwarder.records import parse_event
-from forwarder.view import payload, record_view
+from forwarder.records.view import payload, record_view
 from forwarder_testing.events import fifo_event, kinesis_event, sqs_event, sqs_record
 from tests.conftest import load_event
 

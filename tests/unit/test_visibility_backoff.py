@@ -6,14 +6,14 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from forwarder.settings import (
+from forwarder.config.settings import (
     DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS,
     DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS,
     MAX_VISIBILITY_BACKOFF_SECONDS,
     ConfigurationError,
     Settings,
 )
-from forwarder.visibility import CUSTOM_BUS_WINDOW_SECONDS, SQS_MAX_VISIBILITY_SECONDS, Backoff
+from forwarder.stages.visibility import CUSTOM_BUS_WINDOW_SECONDS, SQS_MAX_VISIBILITY_SECONDS, Backoff
 
 REQUIRED = {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "OrderPlaced"}
 CUSTOM_BUS = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"

@@ -24,11 +24,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from forwarder.config.settings import SnsUnwrap
 from forwarder.records.dynamodb import dynamodb_item_id, dynamodb_records
 from forwarder.records.kinesis import kinesis_item_id, kinesis_records
 from forwarder.records.record import EventError, SourceRecord, text
 from forwarder.records.sqs import sqs_item_id, sqs_records, unwrap_sns
-from forwarder.settings import SnsUnwrap
 
 __all__ = ["DYNAMODB", "KINESIS", "SQS", "EventError", "SourceRecord", "parse_event"]
 

@@ -12,10 +12,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from forwarder.config.settings import SNS_TOPIC_ARN, SnsUnwrap
+from forwarder.core.trace_header import usable
 from forwarder.records.record import SourceRecord, epoch_millis, identifier, text
 from forwarder.records.trace_context import from_sns_attributes, from_sqs_attributes
-from forwarder.settings import SNS_TOPIC_ARN, SnsUnwrap
-from forwarder.trace_header import usable
 
 
 def sqs_item_id(raw: dict, index: int) -> str:

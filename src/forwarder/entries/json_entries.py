@@ -1,0 +1,216 @@
+"""SourceRecord -> PutEvents entry: the fields every target shares, and the Detail wrapping rules.
+
+Detail must be a JSON object that EventBridge accepts. A body that already is one is passed on
+as the very text it arrived in (no parse-and-dump round trip); anything else is wrapped, never
+dropped: `{"data": <JSON value or text>}`, or `{"dataBase64": ...}` for bytes that are not UTF-8.
+When shaping expressions are set (shaping.py), what they give replaces the configured or the record's own
+fields; a record EVENT_FILTER leaves out becomes `Filtered`, never an entry.
+
+The target (targets.py) adds the fields only it takes and counts the entry's size; the limits of its
+service model (limits.py) are checked only on the fields a record can push past them (the others are
+bounded by Settings or by construction), so a normal record pays nothing. A record that breaks one is
+refused alone, as InvalidArgument, the code EventBridge gives a malformed entry.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from base64 import b64encode
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from forwarder.config.settings import Settings
+from forwarder.entries.detail_limits import MAX_DETAIL_DEPTH as MAX_DETAIL_DEPTH
+from forwarder.entries.detail_limits import refusal
+
+if TYPE_CHECKING:  # the record readers import Powertools: the library (bulk.py) goes without them
+    from forwarder.entries.shaping import Shaper
+    from forwarder.records import SourceRecord
+    from forwarder.targets.buses import Target
+
+_TIME_BYTES = 14  # AWS counts a set Time as 14 bytes
+INVALID_RECORD = "InvalidRecord"
+INVALID_ARGUMENT = "InvalidArgument"  # the code EventBridge itself gives a malformed entry
+DEADLINE_EXCEEDED = "DeadlineExceeded"  # not confirmed (here: not read or not prepared) before the deadline
+NOT_READ = "not read before the invocation's deadline"
+NOT_PREPARED = "not prepared before the invocation's deadline"
+
+
+@dataclass(slots=True)
+class Entry:
+    fields: dict  # the PutEventsRequestEntry as boto3 takes it
+    size: int  # bytes by AWS's entry-size formula
+    group: str | None = None  # entries of one group are confirmed one after another
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A record that never becomes an entry; it is reported with this reason."""
+
+    code: str
+    message: str
+    group: str | None = None
+
+
+@dataclass(slots=True)
+class Filtered:
+    """A record EVENT_FILTER left out: settled as done at once, never sent, and it holds back no group."""
+
+    group: None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shaped:
+    """What the shaping expressions gave for one record (shaping.py); None: the configured or the record's own."""
+
+    source: str | None = None
+    detail_type: str | None = None
+    detail: str | None = None  # the Detail text
+    resources: tuple[str, ...] | None = None
+    time: datetime | None = None
+
+
+UNSHAPED = Shaped()  # no expression set: built once, so that such a forwarder pays nothing per record
+
+
+def build_entries(
+    records: list[SourceRecord],
+    settings: Settings,
+    target: Target,
+    fallback_trace: str | None,
+    shaper: Any = None,
+    deadline: float = math.inf,
+    build: Callable[..., Entry | Rejected | Filtered] | None = None,
+) -> list[Entry | Rejected | Filtered]:
+    """`build` (`build_entry`, or raw mode's `raw_entries.build_raw_entry`) for each record until `deadline`
+    (time.monotonic()'s time line), as the publisher stops there: a record not reached by then is refused as
+    DeadlineExceeded, so it is reported, never lost."""
+    build = build or build_entry
+    items: list[Entry | Rejected | Filtered] = []
+    for record in records:
+        if time.monotonic() >= deadline:
+            items.extend(Rejected(DEADLINE_EXCEEDED, NOT_PREPARED, late.group) for late in records[len(items):])
+            break
+        items.append(build(record, settings, target, fallback_trace, shaper))
+    return items
+
+
+def build_entry(
+    record: SourceRecord,
+    settings: Settings,
+    target: Target,
+    fallback_trace: str | None,
+    shaper: Shaper | None = None,
+) -> Entry | Rejected | Filtered:
+    """`shaper` (shaping.py) is given when some expression is set; without it no record view is built."""
+    if record.unread:
+        return Rejected(DEADLINE_EXCEEDED, NOT_READ, record.group)
+    if record.problem:
+        return Rejected(INVALID_RECORD, record.problem, record.group)
+    shaped = UNSHAPED if shaper is None else shaper.shape(record, target.rules)
+    if not isinstance(shaped, Shaped):
+        return shaped  # filtered, or an expression failed on this record
+    rules = target.rules
+    fields: dict[str, Any] = {
+        "Source": shaped.source or settings.source,
+        "DetailType": shaped.detail_type or settings.detail_type,
+        "Detail": to_detail(record.body) if shaped.detail is None else shaped.detail,
+    }
+    moment = shaped.time or (None if record.time is None else event_time(record.time))
+    if moment is not None:
+        fields["Time"] = moment
+    resources = record.resources if shaped.resources is None else shaped.resources
+    if resources:
+        # The one field a record can push past the model's limits: the service would refuse the whole request.
+        # Lengths only (records hold ARNs as strings): the full check runs just to say what is wrong.
+        resources = list(resources)
+        if len(resources) > rules.resource_items or max(map(len, resources)) > rules.resource_chars:
+            return Rejected(INVALID_ARGUMENT, str(rules.member_problem("Resources", resources)), record.group)
+        fields["Resources"] = resources
+    group = target.complete(fields, record, fallback_trace)
+    return Entry(fields, target.entry_size(fields), group)
+
+
+def event_time(seconds: float) -> datetime | None:
+    """Epoch seconds as an aware UTC datetime, which botocore sends as it is (the same epoch seconds on
+    the wire); a float would be converted through dateutil's local time zone twice per entry, once to
+    validate it and once to serialize it. None past what a datetime holds (year 9999, which no AWS
+    source stamps): botocore could not send it either, and EventBridge then stamps its own time."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def entry_size(fields: dict) -> int:
+    """AWS's "Calculating PutEvents event entry size"; TraceHeader and EventBusName do not count."""
+    size = _TIME_BYTES if fields.get("Time") is not None else 0
+    for key in ("Source", "DetailType", "Detail"):
+        text = fields.get(key)
+        if text:
+            size += utf8_length(text)
+    for resource in fields.get("Resources") or ():
+        size += utf8_length(resource)
+    return size
+
+
+def utf8_length(text: str) -> int:
+    # surrogatepass: a lone surrogate still has a size (botocore sends it \u-escaped).
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def to_detail(body: str | bytes | None) -> str:
+    """The Detail text of a record's body: the body itself when it is a JSON object EventBridge accepts."""
+    if isinstance(body, bytes):
+        return dump_json({"dataBase64": b64encode(body).decode("ascii")})
+    if body is None:
+        return dump_json({"data": None})
+    text = body[1:] if body.startswith("\ufeff") else body
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return dump_json({"data": body})
+    return _detail(body, text, value)
+
+
+def parsed_detail(body: str | bytes | None, value: Any) -> str | None:
+    """What `to_detail` gives for a body the record view (view.py) parsed to `value` already, without parsing
+    it again; None when that cannot be told from `value` (a string: a JSON string, or no JSON at all)."""
+    if not isinstance(body, str) or isinstance(value, str):
+        return None
+    return _detail(body, body[1:] if body.startswith("\ufeff") else body, value)
+
+
+def _detail(body: str, text: str, value: Any) -> str:
+    """`text` (the body without its BOM) read as `value`: itself if an object, else wrapped; the body as text
+    when EventBridge would refuse the value (detail_limits.py), so that the record still goes on."""
+    is_object = isinstance(value, dict)
+    if refusal(text, extra=0 if is_object else 1):
+        return dump_json({"data": body})
+    return text if is_object else dump_json({"data": value})
+
+
+def parse_json(text: str) -> Any:
+    """The JSON value of `text`, as Python's reader takes it (big integers, NaN): what EventBridge would refuse
+    is decided apart (detail_limits.refusal). An integer past Python's 4,300 digits is read as a float (as a
+    JavaScript reader does), so that such a body is still a value."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        if not _MANY_DIGITS.search(text):
+            raise
+    return _BIG_NUMBERS.decode(text)
+
+
+_MANY_DIGITS = re.compile(r"[0-9]{4300}")
+_BIG_NUMBERS = json.JSONDecoder(parse_int=float)
+
+
+def dump_json(value: Any) -> str:
+    """Compact JSON as Detail holds it; raises ValueError on NaN or Infinity (which a JMESPath sum can make)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
