@@ -118,7 +118,7 @@ class Floor:
 
         from forwarder.config.settings import Settings
         from forwarder.entries.json_entries import build_entry
-        from forwarder.records import parse_event
+        from forwarder.records.event import parse_event
         from forwarder.targets.buses import target_for
 
         self.client = boto3.client("events")

@@ -36,7 +36,7 @@ def run(endpoint_url: str, records: int, reps: int, log: Callable[[str], None]) 
     from forwarder.entries.json_entries import build_entry
     from forwarder.function.forwarder import build_forwarder
     from forwarder.function.report import Reporter
-    from forwarder.records import parse_event
+    from forwarder.records.event import parse_event
 
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
     quiet = _Quiet()

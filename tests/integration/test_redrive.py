@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from forwarder.records import parse_event
+from forwarder.records.event import parse_event
 from forwarder.redrive.command import EXIT_INTERRUPTED, EXIT_NOT_ALL_DONE, main
 from forwarder.redrive.requeue import redrive_deduplication_id
 from forwarder.stages.quarantine import QuarantineQueue

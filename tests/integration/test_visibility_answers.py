@@ -10,7 +10,7 @@ import pytest
 
 from forwarder.core.outcomes import Outcome
 from forwarder.net.clients import create_client
-from forwarder.records import parse_event
+from forwarder.records.event import parse_event
 from forwarder.stages.visibility import Backoff, VisibilityBackoff
 from forwarder_testing.events import sqs_event
 from forwarder_testing.simulation.sqs_peer import SqsPeer

@@ -311,7 +311,7 @@ def test_a_trickled_answer_is_whole_for_a_patient_client(endpoint):
 @settings(max_examples=200, deadline=None)
 @given(WIRE_ENTRIES)
 def test_time_taken_as_epoch_seconds_by_the_target_sends_the_very_same_body(entries):
-    from forwarder.records import SourceRecord
+    from forwarder.records.record import SourceRecord
     from forwarder.targets.buses import ClassicBus
 
     # GIVEN entries with Time as the aware datetime build_entry makes WHEN the classic bus's wire path completes

@@ -153,8 +153,9 @@ def test_the_publisher_keeps_no_more_requests_in_flight_than_the_limit_says():
     import threading
     import time
 
-    from forwarder.entries.json_entries import Entry
-    from forwarder.publish.publisher import Publisher, PublishOptions
+    from forwarder.core.items import Entry
+    from forwarder.publish.options import PublishOptions
+    from forwarder.publish.publisher import Publisher
 
     lock, active, seen = threading.Lock(), [0], []
     publisher = Publisher(lambda fields, deadline: send(fields), PublishOptions(256 * 1024, 16, 3))

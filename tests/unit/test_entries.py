@@ -15,13 +15,16 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from forwarder.config.settings import Settings
-from forwarder.entries.json_entries import Entry, Rejected, build_entry, entry_size, event_time, to_detail
+from forwarder.core.items import Entry, Rejected
+from forwarder.entries.json_entries import build_entry, event_time, to_detail
 from forwarder.entries.shaping import Shaping
 from forwarder.net.wire import request_body
-from forwarder.publish.publisher import POISON_CODES
-from forwarder.records import SourceRecord, parse_event
-from forwarder.targets.buses import Target, deduplication_id, target_for
+from forwarder.publish.retry_policy import RetryPolicy
+from forwarder.records.event import parse_event
+from forwarder.records.record import SourceRecord
+from forwarder.targets.buses import deduplication_id, entry_size, target_for
 from forwarder.targets.limits import entry_rules
+from forwarder.targets.target import Target
 
 SETTINGS = Settings.from_env({"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_BUS_NAME": "bus"})
 
@@ -337,7 +340,7 @@ def test_a_resource_over_the_models_limit_fails_its_record_alone(settings):
     # THEN it never becomes an entry: InvalidArgument, which the quarantine takes as poison
     rejected = build(source, settings, None)
     assert rejected == Rejected("InvalidArgument", "Resources[0] is longer than 2048 characters", "g")
-    assert rejected.code in POISON_CODES
+    assert rejected.code in RetryPolicy.poison_codes
 
 
 @hypothesis_settings(deadline=None)

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.entries.json_entries import Entry, Rejected
+from forwarder.core.items import Entry, Rejected
 from forwarder.library.bulk import prepare
 
 PUT_EVENTS = botocore.session.get_session().get_service_model("events").operation_model("PutEvents")

@@ -23,7 +23,7 @@ from forwarder.entries.raw_format import (
     payload_bytes,
     raw_entry_size,
 )
-from forwarder.records import SourceRecord
+from forwarder.records.record import SourceRecord
 from forwarder.targets.buses import CustomBus, RawBus, target_for
 from forwarder.targets.limits import entry_rules
 

@@ -11,7 +11,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from forwarder.config.settings import Settings
-from forwarder.records import EventError, parse_event
+from forwarder.records.event import parse_event
+from forwarder.records.record import EventError
 from forwarder_testing.events import fifo_event, kinesis_event, kinesis_record, sqs_event, sqs_record
 
 
@@ -184,7 +185,7 @@ SETTINGS_VARIANTS = [
 @hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_records())
 def test_a_record_with_any_field_replaced_fails_alone(case):
-    from forwarder.entries.json_entries import Entry, Rejected
+    from forwarder.core.items import Entry, Rejected
     from tests.unit.test_entries import build
 
     original, mutated = case

@@ -33,7 +33,7 @@ def test_at_most_limit_failures_in_batch_order_every_kind_first(batch, limit):
 
 def test_a_filtered_record_is_settled_neither_forwarded_nor_failed():
     from forwarder.function.report import batch_response, summarize
-    from forwarder.records import SourceRecord
+    from forwarder.records.record import SourceRecord
 
     outcomes = [Outcome(event_id="e-1"), Outcome(filtered=True), Outcome(error_code="InternalFailure")]
     records = [SourceRecord(item_id=f"m-{i}", body="{}") for i in range(3)]

@@ -12,10 +12,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from forwarder.config.settings import ConfigurationError, Settings
-from forwarder.entries.json_entries import Entry, Filtered, Rejected
+from forwarder.core.items import Entry, Filtered, Rejected
 from forwarder.entries.shaping import SHAPING_FAILED, Shaping
-from forwarder.publish.publisher import POISON_CODES
-from forwarder.records import SourceRecord, parse_event
+from forwarder.publish.retry_policy import RetryPolicy
+from forwarder.records.event import parse_event
+from forwarder.records.record import SourceRecord
 from forwarder_testing.events import sqs_record
 from tests.unit.test_entries import PUT_EVENTS, build
 
@@ -180,7 +181,7 @@ def test_a_filter_false_or_null_leaves_the_record_out():
 )
 def test_a_detail_or_filter_that_fails_fails_its_record_alone_as_poison(variable, expression, body):
     rejected = shaped(sqs(body), **{variable: expression})
-    assert isinstance(rejected, Rejected) and rejected.code == SHAPING_FAILED in POISON_CODES
+    assert isinstance(rejected, Rejected) and rejected.code == SHAPING_FAILED in RetryPolicy.poison_codes
     assert variable in rejected.message and "text" not in rejected.message  # why, never the body
 
 

@@ -13,14 +13,13 @@ import botocore.session
 import pytest
 
 from forwarder.config.settings import Settings
-from forwarder.entries.json_entries import entry_size
 from forwarder.function.forwarder import Forwarder
 from forwarder.function.report import Reporter
 from forwarder.net.wire import WirePutEvents
-from forwarder.records import EventError, SourceRecord
+from forwarder.records.record import EventError, SourceRecord
 from forwarder.stages.claim_check import NoClaimCheck
 from forwarder.stages.quarantine import NoQuarantine
-from forwarder.targets.buses import ClassicBus, CustomBus, GlobalEndpoint, target_for
+from forwarder.targets.buses import ClassicBus, CustomBus, GlobalEndpoint, entry_size, target_for
 from forwarder_testing.events import sqs_event
 from forwarder_testing.lambda_context import LambdaContext
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from forwarder.records import parse_event
+from forwarder.records.event import parse_event
 from forwarder.records.trace_context import xray_header
 from forwarder_testing.events import sqs_record
 

@@ -32,9 +32,9 @@ from forwarder.config.settings import (
     DEFAULT_MAX_CONCURRENCY,
     ENDPOINT_ID_PATTERN,
 )
+from forwarder.core.codes import STOPPED
 from forwarder.library.aws_setup import SetupError, checked_session
 from forwarder.library.bulk import LIMITS, default_client, put_events
-from forwarder.publish.retry_policy import STOPPED
 from forwarder.version import version
 
 # Entries are sent a slice at a time so that a terminal can show progress between slices;

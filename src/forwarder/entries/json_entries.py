@@ -20,59 +20,24 @@ import re
 import time
 from base64 import b64encode
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from forwarder.config.settings import Settings
-from forwarder.entries.detail_limits import MAX_DETAIL_DEPTH as MAX_DETAIL_DEPTH
+from forwarder.core.codes import DEADLINE_EXCEEDED, INVALID_ARGUMENT, INVALID_RECORD, NOT_PREPARED, NOT_READ
+from forwarder.core.items import Entry, Filtered, Rejected, Shaped
 from forwarder.entries.detail_limits import refusal
 
-if TYPE_CHECKING:  # the record readers import Powertools: the library (bulk.py) goes without them
-    from forwarder.entries.shaping import Shaper
-    from forwarder.records import SourceRecord
-    from forwarder.targets.buses import Target
-
-_TIME_BYTES = 14  # AWS counts a set Time as 14 bytes
-INVALID_RECORD = "InvalidRecord"
-INVALID_ARGUMENT = "InvalidArgument"  # the code EventBridge itself gives a malformed entry
-DEADLINE_EXCEEDED = "DeadlineExceeded"  # not confirmed (here: not read or not prepared) before the deadline
-NOT_READ = "not read before the invocation's deadline"
-NOT_PREPARED = "not prepared before the invocation's deadline"
+if TYPE_CHECKING:  # the record readers import Powertools: the library (library/bulk.py) goes without them
+    from forwarder.records.record import SourceRecord
+    from forwarder.targets.limits import EntryRules
+    from forwarder.targets.target import Target
 
 
-@dataclass(slots=True)
-class Entry:
-    fields: dict  # the PutEventsRequestEntry as boto3 takes it
-    size: int  # bytes by AWS's entry-size formula
-    group: str | None = None  # entries of one group are confirmed one after another
+class Shaper(Protocol):
+    """What `build_entry` asks of a batch's shaping (entries/shaping.py)."""
 
-
-@dataclass(slots=True)
-class Rejected:
-    """A record that never becomes an entry; it is reported with this reason."""
-
-    code: str
-    message: str
-    group: str | None = None
-
-
-@dataclass(slots=True)
-class Filtered:
-    """A record EVENT_FILTER left out: settled as done at once, never sent, and it holds back no group."""
-
-    group: None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Shaped:
-    """What the shaping expressions gave for one record (shaping.py); None: the configured or the record's own."""
-
-    source: str | None = None
-    detail_type: str | None = None
-    detail: str | None = None  # the Detail text
-    resources: tuple[str, ...] | None = None
-    time: datetime | None = None
+    def shape(self, record: SourceRecord, rules: EntryRules) -> Shaped | Filtered | Rejected: ...
 
 
 UNSHAPED = Shaped()  # no expression set: built once, so that such a forwarder pays nothing per record
@@ -145,23 +110,6 @@ def event_time(seconds: float) -> datetime | None:
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def entry_size(fields: dict) -> int:
-    """AWS's "Calculating PutEvents event entry size"; TraceHeader and EventBusName do not count."""
-    size = _TIME_BYTES if fields.get("Time") is not None else 0
-    for key in ("Source", "DetailType", "Detail"):
-        text = fields.get(key)
-        if text:
-            size += utf8_length(text)
-    for resource in fields.get("Resources") or ():
-        size += utf8_length(resource)
-    return size
-
-
-def utf8_length(text: str) -> int:
-    # surrogatepass: a lone surrogate still has a size (botocore sends it \u-escaped).
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def to_detail(body: str | bytes | None) -> str:

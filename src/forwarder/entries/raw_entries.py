@@ -26,15 +26,9 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from forwarder.entries.json_entries import (
-    DEADLINE_EXCEEDED,
-    INVALID_RECORD,
-    NOT_READ,
-    Entry,
-    Filtered,
-    Rejected,
-    dump_json,
-)
+from forwarder.core.codes import DEADLINE_EXCEEDED, INVALID_RECORD, NOT_READ
+from forwarder.core.items import Entry, Filtered, Rejected
+from forwarder.entries.json_entries import dump_json
 from forwarder.entries.raw_format import (
     content_type_problem,
     detected_content_type,
@@ -42,7 +36,7 @@ from forwarder.entries.raw_format import (
     payload_bytes,
 )
 from forwarder.entries.shaping import Failed, filter_verdict, search
-from forwarder.records import SourceRecord
+from forwarder.records.record import SourceRecord
 from forwarder.records.view import record_view
 
 if TYPE_CHECKING:
@@ -50,7 +44,7 @@ if TYPE_CHECKING:
 
     from forwarder.config.raw_settings import RawPayload
     from forwarder.config.settings import Settings
-    from forwarder.targets.buses import Target
+    from forwarder.targets.target import Target
 
 class RawShaping:
     """Raw mode's expressions, compiled by Settings; `for_batch` gives each batch a `RawShaper`."""

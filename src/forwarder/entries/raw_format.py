@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from forwarder.entries.json_entries import utf8_length
+from forwarder.core.sizes import utf8_length
 from forwarder.targets.limits import EntryRules, Limit, entry_rules
 
 OCTET_STREAM = "application/octet-stream"

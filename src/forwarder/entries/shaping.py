@@ -29,10 +29,11 @@ from typing import Any
 from jmespath.parser import ParsedResult
 
 from forwarder.config.settings import MAX_SOURCE_CHARS, RESERVED_SOURCE_PREFIX, Settings
+from forwarder.core.codes import SHAPING_FAILED
+from forwarder.core.items import Filtered, Rejected, Shaped
 from forwarder.entries.detail_limits import DEEPER, refusal
-from forwarder.entries.json_entries import Filtered, Rejected, Shaped, event_time, parsed_detail
-from forwarder.publish.retry_policy import SHAPING_FAILED
-from forwarder.records import SourceRecord
+from forwarder.entries.json_entries import event_time, parsed_detail
+from forwarder.records.record import SourceRecord
 from forwarder.records.view import record_view
 from forwarder.targets.limits import EntryRules
 

@@ -31,13 +31,16 @@ from forwarder.entries.raw_entries import RawShaping, build_raw_entry
 from forwarder.entries.shaping import Shaping
 from forwarder.function.report import Reporter, batch_response
 from forwarder.net.clients import create_client
-from forwarder.publish.publisher import Publisher, PublishOptions
-from forwarder.records import EventError, parse_event
+from forwarder.publish.options import PublishOptions
+from forwarder.publish.publisher import Publisher
+from forwarder.records.event import parse_event
+from forwarder.records.record import EventError
 from forwarder.stages.claim_check import ClaimCheck, NoClaimCheck
 from forwarder.stages.quarantine import NoQuarantine, QuarantineQueue
 from forwarder.stages.visibility import Backoff, NoVisibility, VisibilityBackoff
-from forwarder.targets.buses import Target, target_for
+from forwarder.targets.buses import target_for
 from forwarder.targets.limits import data_loader
+from forwarder.targets.target import Target
 
 
 class Forwarder:
@@ -118,13 +121,14 @@ def build_forwarder(
     if not session.get_config_variable("data_path"):  # botocore's own data files only, as limits.py reads them
         session.register_component("data_loader", data_loader())  # each service model parsed once per process
     claim_check = _claim_check(settings, session)
+    target = target_for(settings, session)
     return Forwarder(
         settings,
-        target_for(settings, session),
+        target,
         report,
         claim_check,
         _quarantine(settings, session, claim_check) if quarantine else NoQuarantine(),
-        _visibility(settings, session) if visibility else NoVisibility(),
+        _visibility(settings, session, target.dedup_window_seconds) if visibility else NoVisibility(),
     )
 
 
@@ -144,11 +148,11 @@ def _quarantine(
     return QuarantineQueue(sqs, settings.poison_queue_url, claim_check)
 
 
-def _visibility(settings: Settings, session: Any) -> VisibilityBackoff | NoVisibility:
+def _visibility(settings: Settings, session: Any, dedup_window: float | None) -> VisibilityBackoff | NoVisibility:
     if not settings.visibility_backoff_max_seconds:
         return NoVisibility()
-    backoff = Backoff.for_bus(
-        settings.visibility_backoff_base_seconds, settings.visibility_backoff_max_seconds, settings.custom_bus
+    backoff = Backoff.within(
+        settings.visibility_backoff_base_seconds, settings.visibility_backoff_max_seconds, dedup_window
     )
     # Made when a record is first reported for redelivery: most batches, and every stream batch, need none.
     return VisibilityBackoff(lambda: create_client("sqs", settings.max_concurrency, session=session), backoff,

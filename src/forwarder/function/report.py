@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from forwarder.core.codes import SHAPING_FAILED
 from forwarder.core.outcomes import Outcome, Publication
 from forwarder.publish import answers
-from forwarder.publish.retry_policy import SHAPING_FAILED
-from forwarder.records import SourceRecord
+from forwarder.records.record import SourceRecord
 
 if TYPE_CHECKING:
     from forwarder.stages.visibility import VisibilityChange

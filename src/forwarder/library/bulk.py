@@ -30,11 +30,13 @@ from forwarder.config.settings import (
     MIB,
     MIN_MAX_BYTES,
 )
+from forwarder.core.codes import INVALID_ARGUMENT
+from forwarder.core.items import Entry, Rejected
 from forwarder.core.outcomes import Outcome
-from forwarder.entries.json_entries import INVALID_ARGUMENT, Entry, Rejected
 from forwarder.library.aws_setup import region
 from forwarder.net.clients import create_client
-from forwarder.publish.publisher import Publisher, PublishOptions
+from forwarder.publish.options import PublishOptions
+from forwarder.publish.publisher import Publisher
 from forwarder.targets.buses import PUT_EVENTS_RETRIES, ClassicBus, client_sender
 from forwarder.targets.limits import MAX_DETAIL_TYPE_CHARS, utc_time
 

@@ -23,12 +23,14 @@ from forwarder.config.settings import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_CONCURRENCY,
 )
+from forwarder.core.codes import INVALID_ARGUMENT
+from forwarder.core.items import Entry, Rejected
 from forwarder.core.outcomes import Outcome
-from forwarder.entries.json_entries import INVALID_ARGUMENT, Entry, Rejected
 from forwarder.entries.raw_format import detected_content_type, raw_entry_size, raw_rules
 from forwarder.library.bulk import check_numbers
 from forwarder.net.clients import create_client
-from forwarder.publish.publisher import Publisher, PublishOptions
+from forwarder.publish.options import PublishOptions
+from forwarder.publish.publisher import Publisher
 from forwarder.targets.buses import PUT_EVENTS_RETRIES, client_sender
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from forwarder.core.codes import DEADLINE_EXCEEDED, GROUP_BLOCKED, STOPPED
+from forwarder.core.items import Filtered
 from forwarder.core.outcomes import Outcome, Publication
-from forwarder.entries.json_entries import Filtered
 from forwarder.publish.lanes import Lanes
-from forwarder.publish.retry_policy import DEADLINE_EXCEEDED, GROUP_BLOCKED, STOPPED
 
 _BLOCKED = "an earlier record of its group failed"
 

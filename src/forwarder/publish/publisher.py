@@ -15,63 +15,29 @@ The parts: `retry_policy` (what is retried, for how long), `scheduler` (queues a
 (FIFO groups), `answers` (reading a peer's answer), `settlement` and `ledger` (what each answer means for
 each item, and the books), `runtime` (the clock, sleep and executor, injected together), `concurrency` (how
 many requests are in flight: fixed, or adaptive to throttling and kept across calls of one publisher, with
-`pacing`'s send rate below one in flight). The names that
-moved into them and that importers know from here (the codes of our own, `Pending`) are re-exported.
+`pacing`'s send rate below one in flight).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from forwarder.core.items import Entry, Pending, Rejected
 from forwarder.core.outcomes import Publication
-from forwarder.entries.json_entries import Entry, Rejected
+from forwarder.core.protocols import Quarantine, Send
 from forwarder.publish.concurrency import in_flight_limit
 from forwarder.publish.ledger import Ledger
-from forwarder.publish.retry_policy import DEADLINE_EXCEEDED as DEADLINE_EXCEEDED
-from forwarder.publish.retry_policy import ENTRY_TOO_LARGE as ENTRY_TOO_LARGE
-from forwarder.publish.retry_policy import GROUP_BLOCKED as GROUP_BLOCKED
-from forwarder.publish.retry_policy import MALFORMED_RESPONSE as MALFORMED_RESPONSE
-from forwarder.publish.retry_policy import REFUSED_ALONE as REFUSED_ALONE
-from forwarder.publish.retry_policy import REQUEST_FAILED as REQUEST_FAILED
-from forwarder.publish.retry_policy import REQUEST_TOO_LARGE as REQUEST_TOO_LARGE
-from forwarder.publish.retry_policy import STOPPED as STOPPED
+from forwarder.publish.options import PublishOptions
 from forwarder.publish.retry_policy import RetryPolicy
 from forwarder.publish.runtime import Runtime
 from forwarder.publish.scheduler import Scheduler
-from forwarder.publish.settlement import Pending as Pending
 from forwarder.publish.settlement import Settlement
-from forwarder.targets.limits import MAX_ENTRIES_PER_REQUEST
 
 if TYPE_CHECKING:
     from threading import Event
-
-# The default policy's code sets, under the names importers know.
-RETRYABLE_ENTRY_CODES = RetryPolicy.retryable_entry_codes
-RETRYABLE_REQUEST_CODES = RetryPolicy.retryable_request_codes
-POISON_CODES = RetryPolicy.poison_codes
-
-# `send(entries, deadline)` -> the PutEvents response. `deadline` is on the runtime clock's time line
-# (math.inf for none): a sender must not let its request run past it.
-Send = Callable[[list[dict], float], Any]
-# `quarantine(index, code, message, deadline)` moves item `index` aside; raises if it could not. Like a send,
-# it must not run past `deadline`, so that whether the record was moved aside is known when publish returns.
-Quarantine = Callable[[int, str, str, float], None]
-
-
-@dataclass(slots=True)
-class PublishOptions:
-    max_request_bytes: int
-    max_concurrency: int
-    max_attempts: int
-    max_entries: int = MAX_ENTRIES_PER_REQUEST
-    rng: random.Random = field(default_factory=random.Random)
-    concurrency_mode: str = "adaptive"  # or "fixed": always max_concurrency in flight (concurrency.py)
-
 
 class Publisher:
     """Sends entries through `send` (normally `client.put_events` with Entries=...)."""
@@ -105,7 +71,7 @@ class Publisher:
     ) -> Publication:
         """Return one outcome per item, in order; `deadline` is on the runtime clock's time line.
 
-        With `quarantine`, an item that failed with a POISON_CODES code is handed to it, and
+        With `quarantine`, an item that failed with a code of `RetryPolicy.poison_codes` is handed to it, and
         counts as settled (its group goes on) once that returns before the deadline; one still
         running then is reported, as it may or may not land. A `Pending` item is sent once its
         future resolves; until then only its group waits. Once `stop` is set (from a signal handler, say),

@@ -1,32 +1,22 @@
 """Which PutEvents results are worth another try, which are final, which are poison, and how long to wait.
 
 One frozen `RetryPolicy` holds every rule and constant of it, so the publisher's loop only asks it. The
-codes of our own (for records that never got an answer from EventBridge) are defined here too, as the
-policy decides on them like on the service's.
+codes of our own (for records that never got an answer from EventBridge) are in core/codes.py; the policy
+decides on them as on the service's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forwarder.entries.json_entries import DEADLINE_EXCEEDED as DEADLINE_EXCEEDED
-from forwarder.entries.json_entries import INVALID_ARGUMENT, INVALID_RECORD
-
-SHAPING_FAILED = "ShapingFailed"  # EVENT_DETAIL or EVENT_FILTER failed on a record (shaping.py)
-
-ENTRY_TOO_LARGE = "EntryTooLarge"
-# Not confirmed because the caller stopped the call (an interrupted command): the message says whether it was sent.
-STOPPED = "Interrupted"
-GROUP_BLOCKED = "GroupBlocked"
-# An answer that cannot be read (not PutEvents' shape, or results that cannot be matched to the entries):
-# the service may or may not have taken the entries, so they are retried like a failed request.
-MALFORMED_RESPONSE = "MalformedResponse"
-REQUEST_FAILED = "RequestFailed"
-# An entry refused alone with a content code (see `content_request_codes`): EventBridge's own per-entry code
-# for an entry it will never take, so that the quarantine takes it as poison. (Settings and entries.py check
-# what is common to all entries, the bus name and endpoint id, so a lone refusal speaks of that one record.)
-REFUSED_ALONE = INVALID_ARGUMENT
-REQUEST_TOO_LARGE = 413
+from forwarder.core.codes import (
+    ENTRY_TOO_LARGE,
+    INVALID_ARGUMENT,
+    INVALID_RECORD,
+    REFUSED_ALONE,
+    REQUEST_TOO_LARGE,
+    SHAPING_FAILED,
+)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from forwarder.publish.runtime import Runtime
 if TYPE_CHECKING:
     from threading import Event
 
-    from forwarder.publish.publisher import PublishOptions, Send
+    from forwarder.core.protocols import Send
+    from forwarder.publish.options import PublishOptions
 
 # `_call`'s answer when the deadline came before its request could start: nothing was sent. (A sentinel,
 # as a send may return any value, None included.)

@@ -10,43 +10,23 @@ from __future__ import annotations
 
 import random
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.parsers import ResponseParserError
 
-from forwarder.entries.json_entries import Entry, Filtered, Rejected
+from forwarder.core.codes import DEADLINE_EXCEEDED, ENTRY_TOO_LARGE, MALFORMED_RESPONSE, REQUEST_FAILED
+from forwarder.core.items import Entry, Filtered, Pending, Rejected
 from forwarder.publish import answers
 from forwarder.publish.batching import fits_alone
 from forwarder.publish.ledger import Ledger
-from forwarder.publish.retry_policy import (
-    DEADLINE_EXCEEDED,
-    ENTRY_TOO_LARGE,
-    MALFORMED_RESPONSE,
-    REQUEST_FAILED,
-    RetryPolicy,
-)
+from forwarder.publish.retry_policy import RetryPolicy
 from forwarder.publish.scheduler import NOT_SENT, Scheduler
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from forwarder.publish.publisher import Quarantine
-
-
-@dataclass(slots=True)
-class Pending:
-    """An item still being prepared (a claim check's upload), admitted when `future` resolves.
-
-    `future` gives the Entry or Rejected to publish; if it raises, or the deadline comes first, the item
-    fails with `code`, and the message says that `task` failed or did not finish.
-    """
-
-    future: Future
-    group: str | None
-    code: str
-    task: str
+    from forwarder.core.protocols import Quarantine
 
 
 class Settlement:

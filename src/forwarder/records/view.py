@@ -21,7 +21,7 @@ from base64 import b64encode
 from typing import Any
 
 from forwarder.entries.json_entries import parse_json
-from forwarder.records import SourceRecord
+from forwarder.records.record import SourceRecord
 
 
 def record_view(record: SourceRecord) -> dict[str, Any]:

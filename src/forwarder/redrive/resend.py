@@ -11,7 +11,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from forwarder.core.outcomes import Publication
 from forwarder.function.forwarder import Forwarder, build_forwarder
-from forwarder.records import EventError, SourceRecord, parse_event
+from forwarder.records.event import parse_event
+from forwarder.records.record import EventError, SourceRecord
 from forwarder.redrive.requeue import NotMovable, send_message_params
 
 

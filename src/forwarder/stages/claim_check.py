@@ -21,10 +21,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from forwarder.entries.json_entries import Entry, Rejected, utf8_length
+from forwarder.core.items import Entry, Pending, Rejected
+from forwarder.core.sizes import utf8_length
 from forwarder.net.clients import bounded_by, close_connections
 from forwarder.publish.batching import fits_alone
-from forwarder.publish.publisher import Pending
 
 CLAIM_CHECK_FAILED = "ClaimCheckFailed"
 REFERENCE_CONTENT_TYPE = "application/vnd.forwarder.dataref+json"  # a raw entry whose Data is in S3

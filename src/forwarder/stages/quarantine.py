@@ -29,9 +29,9 @@ import json
 import math
 from typing import Any
 
+from forwarder.core.protocols import Quarantine
 from forwarder.net.clients import bounded_by, close_connections
-from forwarder.publish.publisher import Quarantine
-from forwarder.records import SourceRecord
+from forwarder.records.record import SourceRecord
 from forwarder.stages.claim_check import ClaimCheck, NoClaimCheck
 
 MAX_MESSAGE_BYTES = 1024 * 1024  # SQS's largest message (its body, as we send no message attributes)

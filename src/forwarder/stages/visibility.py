@@ -39,11 +39,11 @@ from typing import Any
 from forwarder.core.outcomes import Outcome
 from forwarder.net.clients import bounded_by, close_connections
 from forwarder.publish import answers
-from forwarder.records import SQS, SourceRecord
+from forwarder.records.event import SQS
+from forwarder.records.record import SourceRecord
 
 ENTRIES_PER_CALL = 10  # ChangeMessageVisibilityBatch's limit
 SQS_MAX_VISIBILITY_SECONDS = 43_200  # 12 hours, counted from the receive
-CUSTOM_BUS_WINDOW_SECONDS = 300  # a Custom Event Bus deduplicates a DeduplicationId for 5 minutes
 WINDOW_SAFETY_SECONDS = 30  # clock skew between SQS's timestamps and the function, and the call itself
 
 
@@ -59,9 +59,9 @@ class Backoff:
     window: float | None = None
 
     @classmethod
-    def for_bus(cls, base: int, cap: int, custom_bus: bool) -> Backoff:
-        """On a Custom Event Bus, every delay also fits in its deduplication window (module docstring)."""
-        return cls(base, cap, CUSTOM_BUS_WINDOW_SECONDS - WINDOW_SAFETY_SECONDS if custom_bus else None)
+    def within(cls, base: int, cap: int, dedup_window: float | None) -> Backoff:
+        """Every delay also fits in the target's deduplication window, when it has one (module docstring)."""
+        return cls(base, cap, None if dedup_window is None else int(dedup_window) - WINDOW_SAFETY_SECONDS)
 
     def ceiling(self, receives: int) -> int:
         """The longest delay after `receives` receives (1 for a first delivery): grows, then stays at cap."""

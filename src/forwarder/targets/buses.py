@@ -24,38 +24,37 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import botocore.session
 
 from forwarder.config.settings import Settings
+from forwarder.core.protocols import Send
+from forwarder.core.sizes import utf8_length
 from forwarder.core.trace_header import usable
-from forwarder.entries.json_entries import entry_size, utf8_length
 from forwarder.entries.raw_format import raw_entry_size
 from forwarder.net.clients import bounded_by, close_connections, create_client
 from forwarder.net.wire import WirePutEvents
-from forwarder.publish.publisher import Send
-from forwarder.targets.limits import CLASSIC_RULES, EntryRules, entry_rules
+from forwarder.targets.limits import CLASSIC_RULES, entry_rules
 
 if TYPE_CHECKING:  # the record readers import Powertools: the library (bulk.py) goes without them
-    from forwarder.records import SourceRecord
+    from forwarder.records.record import SourceRecord
 
 MAX_ID_CHARS = 128  # Custom Event Bus EventGroupId and DeduplicationId
+DEDUPLICATION_WINDOW_SECONDS = 300  # a Custom Event Bus drops a DeduplicationId it was sent in the last 5 minutes
+_TIME_BYTES = 14  # AWS counts a set Time as 14 bytes
 
 
-class Target(Protocol):
-    rules: EntryRules
-    max_entries: int
-    send: Send
-
-    def complete(self, fields: dict[str, Any], record: SourceRecord, fallback_trace: str | None) -> str | None:
-        """Add the fields only this target takes; return the group whose order must be kept, if any."""
-
-    def entry_size(self, fields: dict[str, Any]) -> int:
-        """The entry's size as this target's service counts it."""
-
-    def close_connections(self) -> None:
-        """Close the idle connections its sends keep for reuse (forwarder.function.snapstart)."""
+def entry_size(fields: dict) -> int:
+    """AWS's "Calculating PutEvents event entry size"; TraceHeader and EventBusName do not count."""
+    size = _TIME_BYTES if fields.get("Time") is not None else 0
+    for key in ("Source", "DetailType", "Detail"):
+        text = fields.get(key)
+        if text:
+            size += utf8_length(text)
+    for resource in fields.get("Resources") or ():
+        size += utf8_length(resource)
+    return size
 
 
 class ClassicBus:
@@ -63,6 +62,7 @@ class ClassicBus:
 
     rules = CLASSIC_RULES
     max_entries = CLASSIC_RULES.max_entries
+    dedup_window_seconds = None  # a classic bus deduplicates nothing
 
     def __init__(self, bus_name: str, send: Send, client: Any = None):
         self.bus_name = bus_name
@@ -101,6 +101,8 @@ class GlobalEndpoint(ClassicBus):
 
 class CustomBus:
     """A Custom Event Bus (eventsv2). It has no TraceHeader field, and takes its ARN per request."""
+
+    dedup_window_seconds = DEDUPLICATION_WINDOW_SECONDS
 
     def __init__(self, bus_arn: str, client: Any, event_groups: bool = True):
         self.rules = entry_rules("eventbridgev2")
