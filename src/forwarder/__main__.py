@@ -1,4 +1,5 @@
-"""`python -m forwarder COMMAND ...`: put-events (cli.py), put-raw-events (raw_cli.py), redrive (redrive_command.py)."""
+"""`python -m forwarder COMMAND ...`: put-events (command/cli.py), put-raw-events (command/raw_cli.py),
+redrive (redrive/command.py)."""
 
 import sys
 from importlib import import_module

@@ -2,7 +2,7 @@
 
 Cold start builds one Forwarder from the environment (a wrong setting fails here, naming the variable)
 and registers its SnapStart hooks (snapstart.py); each invocation hands its event and context to it
-(forwarder.py says what becomes of them).
+(function/forwarder.py says what becomes of them).
 """
 
 from __future__ import annotations

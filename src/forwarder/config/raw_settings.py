@@ -5,7 +5,7 @@
 naming the variable. The variables that only one mode reads are refused in the other, so that a setting
 which would silently do nothing fails the cold start instead: RAW_* without raw mode, and in raw mode the
 expressions that shape a PutEvents entry (EVENT_DETAIL and the like), which a raw entry does not have.
-Content types and the schema registry are checked against botocore's model of PutRawEvents (limits.py).
+Content types and the schema registry are checked against botocore's model of PutRawEvents (targets/limits.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What PutEvents takes as a TraceHeader, shared by the record readers (records/) and the targets without either
-importing the other (the readers import Powertools; the library's path through targets.py must not)."""
+importing the other (the readers import Powertools; the library's path through targets/buses.py must not)."""
 
 from __future__ import annotations
 

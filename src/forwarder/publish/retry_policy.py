@@ -28,7 +28,7 @@ class RetryPolicy:
     # InternalFailure is the classic API's name, InternalException the Custom Event Bus's.
     retryable_entry_codes: frozenset[str] = frozenset({"InternalFailure", "InternalException", "ThrottlingException"})
     # Request-level failures worth another try: what botocore's standard retry mode retries (its transient and
-    # throttling codes, 5xx and 429); on every path only the publisher retries PutEvents (targets.py).
+    # throttling codes, 5xx and 429); on every path only the publisher retries PutEvents (targets/buses.py).
     retryable_request_codes: frozenset[str] = frozenset({
         "ThrottlingException", "Throttling", "ThrottledException", "RequestThrottledException",
         "TooManyRequestsException", "RequestLimitExceeded", "LimitExceededException", "RequestThrottled",

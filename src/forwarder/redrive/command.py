@@ -1,4 +1,4 @@
-"""`python -m forwarder redrive`: bring parked records back (redrive.py does the work).
+"""`python -m forwarder redrive`: bring parked records back (run.py does the work).
 
     python -m forwarder redrive --from QUARANTINE_OR_ON_FAILURE_QUEUE_URL [--dry-run] [--max N] [--rate R]
     python -m forwarder redrive --from QUARANTINE_QUEUE_URL --to-queue SOURCE_QUEUE_URL

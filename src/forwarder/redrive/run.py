@@ -1,5 +1,5 @@
 """Parked records -> back on their way: the quarantine queue and the Kinesis/DynamoDB on-failure queue, read
-by `python -m forwarder redrive` (redrive_command.py), one batch of messages at a time.
+by `python -m forwarder redrive` (command.py), one batch of messages at a time.
 
 Each message is read (parked.py) and, by what it holds:
 - a quarantined record is forwarded through the function's own pipeline (resend.py's `Pipeline`: the

@@ -19,7 +19,7 @@ as SQS keeps it: none of a group is handed out while any of it is in flight, so 
 all its reported messages are visible, in order; they share one draw (`_calls`).
 
 Calls run concurrently (at most `max_concurrency`, the client's pool size) and end by the deadline the
-forwarder gives (forwarder.py shares the deadline margin between these calls and the report). The SQS
+forwarder gives (function/forwarder.py shares the deadline margin between these calls and the report). The SQS
 client is made at cold start, from the botocore session the forwarder's other clients share (a few
 milliseconds, since the partition and endpoint data are loaded already): made when a batch first reports
 records, its making took the visibility calls' share of the margin at a small function's CPU share.
