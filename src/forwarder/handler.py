@@ -1,7 +1,7 @@
 """The Lambda entry point: the only module that knows Lambda's init and Powertools' Logger and Metrics.
 
 Cold start builds one Forwarder from the environment (a wrong setting fails here, naming the variable)
-and registers its SnapStart hooks (snapstart.py); each invocation hands its event and context to it
+and registers its SnapStart hooks (function/snapstart.py); each invocation hands its event and context to it
 (function/forwarder.py says what becomes of them).
 """
 

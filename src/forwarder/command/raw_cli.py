@@ -7,7 +7,7 @@
 The entries are a JSON list in the AWS CLI's shape of PutRawEventsRequestEntry; `Data` is base64 text, as
 the AWS CLI v2 reads a blob (`--cli-binary-format base64`, the default), or the text itself sent as UTF-8
 (`--cli-binary-format raw-in-base64-out`). `SystemMetadata.ContentType` may be left out: it is then
-detected (raw_bulk.py). The command line behaves as put-events' does (cli.py, whose pieces it uses): the
+detected (library/raw_bulk.py). The command line behaves as put-events' does (cli.py, whose pieces it uses): the
 same input forms read as strict UTF-8, one-line errors with exit 2 for what cannot be sent, range-checked
 numbers, the region and credentials as the AWS CLI finds them (the region by default the bus's own), a quiet
 end on a closed pipe, and SIGINT/SIGTERM stopping the sending with every result printed.

@@ -1,7 +1,7 @@
 """EVENT_PAYLOAD and the RAW_* variables -> `RawPayload` (raw mode's settings), or None for JSON mode.
 
 `EVENT_PAYLOAD=raw` sends each record's payload as it is through the Custom Event Bus's PutRawEvents
-(raw_entries.py, targets.RawBus); only that bus has the API, so with any other bus the cold start fails,
+(entries/raw_entries.py, targets.RawBus); only that bus has the API, so with any other bus the cold start fails,
 naming the variable. The variables that only one mode reads are refused in the other, so that a setting
 which would silently do nothing fails the cold start instead: RAW_* without raw mode, and in raw mode the
 expressions that shape a PutEvents entry (EVENT_DETAIL and the like), which a raw entry does not have.

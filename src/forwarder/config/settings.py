@@ -46,7 +46,7 @@ DEFAULT_DEADLINE_MARGIN_MS = 1000
 # How many times one entry is sent at most when EventBridge answers with a retryable code.
 DEFAULT_MAX_ATTEMPTS = 6
 MAX_ATTEMPTS_LIMIT = 20
-# Reported SQS records: visibility backoff (visibility.py). The cap keeps the longest wait inside a Custom
+# Reported SQS records: visibility backoff (stages/visibility.py). The cap keeps the longest wait inside a Custom
 # Event Bus's 5-minute deduplication window, with a minute for the invocation; the base spreads the first
 # retries over seconds. The cap's limit leaves SQS's 12 hours from the receive room for the longest function
 # timeout (15 minutes) and batching window (5 minutes).
@@ -135,14 +135,14 @@ class Settings:
     large_payload_bucket: str | None = None
     event_groups: bool = True  # Custom Event Bus: EventGroupId from the FIFO group or partition key
     sns_unwrap: SnsUnwrap = True
-    # Shaping expressions over the record view (view.py, shaping.py), like the two paths above.
+    # Shaping expressions over the record view (records/view.py, entries/shaping.py), like the two paths above.
     detail_path: ParsedResult | None = None
     resources_path: ParsedResult | None = None
     time_path: ParsedResult | None = None
     filter_path: ParsedResult | None = None
     visibility_backoff_max_seconds: int = DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS  # 0: off
     visibility_backoff_base_seconds: int = DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS
-    concurrency_mode: str = "adaptive"  # or "fixed" (concurrency.py)
+    concurrency_mode: str = "adaptive"  # or "fixed" (publish/concurrency.py)
     raw: RawPayload | None = None  # EVENT_PAYLOAD=raw: PutRawEvents on a Custom Event Bus (raw_settings.py)
 
     @property

@@ -36,7 +36,7 @@ class Publication:
     requests: int = 0  # requests actually sent
     retries: int = 0  # entry sends beyond the first
     throttled: int = 0  # requests answered with throttling (the whole request, or any of its entries)
-    in_flight_limit: int = 0  # requests the in-flight limit allowed when the call ended (concurrency.py)
+    in_flight_limit: int = 0  # requests the in-flight limit allowed when the call ended (publish/concurrency.py)
 
     @property
     def quarantined(self) -> int:

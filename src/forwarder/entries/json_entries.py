@@ -6,8 +6,8 @@ dropped: `{"data": <JSON value or text>}`, or `{"dataBase64": ...}` for bytes th
 When shaping expressions are set (shaping.py), what they give replaces the configured or the record's own
 fields; a record EVENT_FILTER leaves out becomes `Filtered`, never an entry.
 
-The target (targets.py) adds the fields only it takes and counts the entry's size; the limits of its
-service model (limits.py) are checked only on the fields a record can push past them (the others are
+The target (targets/buses.py) adds the fields only it takes and counts the entry's size; the limits of its
+service model (targets/limits.py) are checked only on the fields a record can push past them (the others are
 bounded by Settings or by construction), so a normal record pays nothing. A record that breaks one is
 refused alone, as InvalidArgument, the code EventBridge gives a malformed entry.
 """
@@ -127,7 +127,7 @@ def to_detail(body: str | bytes | None) -> str:
 
 
 def parsed_detail(body: str | bytes | None, value: Any) -> str | None:
-    """What `to_detail` gives for a body the record view (view.py) parsed to `value` already, without parsing
+    """What `to_detail` gives for a body the record view (records/view.py) parsed to `value` already, without parsing
     it again; None when that cannot be told from `value` (a string: a JSON string, or no JSON at all)."""
     if not isinstance(body, str) or isinstance(value, str):
         return None

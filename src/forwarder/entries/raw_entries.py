@@ -5,7 +5,7 @@ Message, the Kinesis data decoded from base64 (of each user record inside a KPL 
 Streams, the change as plain JSON (records/dynamodb.py), since a stream has no payload of its own.
 
 `SystemMetadata.ContentType`, the first that applies:
-1. RAW_CONTENT_TYPE_PATH, a JMESPath over the record view (view.py): a string PutRawEvents takes
+1. RAW_CONTENT_TYPE_PATH, a JMESPath over the record view (records/view.py): a string PutRawEvents takes
    (`application/...`, at most 256 characters); null or empty, or a result it would refuse, falls back
    (the latter counted, as the shaping expressions' fallbacks are);
 2. RAW_CONTENT_TYPE, when set;
@@ -17,7 +17,7 @@ record's message attributes (SQS's, and an SNS notification's carried in the bod
 values as their text. What the model does not take (a binary value, a key with `/` or over 128 characters,
 an empty value, past the 100th pair) is left out and counted, never failing the record. EVENT_FILTER
 applies as in JSON mode (shaping.py's rules). The target (targets.RawBus) adds the deduplication id and
-event group, and sends; an entry too large for any request is claim checked (claim_check.py) or fails alone.
+event group, and sends; an entry too large for any request is claim checked (stages/claim_check.py) or fails alone.
 """
 
 from __future__ import annotations

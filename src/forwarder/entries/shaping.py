@@ -1,4 +1,5 @@
-"""The shaping expressions: the record view (view.py) -> Source, DetailType, Detail, Resources, Time, and the filter.
+"""The shaping expressions: the record view (records/view.py) -> Source, DetailType, Detail, Resources, Time, and
+the filter.
 
 Every expression is JMESPath over the same view, compiled once at cold start by Settings (a bad one fails
 the cold start, naming its variable). `Shaping.from_settings` is None when none is set: the forwarder then

@@ -3,14 +3,14 @@
     event -> records -> entries -> claim check -> publish (quarantine) -> report -> partial batch response
 
 `build_forwarder(env, report)` makes one from the environment, as a cold start does (a wrong setting
-raises ConfigurationError naming the variable): the target (targets.py) and the optional stages are
+raises ConfigurationError naming the variable): the target (targets/buses.py) and the optional stages are
 chosen there, once. A stage that is off is an object that does nothing (`NoClaimCheck`,
 `NoQuarantine`, `NoVisibility`), so `handle` reads the same whatever the configuration.
 
 The deadline is taken first and bounds every stage: reading the records and building the entries stop there
 (a record not reached is reported as DeadlineExceeded), as the claim check and the publisher do.
 The deadline margin (DEADLINE_MARGIN_MS) is shared: the publisher stops at the deadline, the visibility
-calls for reported SQS records (visibility.py) may go on for a quarter of the margin after it, and the other
+calls for reported SQS records (stages/visibility.py) may go on for a quarter of the margin after it, and the other
 three quarters are left to report and return (at a small CPU share, reporting a large batch needs them).
 Nothing here knows Powertools: the handler passes its Logger and Metrics in a `Reporter`.
 """
@@ -66,7 +66,8 @@ class Forwarder:
             concurrency_mode=settings.concurrency_mode,
         )
         self.publisher = Publisher(target.send, options)
-        # The entry builder: a PutEvents entry (entries.py), or in raw mode a PutRawEvents one (raw_entries.py).
+        # The entry builder: a PutEvents entry (entries/json_entries.py), or in raw mode a PutRawEvents one
+        # (entries/raw_entries.py).
         self.build_entry = build_entry if settings.raw is None else build_raw_entry
         # None when no expression is set: no record view is built. Raw mode's shaper is always there (it also
         # counts the message attributes its Metadata leaves out).
@@ -113,12 +114,12 @@ def build_forwarder(
     AWS_ENDPOINT_URL and the like, from the process environment).
 
     `quarantine=False` and `visibility=False` leave those stages off whatever the settings say: the redrive
-    command (redrive.py) keeps a record that fails again where it already is, and has no receipt handles."""
+    command (redrive/run.py) keeps a record that fails again where it already is, and has no receipt handles."""
     settings = Settings.from_env(env)
     # One botocore session for every client: each client made from a session of its own would load the
     # partition and endpoint data again (about 40 ms per client at cold start).
     session = botocore.session.get_session()
-    if not session.get_config_variable("data_path"):  # botocore's own data files only, as limits.py reads them
+    if not session.get_config_variable("data_path"):  # botocore's own data files only, as targets/limits.py reads them
         session.register_component("data_loader", data_loader())  # each service model parsed once per process
     claim_check = _claim_check(settings, session)
     target = target_for(settings, session)

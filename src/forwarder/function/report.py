@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # and deliver the whole batch again (tests/integration/test_cpu_share.py checks the bound). So at most this
 # many records are logged one by one (each kind of failure at least once), and one more line counts the rest.
 MAX_FAILURE_LINES = 50
-# The codes a line counts by come from the peer (answers.py bounds each to MAX_PEER_CODE characters), and a
+# The codes a line counts by come from the peer (publish/answers.py bounds each to MAX_PEER_CODE characters), and a
 # peer may give every record a code of its own: a line names at most this many, the rarest counted together.
 MAX_CODES_PER_LINE = 20
 OTHER_CODES = "(other codes)"
@@ -110,8 +110,8 @@ class Reporter:
         fallbacks: Mapping[tuple[str, str], int] | None = None,
         visibility: VisibilityChange | None = None,
     ) -> None:
-        """`fallbacks`: (variable, reason) -> how many records fell back to the configured value (shaping.py).
-        `visibility`: what the visibility backoff did (visibility.py), for SQS batches when it is on."""
+        """`fallbacks`: (variable, reason) -> how many records fell back to the configured value (entries/shaping.py).
+        `visibility`: what the visibility backoff did (stages/visibility.py), for SQS batches when it is on."""
         summary = summarize(publication.outcomes)
         extra = {} if visibility is None else self._visibility(visibility)
         self._log_failures(records, publication.outcomes, summary)
@@ -148,7 +148,7 @@ class Reporter:
     def _log_fallbacks(self, fallbacks: Mapping[tuple[str, str], int]) -> None:
         """One WARNING per kind of fallback (a bounded set of reasons, without any record's content)."""
         for (variable, reason), count in fallbacks.items():
-            # Raw mode counts here too what its Metadata left out (raw_entries.py): reasons that say "left out".
+            # Raw mode counts here too what its Metadata left out (entries/raw_entries.py): reasons that say "left out".
             self._logger.warning(
                 "a value did not fit the entry and was left out" if reason.startswith("left out")
                 else "shaping expression gave an unusable result; the configured value was used",

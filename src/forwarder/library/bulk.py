@@ -40,7 +40,7 @@ from forwarder.publish.publisher import Publisher
 from forwarder.targets.buses import PUT_EVENTS_RETRIES, ClassicBus, client_sender
 from forwarder.targets.limits import MAX_DETAIL_TYPE_CHARS, utc_time
 
-# The ranges the function's settings allow (settings.py), for the same options here and in the command.
+# The ranges the function's settings allow (config/settings.py), for the same options here and in the command.
 LIMITS = {
     "max_request_bytes": (MIN_MAX_BYTES, MIB),
     "max_concurrency": (1, MAX_CONCURRENCY_LIMIT),

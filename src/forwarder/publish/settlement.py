@@ -194,7 +194,7 @@ class AnswerReader:
             self._settlement.fail(index, code, f"{message} (gave up after {attempts} attempts)")
             return
         now = self._clock()
-        if now >= self._scheduler.deadline:  # the request ended with the deadline (connections.py cuts it there)
+        if now >= self._scheduler.deadline:  # the request ended with the deadline (net/connections.py cuts it there)
             message = f"not confirmed before the invocation's deadline (last error: {code})"
             self._settlement.fail(index, DEADLINE_EXCEEDED, message)
             return

@@ -1,4 +1,4 @@
-"""SourceRecord -> the record view: the one value every shaping expression (shaping.py) is evaluated over.
+"""SourceRecord -> the record view: the one value every shaping expression (entries/shaping.py) is evaluated over.
 
 The view is the record exactly as Lambda delivered it, with two keys added or replaced:
 - `body`: the payload, parsed where it is JSON (the SQS body, or the SNS notification's Message; Kinesis

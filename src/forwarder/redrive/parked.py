@@ -1,7 +1,7 @@
 """A message parked in a queue -> what it holds: a quarantined record, or a stream range Lambda gave up on.
 
 Two writers park records, each with a body of its own shape:
-- the quarantine (quarantine.py): `{"record": <the Lambda record>, "errorCode": ..., "errorMessage": ...}`;
+- the quarantine (stages/quarantine.py): `{"record": <the Lambda record>, "errorCode": ..., "errorMessage": ...}`;
 - a Kinesis or DynamoDB Streams event source's on-failure destination: Lambda's invocation record, whose
   `KinesisBatchInfo` or `DDBStreamBatchInfo` names a shard and a sequence range, not the records.
 

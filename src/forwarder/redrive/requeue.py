@@ -4,7 +4,7 @@ The original body, its message attributes and its trace header (`AWSTraceHeader`
 message group and a deduplication id of the redrive's own. SQS drops a message whose deduplication id it
 saw in the last 5 minutes, so the original id could make the move vanish; the redrive's id is a hash of
 the original message id, the same however often the record is moved: a record quarantined twice (the
-ambiguous case quarantine.py describes) and moved twice within 5 minutes arrives once.
+ambiguous case stages/quarantine.py describes) and moved twice within 5 minutes arrives once.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ payload when they need it. Keys are the payload's SHA-256: storing the same payl
 redelivery, say) writes the same object, so retries leave no litter behind. Without a bucket the
 forwarder holds a `NoClaimCheck`, which leaves every entry as it is (one too large fails alone).
 
-A raw entry (EVENT_PAYLOAD=raw, raw_entries.py) is stored the same way, its Data as it is under the key
+A raw entry (EVENT_PAYLOAD=raw, entries/raw_entries.py) is stored the same way, its Data as it is under the key
 `<sha256>.bin` with its own ContentType; the entry's Data becomes the same reference, with the original
 content type in it (`"contentType"`), and its ContentType `application/vnd.forwarder.dataref+json`, so that a
 consumer tells a reference from a payload by its content type alone.

@@ -1,6 +1,6 @@
 """The kind of target, chosen once from the settings: everything that differs between the three.
 
-- `ClassicBus`: `events` PutEvents through the wire path (wire.py); each entry names the bus and
+- `ClassicBus`: `events` PutEvents through the wire path (net/wire.py); each entry names the bus and
   carries the record's trace header; the order kept is an SQS FIFO message group's.
 - `GlobalEndpoint`: the same entries through botocore's client with EndpointId (SigV4a and the
   endpoint's routing rules, which only botocore's full request path implements).
@@ -8,7 +8,7 @@
   request; each entry carries SystemMetadata (a DeduplicationId, so that the bus drops what it was
   sent before, and an EventGroupId, the FIFO group or the Kinesis partition key, whose order it keeps).
 - `RawBus`: a Custom Event Bus's PutRawEvents (EVENT_PAYLOAD=raw): the same SystemMetadata beside each
-  record's payload as Data, its ContentType and Metadata (raw_entries.py builds them), and the request's
+  record's payload as Data, its ContentType and Metadata (entries/raw_entries.py builds them), and the request's
   SchemaRegistryConfiguration when one is set.
 
 A target says how many entries a request takes and which limits apply (its service model's, limits.py),
@@ -37,7 +37,7 @@ from forwarder.net.clients import bounded_by, close_connections, create_client
 from forwarder.net.wire import WirePutEvents
 from forwarder.targets.limits import CLASSIC_RULES, entry_rules
 
-if TYPE_CHECKING:  # the record readers import Powertools: the library (bulk.py) goes without them
+if TYPE_CHECKING:  # the record readers import Powertools: the library (library/bulk.py) goes without them
     from forwarder.records.record import SourceRecord
 
 MAX_ID_CHARS = 128  # Custom Event Bus EventGroupId and DeduplicationId
@@ -179,7 +179,7 @@ def target_for(settings: Settings, session: Any = None) -> ClassicBus | CustomBu
         return GlobalEndpoint(settings.event_bus_name, client, settings.endpoint_id)
     client = create_client("events", settings.max_concurrency, validate=False, session=session,
                            retries=PUT_EVENTS_RETRIES, **region)
-    # The same requests for a fraction of the CPU (wire.py says what it keeps from botocore and why).
+    # The same requests for a fraction of the CPU (net/wire.py says what it keeps from botocore and why).
     return ClassicBus(settings.event_bus_name, WirePutEvents(session, client), client)
 
 
