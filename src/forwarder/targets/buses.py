@@ -1,4 +1,4 @@
-"""The kind of target, chosen once from the settings: everything that differs between the three.
+"""The kind of target, chosen once from the settings: everything that differs between the four.
 
 - `ClassicBus`: `events` PutEvents through the wire path (net/wire.py); each entry names the bus and
   carries the record's trace header; the order kept is an SQS FIFO message group's.
@@ -11,9 +11,11 @@
   record's payload as Data, its ContentType and Metadata (entries/raw_entries.py builds them), and the request's
   SchemaRegistryConfiguration when one is set.
 
-A target says how many entries a request takes and which limits apply (its service model's, limits.py),
-completes an entry with the fields only it takes, counts an entry's size, and sends a request; every
-send ends by the invocation's deadline (clients.bounded_by).
+A target (the protocol: target.py) says how many entries a request takes and which limits apply (its service
+model's, limits.py), completes an entry with the fields only it takes, counts an entry's size, sends a request
+(every send ends by the invocation's deadline: net/clients.py's bounded_by), and says how long its bus drops an
+entry it was sent before (the visibility backoff keeps a reported record's return within that window).
+`target_for` is the one place that reads which kind of bus the settings name.
 
 A bus named by its ARN may belong to another account or region: its client is made for the ARN's region,
 so its requests go to that region's endpoint and are signed for it (docs/deploy.md says what the bus's
