@@ -91,7 +91,8 @@ def test_where_the_runtime_hooks_module_is_missing_the_function_still_starts():
     # import it runs the handler module's cold start all the same.
     script = (
         "import sys; sys.modules['snapshot_restore_py'] = None\n"  # None in sys.modules: import fails
-        "from forwarder import handler, snapstart\n"
+        "from forwarder import handler\n"
+        "from forwarder.function import snapstart\n"
         "assert snapstart.register(handler.cold_start({'EVENT_SOURCE': 's', 'EVENT_DETAIL_TYPE': 'd'})) is False\n"
         "print(callable(handler.lambda_handler))"
     )
