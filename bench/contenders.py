@@ -116,10 +116,10 @@ class Floor:
     def __init__(self) -> None:
         import boto3
 
-        from forwarder.entries import build_entry
-        from forwarder.records import parse_event
-        from forwarder.settings import Settings
-        from forwarder.targets import target_for
+        from forwarder.config.settings import Settings
+        from forwarder.entries.json_entries import build_entry
+        from forwarder.records.event import parse_event
+        from forwarder.targets.buses import target_for
 
         self.client = boto3.client("events")
         self.settings = Settings.from_env(os.environ)

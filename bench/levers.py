@@ -5,7 +5,8 @@ from __future__ import annotations
 from bench.figures import med
 
 REQUEST_PATH_LABELS = {
-    "wire": "forwarder.wire (the handler's): own body, SigV4 and connections; botocore's credentials, endpoint, errors",
+    "wire": ("forwarder.net.wire (the handler's): own body, SigV4 and connections; "
+             "botocore's credentials, endpoint, errors"),
     "botocore": "botocore client, parameter validation off",
     "botocore+validation": "botocore client, parameter validation on (botocore's default)",
 }

@@ -41,9 +41,9 @@ def kinesis_binary_event(records: int) -> dict:
 
 
 def run(endpoint_url: str, records: int, reps: int, log: Callable[[str], None]) -> dict[str, Any]:
-    from forwarder.forwarder import build_forwarder
-    from forwarder.records import parse_event
-    from forwarder.report import Reporter
+    from forwarder.function.forwarder import build_forwarder
+    from forwarder.function.report import Reporter
+    from forwarder.records.event import parse_event
 
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
     quiet = _Quiet()

@@ -122,9 +122,9 @@ REQUEST_PATHS = ("wire", "botocore", "botocore+validation")
 def what_if(forwarder: Any, concurrency: int | None = None, path: str | None = None) -> Any:
     """The warm handler with a forwarder (and its own client) for other settings or another request path."""
     from bench.contenders import Forwarder
-    from forwarder.clients import create_client
-    from forwarder.forwarder import Forwarder as Pipeline
-    from forwarder.targets import ClassicBus, client_sender, target_for
+    from forwarder.function.forwarder import Forwarder as Pipeline
+    from forwarder.net.clients import create_client
+    from forwarder.targets.buses import ClassicBus, client_sender, target_for
 
     built = forwarder.forwarder
     settings = built.settings

@@ -33,10 +33,10 @@ class _Quiet:
 
 
 def run(endpoint_url: str, records: int, reps: int, log: Callable[[str], None]) -> dict[str, Any]:
-    from forwarder.entries import build_entry
-    from forwarder.forwarder import build_forwarder
-    from forwarder.records import parse_event
-    from forwarder.report import Reporter
+    from forwarder.entries.json_entries import build_entry
+    from forwarder.function.forwarder import build_forwarder
+    from forwarder.function.report import Reporter
+    from forwarder.records.event import parse_event
 
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
     quiet = _Quiet()

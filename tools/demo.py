@@ -154,7 +154,7 @@ def show_parked(sqs, source_url: str, quarantine_url: str, reported: list[str]) 
 
 
 def redrive(quarantine_url: str) -> int:
-    from forwarder.redrive_command import main as redrive_command
+    from forwarder.redrive.command import main as redrive_command
 
     os.environ["EVENT_FILTER"] = FILTER_CORRECTED
     print(f"\ncorrected: EVENT_FILTER={FILTER_CORRECTED}")

@@ -1,8 +1,8 @@
 """The Lambda entry point: the only module that knows Lambda's init and Powertools' Logger and Metrics.
 
 Cold start builds one Forwarder from the environment (a wrong setting fails here, naming the variable)
-and registers its SnapStart hooks (snapstart.py); each invocation hands its event and context to it
-(forwarder.py says what becomes of them).
+and registers its SnapStart hooks (function/snapstart.py); each invocation hands its event and context to it
+(function/forwarder.py says what becomes of them).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-from forwarder import snapstart
-from forwarder.forwarder import Forwarder, build_forwarder
-from forwarder.report import Reporter
+from forwarder.function import snapstart
+from forwarder.function.forwarder import Forwarder, build_forwarder
+from forwarder.function.report import Reporter
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "event-forwarder"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "EventForwarder"

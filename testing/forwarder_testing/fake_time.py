@@ -1,6 +1,6 @@
 """Virtual time for the publisher: a clock that moves only when something sleeps, and executors without threads.
 
-`FakeTime.runtime()` is a `forwarder.runtime.Runtime` on that time line. An executor call runs at once on the
+`FakeTime.runtime()` is a `forwarder.publish.runtime.Runtime` on that time line. An executor call runs at once on the
 caller's thread (as s3transfer's NonThreadedExecutor does), but as a call of its own: while it runs, `sleep`
 adds to its duration instead of moving the clock, and its future is done only when the clock reaches its end.
 So a peer that sleeps 10 s "hangs" for 10 virtual seconds, while the caller's loop waits up to its deadline
@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from forwarder.runtime import Runtime
+from forwarder.publish.runtime import Runtime
 
 
 class FakeTime:

@@ -14,8 +14,9 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from forwarder.entries import Entry, entry_size
-from forwarder.limits import MAX_ENTRIES_PER_REQUEST
+from forwarder.core.items import Entry
+from forwarder.targets.buses import entry_size
+from forwarder.targets.limits import MAX_ENTRIES_PER_REQUEST
 
 OK = "OK"
 

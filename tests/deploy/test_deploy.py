@@ -54,7 +54,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from forwarder.settings import ENVIRONMENT_VARIABLES
+from forwarder.config.settings import ENVIRONMENT_VARIABLES
 from forwarder_testing.local_aws import moto_server
 
 pytestmark = pytest.mark.deploy
@@ -90,7 +90,7 @@ MOTO_DROPS_FUNCTION_PROPERTIES = ("Architectures", "TracingConfig", "LoggingConf
 # asserted on the translated template instead (test_large_payload_bucket_is_private_encrypted_and_expiring).
 MOTO_DROPS_BUCKET_PROPERTIES = ("PublicAccessBlockConfiguration", "OwnershipControls", "LifecycleConfiguration")
 
-# Environment variables the function reads (src/forwarder/settings.py) that the template leaves at the code's
+# Environment variables the function reads (src/forwarder/config/settings.py) that the template leaves at the code's
 # default on purpose, each with its reason; every other one must be set by the template.
 NOT_PASSED_ON = {
     "DEADLINE_MARGIN_MS": "time kept back from the invocation deadline to report; the default (1 s) suits "
@@ -633,7 +633,7 @@ def test_off_and_not_given_are_spelled_one_way_and_described(translated: dict) -
 
 def test_every_switch_passed_to_the_function_reads_as_meant(translated: dict) -> None:
     # The template's switches are on/off: the function must read each value it may be handed as that switch.
-    from forwarder.settings import Settings
+    from forwarder.config.settings import Settings
 
     env = translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
     parameters = translated["Parameters"]
@@ -684,7 +684,7 @@ def test_the_built_function_knows_its_version_from_pyproject(build_dir: Path) ->
     bundled = artifact / "forwarder" / "_pyproject.toml"
     assert bundled.is_file() and not bundled.is_symlink()
     expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    probe = "import forwarder.clients as c, forwarder; print(forwarder.__version__, c.user_agent_appid())"
+    probe = "import forwarder.net.clients as c, forwarder; print(forwarder.__version__, c.user_agent_appid())"
     result = subprocess.run(  # noqa: S603 - the bundle alone (-I: no site-packages, no user paths)
         [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(artifact)!r}); {probe}"],
         capture_output=True, text=True, timeout=60, check=False, cwd=artifact,
@@ -1153,7 +1153,7 @@ def test_a_custom_event_bus_arn_is_the_only_bus_the_function_may_publish_to(tran
     for value, ok in [("", True), (good, True), (good[:-1], False), (good.replace("busv2", "bus"), False)]:
         assert bool(re.fullmatch(pattern, value)) is ok, value
     # AND the settings pattern agrees with the function's own
-    from forwarder.settings import CUSTOM_BUS_PATTERN
+    from forwarder.config.settings import CUSTOM_BUS_PATTERN
 
     assert CUSTOM_BUS_PATTERN.fullmatch(good)
 
@@ -1175,7 +1175,7 @@ def test_raw_payload_is_granted_put_raw_events_alone_and_only_on_a_custom_bus(tr
     assert rules["RawSettingsNeedRawPayload"]["RuleCondition"] == {"Fn::Equals": [{"Ref": "EventPayload"}, "json"]}
     # AND the content type pattern agrees with the model's (application/..., at most 256 characters)
     pattern = translated["Parameters"]["RawContentType"]["AllowedPattern"]
-    from forwarder.raw_format import content_type_problem
+    from forwarder.entries.raw_format import content_type_problem
 
     for value in ("application/avro", "application/" + "x" * 244, "text/plain", "application/" + "x" * 245):
         assert bool(re.fullmatch(pattern, value)) is (content_type_problem(value) is None), value
@@ -1191,7 +1191,7 @@ def test_the_function_may_change_visibility_on_its_source_queue_only(translated:
     assert statements["ReadSourceQueue"][1]["Resource"] == source
     env = translated["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
     assert env["VISIBILITY_BACKOFF_MAX_SECONDS"] == {"Ref": "SqsVisibilityBackoffMaxSeconds"}
-    from forwarder.settings import Settings
+    from forwarder.config.settings import Settings
 
     parameters = translated["Parameters"]
     env = {"EVENT_SOURCE": "s", "EVENT_DETAIL_TYPE": "d",

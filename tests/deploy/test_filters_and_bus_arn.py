@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from forwarder.settings import Settings
+from forwarder.config.settings import Settings
 from tests.deploy.test_deploy import (
     REGION,
     SAM_BIN,

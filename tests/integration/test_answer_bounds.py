@@ -22,10 +22,10 @@ import botocore.session
 import pytest
 from botocore.exceptions import ResponseStreamingError
 
-from forwarder import http1
-from forwarder.clients import bounded_by, create_client
-from forwarder.connections import ConnectionPool
-from forwarder.wire import WirePutEvents
+from forwarder.net import http1
+from forwarder.net.clients import bounded_by, create_client
+from forwarder.net.connections import ConnectionPool
+from forwarder.net.wire import WirePutEvents
 from forwarder_testing.events import reported, sqs_event
 from forwarder_testing.lambda_context import LambdaContext
 from forwarder_testing.raw_server import RawServer, read_request
@@ -154,7 +154,7 @@ def test_behind_a_proxy_the_wire_path_refuses_an_endless_answer_past_the_bound(m
 @pytest.mark.parametrize("framing", FRAMINGS)
 def test_put_events_without_a_timeout_refuses_an_endless_answer_past_the_bound(framing):
     # No deadline (the library without `timeout`, and the command): no limit in time, but the bound in size holds.
-    from forwarder.bulk import put_events
+    from forwarder.library.bulk import put_events
 
     with endless(framing) as peer:
         client = create_client("events", 2, endpoint_url=peer.url, retries=0)

@@ -1,5 +1,5 @@
-"""botocore clients from forwarder.clients.create_client inside bounded_by: their requests go out on
-forwarder.connections and end by the deadline, and botocore sees the same answers and raises the same
+"""botocore clients from forwarder.net.clients.create_client inside bounded_by: their requests go out on
+forwarder.net.connections and end by the deadline, and botocore sees the same answers and raises the same
 errors as through its own HTTP session. Over real HTTP on 127.0.0.1 (raw scripted answers, the fault
 endpoint, moto)."""
 
@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutErr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forwarder.clients import bound_by_deadline, bounded_by, create_client
+from forwarder.net.clients import bound_by_deadline, bounded_by, create_client
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.raw_server import RawServer, read_request
 from tests.integration.test_connections import http_answer, raw_serving

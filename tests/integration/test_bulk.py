@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from forwarder import put_events
-from forwarder.cli import main
-from forwarder.clients import create_client
+from forwarder.command.cli import main
+from forwarder.net.clients import create_client
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from forwarder import put_events
-from forwarder.clients import create_client
+from forwarder.net.clients import create_client
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from tests.conftest import ROOT
 

@@ -1,4 +1,5 @@
-"""forwarder.connections over real sockets on 127.0.0.1: keep-alive reuse, servers that close, and botocore's errors."""
+"""forwarder.net.connections over real sockets on 127.0.0.1: keep-alive reuse, servers that close, and botocore's
+errors."""
 
 from __future__ import annotations
 
@@ -31,9 +32,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from forwarder.clients import create_client
-from forwarder.connections import ConnectionPool
-from forwarder.wire import WirePutEvents
+from forwarder.net.clients import create_client
+from forwarder.net.connections import ConnectionPool
+from forwarder.net.wire import WirePutEvents
 from forwarder_testing import raw_server
 
 ANSWER = b'{"FailedEntryCount":0,"Entries":[]}'

@@ -15,8 +15,8 @@ import time
 import botocore.exceptions
 import pytest
 
-from forwarder.settings import Settings
-from forwarder.targets import target_for
+from forwarder.config.settings import Settings
+from forwarder.targets.buses import target_for
 from forwarder_testing.events import sqs_event
 from forwarder_testing.raw_server import RawServer
 

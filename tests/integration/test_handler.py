@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from forwarder.function.report import MAX_FAILURE_LINES
 from forwarder.handler import logger
-from forwarder.records import EventError
-from forwarder.report import MAX_FAILURE_LINES
+from forwarder.records.record import EventError
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.events import sqs_event
 

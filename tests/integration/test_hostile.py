@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from forwarder.records import EventError
+from forwarder.records.record import EventError
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.events import kinesis_record, sqs_record
 from tests.conftest import load_event

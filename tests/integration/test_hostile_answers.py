@@ -19,9 +19,9 @@ from botocore.parsers import ResponseParserError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forwarder import http1
-from forwarder.clients import create_client
-from forwarder.wire import WirePutEvents
+from forwarder.net import http1
+from forwarder.net.clients import create_client
+from forwarder.net.wire import WirePutEvents
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.events import reported, sqs_event
 from forwarder_testing.lambda_context import LambdaContext

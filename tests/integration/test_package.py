@@ -75,8 +75,8 @@ def test_the_wheel_carries_the_package_only(wheel):
     metadata = zipfile.ZipFile(wheel).read(f"{DIST_INFO}/METADATA").decode()
     assert "License-Expression: Apache-2.0" in metadata.splitlines()
     entry_points = zipfile.ZipFile(wheel).read(f"{DIST_INFO}/entry_points.txt").decode()
-    assert "eventbridge-put-events = forwarder.cli:put_events_command" in entry_points
-    assert "eventbridge-put-raw-events = forwarder.raw_cli:command" in entry_points
+    assert "eventbridge-put-events = forwarder.command.cli:put_events_command" in entry_points
+    assert "eventbridge-put-raw-events = forwarder.command.raw_cli:command" in entry_points
 
 
 def test_the_sdist_has_no_tests_tools_or_bench(dist):
@@ -134,7 +134,7 @@ def test_the_wheel_depends_on_botocore_alone_and_the_function_s_dependencies_are
 def test_the_installed_library_and_command_import_no_lambda_dependency(installed, tmp_path):
     """The wheel and its declared dependencies alone: Powertools is not even installed, and nothing asks for it."""
     check = ("import forwarder, sys; forwarder.put_events; forwarder.put_raw_events; "
-             "import forwarder.cli, forwarder.raw_cli; "
+             "import forwarder.command.cli, forwarder.command.raw_cli; "
              "assert not any(m.startswith(('aws_lambda_powertools', 'boto3')) for m in sys.modules), sys.modules")
     run(installed / "python", "-c", check, cwd=tmp_path)
     missing = subprocess.run([installed / "python", "-c", "import aws_lambda_powertools"],  # noqa: S603

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from forwarder import put_raw_events
-from forwarder.raw_cli import main
+from forwarder.command.raw_cli import main
 from forwarder_testing.fault_endpoint.v2_raw import raw_data
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from forwarder.env_values import ConfigurationError
+from forwarder.config.env_values import ConfigurationError
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.events import fifo_event, kinesis_event, kinesis_record, reported, sqs_event, sqs_record
 from forwarder_testing.fault_endpoint.v2_raw import raw_data

@@ -12,10 +12,10 @@ import sys
 
 import pytest
 
-from forwarder.quarantine import QuarantineQueue
-from forwarder.records import parse_event
-from forwarder.redrive_command import EXIT_INTERRUPTED, EXIT_NOT_ALL_DONE, main
-from forwarder.requeue import redrive_deduplication_id
+from forwarder.records.event import parse_event
+from forwarder.redrive.command import EXIT_INTERRUPTED, EXIT_NOT_ALL_DONE, main
+from forwarder.redrive.requeue import redrive_deduplication_id
+from forwarder.stages.quarantine import QuarantineQueue
 from forwarder_testing.events import kinesis_event, sqs_event
 from forwarder_testing.local_aws import drain, lambda_sqs_record, queue_arn, tap_bus
 

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.forwarder import build_forwarder
-from forwarder.report import Reporter
+from forwarder.function.forwarder import build_forwarder
+from forwarder.function.report import Reporter
 from forwarder_testing.events import fifo_event, kinesis_event, reported, sqs_event
 from tests.integration.test_handler import emf_lines, log_lines
 from tests.unit.test_shaping import BODIES, EXPRESSIONS, REQUIRED

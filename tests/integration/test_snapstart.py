@@ -23,7 +23,7 @@ import snapshot_restore_py
 from awslambdaric import lambda_runtime_hooks_runner
 
 from forwarder import handler
-from forwarder.forwarder import Forwarder
+from forwarder.function.forwarder import Forwarder
 from forwarder_testing.events import sqs_event
 from forwarder_testing.lambda_context import LambdaContext
 
@@ -91,7 +91,8 @@ def test_where_the_runtime_hooks_module_is_missing_the_function_still_starts():
     # import it runs the handler module's cold start all the same.
     script = (
         "import sys; sys.modules['snapshot_restore_py'] = None\n"  # None in sys.modules: import fails
-        "from forwarder import handler, snapstart\n"
+        "from forwarder import handler\n"
+        "from forwarder.function import snapstart\n"
         "assert snapstart.register(handler.cold_start({'EVENT_SOURCE': 's', 'EVENT_DETAIL_TYPE': 'd'})) is False\n"
         "print(callable(handler.lambda_handler))"
     )

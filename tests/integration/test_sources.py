@@ -9,7 +9,7 @@ import json
 import pytest
 from aws_kinesis_agg.aggregator import RecordAggregator
 
-from forwarder.records import parse_event
+from forwarder.records.event import parse_event
 from forwarder_testing.events import SENT, kinesis_record, sqs_event
 from forwarder_testing.local_aws import lambda_sqs_record, queue_arn
 from tests.conftest import load_event

@@ -12,7 +12,7 @@ import tomllib
 import pytest
 
 from forwarder import put_events
-from forwarder.clients import create_client
+from forwarder.net.clients import create_client
 from forwarder_testing.events import sqs_event
 from tests.conftest import ROOT
 

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from forwarder.clients import create_client
-from forwarder.outcomes import Outcome
-from forwarder.records import parse_event
-from forwarder.visibility import Backoff, VisibilityBackoff
+from forwarder.core.outcomes import Outcome
+from forwarder.net.clients import create_client
+from forwarder.records.event import parse_event
+from forwarder.stages.visibility import Backoff, VisibilityBackoff
 from forwarder_testing.events import sqs_event
 from forwarder_testing.simulation.sqs_peer import SqsPeer
 
@@ -92,7 +92,7 @@ def test_the_records_of_one_fifo_group_come_back_together():
 
 def test_a_code_of_any_length_is_counted_bounded():
     # The codes go into the report's log line: a peer's megabyte of code stays MAX_PEER_CODE characters there.
-    from forwarder import answers
+    from forwarder.publish import answers
 
     answer = {"Successful": [], "Failed": [{"Id": str(n), "Code": f"{n}" + "X" * 300_000, "SenderFault": True}
                                            for n in range(2)]}

@@ -1,4 +1,4 @@
-"""forwarder.wire beside botocore's own client, over HTTP to the same fault endpoint.
+"""forwarder.net.wire beside botocore's own client, over HTTP to the same fault endpoint.
 
 Whatever the handler's request path sends or raises must be what botocore's client would: a body
 that says the same, a signature AWS accepts, the same ClientError for the same answer, and
@@ -26,8 +26,8 @@ from botocore.serialize import create_serializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.clients import bounded_by, create_client
-from forwarder.wire import WirePutEvents, request_body
+from forwarder.net.clients import bounded_by, create_client
+from forwarder.net.wire import WirePutEvents, request_body
 from forwarder_testing.eventbridge_endpoint import FaultEndpoint
 from forwarder_testing.raw_server import RawServer
 
@@ -277,7 +277,7 @@ def test_the_path_on_the_wire_is_botocores(recording, monkeypatch, path):
 def test_an_interim_103_is_skipped_for_the_final_answer(recording, monkeypatch):
     # botocore's urllib3 session (urllib3 2.8) takes the 103 for the final answer: put_events then returns
     # HTTPStatusCode 103 and no Entries, and the real answer is left unread on the connection. The wire path
-    # and botocore's clients inside bounded_by (which send on forwarder.connections) read the final answer.
+    # and botocore's clients inside bounded_by (which send on forwarder.net.connections) read the final answer.
     monkeypatch.setenv("AWS_ENDPOINT_URL", recording.url)
     session = botocore.session.get_session()
     client = create_client("events", 4, session=session)
@@ -311,8 +311,8 @@ def test_a_trickled_answer_is_whole_for_a_patient_client(endpoint):
 @settings(max_examples=200, deadline=None)
 @given(WIRE_ENTRIES)
 def test_time_taken_as_epoch_seconds_by_the_target_sends_the_very_same_body(entries):
-    from forwarder.records import SourceRecord
-    from forwarder.targets import ClassicBus
+    from forwarder.records.record import SourceRecord
+    from forwarder.targets.buses import ClassicBus
 
     # GIVEN entries with Time as the aware datetime build_entry makes WHEN the classic bus's wire path completes
     # them (Time taken as epoch seconds once) THEN the request body is byte for byte what the datetimes gave

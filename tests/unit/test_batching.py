@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forwarder.batching import _next_fit, lower_bound, pack
-from forwarder.limits import MAX_ENTRIES_PER_REQUEST as MAX_ENTRIES
+from forwarder.publish.batching import _next_fit, lower_bound, pack
+from forwarder.targets.limits import MAX_ENTRIES_PER_REQUEST as MAX_ENTRIES
 
 LIMIT = 1000
 

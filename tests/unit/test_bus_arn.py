@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from forwarder.settings import BusArn, ConfigurationError, Settings, bus_arn
+from forwarder.config.settings import BusArn, ConfigurationError, Settings, bus_arn
 
 REQUIRED = {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "OrderPlaced", "AWS_REGION": "us-east-1"}
 

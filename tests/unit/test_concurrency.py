@@ -9,8 +9,8 @@ from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forwarder.concurrency import CLEAN, THROTTLED, AdaptiveLimit, FixedLimit, in_flight_limit, verdict
-from forwarder.settings import ConfigurationError, Settings
+from forwarder.config.settings import ConfigurationError, Settings
+from forwarder.publish.concurrency import CLEAN, THROTTLED, AdaptiveLimit, FixedLimit, in_flight_limit, verdict
 
 
 def answered(response: object) -> Future:
@@ -153,8 +153,9 @@ def test_the_publisher_keeps_no_more_requests_in_flight_than_the_limit_says():
     import threading
     import time
 
-    from forwarder.entries import Entry
-    from forwarder.publisher import Publisher, PublishOptions
+    from forwarder.core.items import Entry
+    from forwarder.publish.options import PublishOptions
+    from forwarder.publish.publisher import Publisher
 
     lock, active, seen = threading.Lock(), [0], []
     publisher = Publisher(lambda fields, deadline: send(fields), PublishOptions(256 * 1024, 16, 3))

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.detail_limits import BEYOND_INT64, DEEPER, NOT_FINITE, depth, refusal
-from forwarder.entries import to_detail
+from forwarder.entries.detail_limits import BEYOND_INT64, DEEPER, NOT_FINITE, depth, refusal
+from forwarder.entries.json_entries import to_detail
 
-# ---- The check this module replaced (entries.py and shaping.py before it), kept here as the oracle. ----
+# ---- The check this module replaced (the entry builder and shaping before it), kept here as the oracle. ----
 
 OLD_MAX_DEPTH = 1000
 OLD_INT64 = range(-(2**63), 2**63)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from forwarder.settings import ENVIRONMENT_VARIABLES
+from forwarder.config.settings import ENVIRONMENT_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -14,14 +14,17 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.entries import Entry, Rejected, build_entry, entry_size, event_time, to_detail
-from forwarder.limits import entry_rules
-from forwarder.publisher import POISON_CODES
-from forwarder.records import SourceRecord, parse_event
-from forwarder.settings import Settings
-from forwarder.shaping import Shaping
-from forwarder.targets import Target, deduplication_id, target_for
-from forwarder.wire import request_body
+from forwarder.config.settings import Settings
+from forwarder.core.items import Entry, Rejected
+from forwarder.entries.json_entries import build_entry, event_time, to_detail
+from forwarder.entries.shaping import Shaping
+from forwarder.net.wire import request_body
+from forwarder.publish.retry_policy import RetryPolicy
+from forwarder.records.event import parse_event
+from forwarder.records.record import SourceRecord
+from forwarder.targets.buses import deduplication_id, entry_size, target_for
+from forwarder.targets.limits import entry_rules
+from forwarder.targets.target import Target
 
 SETTINGS = Settings.from_env({"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_BUS_NAME": "bus"})
 
@@ -266,7 +269,7 @@ _ANY_TEXT = st.one_of(st.none(), st.text(max_size=600), st.binary(max_size=50).m
 def test_every_entry_passes_botocores_own_validation_and_goes_on_the_wire_as_botocore_sends_it(
     body, trace, fallback, time, resources, source_path
 ):
-    # The handler skips botocore's parameter validation and serializer (forwarder.wire): what the validator
+    # The handler skips botocore's parameter validation and serializer (forwarder.net.wire): what the validator
     # checks must hold by construction, and the body must say exactly what botocore's would.
     settings = Settings.from_env(
         {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "Thing", "EVENT_SOURCE_PATH": source_path}
@@ -337,7 +340,7 @@ def test_a_resource_over_the_models_limit_fails_its_record_alone(settings):
     # THEN it never becomes an entry: InvalidArgument, which the quarantine takes as poison
     rejected = build(source, settings, None)
     assert rejected == Rejected("InvalidArgument", "Resources[0] is longer than 2048 characters", "g")
-    assert rejected.code in POISON_CODES
+    assert rejected.code in RetryPolicy.poison_codes
 
 
 @hypothesis_settings(deadline=None)
@@ -365,7 +368,7 @@ def test_an_entry_is_within_every_limit_of_its_model_or_rejected(resources, trac
 
 
 def test_records_not_read_or_not_prepared_by_the_deadline_are_refused_as_deadline_exceeded():
-    from forwarder.entries import build_entries
+    from forwarder.entries.json_entries import build_entries
 
     unread = SourceRecord(item_id="id-0", body=None, unread=True, group="g")
     not_read = Rejected("DeadlineExceeded", "not read before the invocation's deadline", "g")

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder import fast_json
-from forwarder.entries import to_detail
-from forwarder.wire import request_body, stdlib_request_body
+from forwarder.core import fast_json
+from forwarder.entries.json_entries import to_detail
+from forwarder.net.wire import request_body, stdlib_request_body
 from tests.unit.test_detail_limits import JSON_TEXTS, old_to_detail
 
 
@@ -146,7 +146,7 @@ def test_json_alone_reads_what_orjson_reads_alike(text):
 def _stock_and_ours() -> tuple[Any, Any]:
     import botocore.loaders
 
-    from forwarder.limits import DataFiles
+    from forwarder.targets.limits import DataFiles
 
     return botocore.loaders.JSONFileLoader(), DataFiles()
 
@@ -190,13 +190,13 @@ def stdlib_dump_json(value: Any) -> str:
 @given(JSON_VALUES | st.dictionaries(st.sampled_from(["data", "dataBase64", "a"]), JSON_VALUES | TEXTS | TIMES,
                                      max_size=3))
 def test_a_detail_wrapper_of_any_value_is_what_json_writes(value):
-    from forwarder.entries import dump_json
+    from forwarder.entries.json_entries import dump_json
 
     assert written(dump_json, value) == written(stdlib_dump_json, value)
 
 
 @pytest.mark.parametrize("value", ["text \u00e9 \u2028 \x01", 42, 2**64, -(2**63) - 1, None, True, 1e-07, math.nan])
 def test_a_detail_wrapper_of_any_leaf_is_what_json_writes(value):
-    from forwarder.entries import dump_json
+    from forwarder.entries.json_entries import dump_json
 
     assert written(dump_json, {"data": value}) == written(stdlib_dump_json, {"data": value})

@@ -1,4 +1,4 @@
-"""forwarder.http1 reads every answer as http.client reads it, and writes the request http.client writes.
+"""forwarder.net.http1 reads every answer as http.client reads it, and writes the request http.client writes.
 
 http.client is the reference: the same bytes go to both, and what they make of them must agree
 (status, headers, body, whether the connection closes), for any headers, body and framing.
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder import http1
+from forwarder.net import http1
 
 TOKEN = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-ABCXYZ0123456789", min_size=1, max_size=12)
 VALUE = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=30)

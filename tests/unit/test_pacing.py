@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forwarder.pacing import BETA, FLOOR_RATE, RECOVERY_SECONDS, REFUSED_BETA, SendRate
+from forwarder.publish.pacing import BETA, FLOOR_RATE, RECOVERY_SECONDS, REFUSED_BETA, SendRate
 
 
 class Clock:

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.bulk import prepare
-from forwarder.entries import Entry, Rejected
+from forwarder.core.items import Entry, Rejected
+from forwarder.library.bulk import prepare
 
 PUT_EVENTS = botocore.session.get_session().get_service_model("events").operation_model("PutEvents")
 SERIALIZER = create_serializer("json")

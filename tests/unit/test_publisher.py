@@ -7,14 +7,10 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.entries import Entry, Filtered, Rejected
-from forwarder.publisher import (
-    DEADLINE_EXCEEDED,
-    ENTRY_TOO_LARGE,
-    GROUP_BLOCKED,
-    Publisher,
-    PublishOptions,
-)
+from forwarder.core.codes import DEADLINE_EXCEEDED, ENTRY_TOO_LARGE, GROUP_BLOCKED
+from forwarder.core.items import Entry, Filtered, Rejected
+from forwarder.publish.options import PublishOptions
+from forwarder.publish.publisher import Publisher
 from forwarder_testing.fake_time import FakeTime
 from forwarder_testing.service import OK, NoJitter, ScriptedService, make_entry
 

@@ -11,7 +11,9 @@ from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.publisher import DEADLINE_EXCEEDED, Publisher, PublishOptions
+from forwarder.core.codes import DEADLINE_EXCEEDED
+from forwarder.publish.options import PublishOptions
+from forwarder.publish.publisher import Publisher
 from forwarder_testing.fake_time import FakeTime
 from forwarder_testing.fault_endpoint.quota import TokenBucket
 from forwarder_testing.service import make_entry

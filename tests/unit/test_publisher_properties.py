@@ -27,9 +27,10 @@ from botocore.parsers import ResponseParserError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.answers import MAX_PEER_CODE, MAX_PEER_TEXT
-from forwarder.entries import Entry, Rejected
-from forwarder.publisher import Pending, Publisher, PublishOptions
+from forwarder.core.items import Entry, Pending, Rejected
+from forwarder.publish.answers import MAX_PEER_CODE, MAX_PEER_TEXT
+from forwarder.publish.options import PublishOptions
+from forwarder.publish.publisher import Publisher
 from forwarder_testing.fake_time import FakeTime
 from forwarder_testing.service import NoJitter, make_entry
 

@@ -18,8 +18,10 @@ from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.publisher import STOPPED, Publisher, PublishOptions
-from forwarder.scheduler import STOP_GRACE_SECONDS, STOP_POLL_SECONDS
+from forwarder.core.codes import STOPPED
+from forwarder.publish.options import PublishOptions
+from forwarder.publish.publisher import Publisher
+from forwarder.publish.scheduler import STOP_GRACE_SECONDS, STOP_POLL_SECONDS
 from forwarder_testing.fake_time import FakeTime
 from forwarder_testing.service import NoJitter, make_entry
 

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forwarder.limits import entry_rules
-from forwarder.raw_entries import RawShaping, build_raw_entry
-from forwarder.raw_format import (
+from forwarder.config.raw_settings import RawPayload
+from forwarder.config.settings import ConfigurationError, Settings
+from forwarder.entries.raw_entries import RawShaping, build_raw_entry
+from forwarder.entries.raw_format import (
     CLOUDEVENTS_JSON,
     JSON,
     OCTET_STREAM,
@@ -22,10 +23,9 @@ from forwarder.raw_format import (
     payload_bytes,
     raw_entry_size,
 )
-from forwarder.raw_settings import RawPayload
-from forwarder.records import SourceRecord
-from forwarder.settings import ConfigurationError, Settings
-from forwarder.targets import CustomBus, RawBus, target_for
+from forwarder.records.record import SourceRecord
+from forwarder.targets.buses import CustomBus, RawBus, target_for
+from forwarder.targets.limits import entry_rules
 
 BUS = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
 RAW = {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "OrderPlaced", "EVENT_BUS_NAME": BUS, "EVENT_PAYLOAD": "raw"}

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.records import EventError, parse_event
-from forwarder.settings import Settings
+from forwarder.config.settings import Settings
+from forwarder.records.event import parse_event
+from forwarder.records.record import EventError
 from forwarder_testing.events import fifo_event, kinesis_event, kinesis_record, sqs_event, sqs_record
 
 
@@ -184,7 +185,7 @@ SETTINGS_VARIANTS = [
 @hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_records())
 def test_a_record_with_any_field_replaced_fails_alone(case):
-    from forwarder.entries import Entry, Rejected
+    from forwarder.core.items import Entry, Rejected
     from tests.unit.test_entries import build
 
     original, mutated = case
@@ -229,10 +230,10 @@ def _powertools_sqs_record(raw: dict, index: int):
     """The SQS reader as it was, through Powertools' SQSRecord wrapper: the reference the lean reader must match."""
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+    from forwarder.core.trace_header import usable
     from forwarder.records.record import SourceRecord, epoch_millis, text
     from forwarder.records.sqs import sqs_item_id
     from forwarder.records.trace_context import from_sqs_attributes
-    from forwarder.trace_header import usable
 
     item_id = sqs_item_id(raw, index)
     record = SQSRecord(raw if isinstance(raw.get("attributes"), dict) else {**raw, "attributes": {}})

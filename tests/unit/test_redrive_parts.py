@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forwarder.parked import Quarantined, StreamRange, Unrecognised, parse_parked
-from forwarder.redrive import Pacer
-from forwarder.requeue import NotMovable, redrive_deduplication_id, send_message_params
+from forwarder.redrive.parked import Quarantined, StreamRange, Unrecognised, parse_parked
+from forwarder.redrive.requeue import NotMovable, redrive_deduplication_id, send_message_params
+from forwarder.redrive.run import Pacer
 from forwarder_testing.events import kinesis_record, sqs_record
 
 

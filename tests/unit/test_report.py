@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.outcomes import Outcome
-from forwarder.report import failures_to_log
+from forwarder.core.outcomes import Outcome
+from forwarder.function.report import failures_to_log
 
 CODES = [None, "InternalFailure", "ThrottlingException", "MalformedDetail", "DeadlineExceeded"]
 outcomes = st.lists(
@@ -32,8 +32,8 @@ def test_at_most_limit_failures_in_batch_order_every_kind_first(batch, limit):
 
 
 def test_a_filtered_record_is_settled_neither_forwarded_nor_failed():
-    from forwarder.records import SourceRecord
-    from forwarder.report import batch_response, summarize
+    from forwarder.function.report import batch_response, summarize
+    from forwarder.records.record import SourceRecord
 
     outcomes = [Outcome(event_id="e-1"), Outcome(filtered=True), Outcome(error_code="InternalFailure")]
     records = [SourceRecord(item_id=f"m-{i}", body="{}") for i in range(3)]

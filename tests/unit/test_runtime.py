@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from forwarder.runtime import first_completed
+from forwarder.publish.runtime import first_completed
 
 
 def test_it_answers_what_is_done_and_times_out_with_nothing():

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from forwarder.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY, ConfigurationError, Settings
+from forwarder.config.settings import DEFAULT_MAX_BYTES, DEFAULT_MAX_CONCURRENCY, ConfigurationError, Settings
 
 REQUIRED = {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "OrderPlaced"}
 
@@ -97,7 +97,7 @@ def test_the_list_of_variables_is_what_from_env_reads():
     import re
     from pathlib import Path
 
-    from forwarder import raw_settings, settings
+    from forwarder.config import raw_settings, settings
 
     text = Path(settings.__file__).read_text() + Path(raw_settings.__file__).read_text()
     read = set(re.findall(r'env, "([A-Z_]+)"', text))

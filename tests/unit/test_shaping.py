@@ -11,11 +11,12 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.entries import Entry, Filtered, Rejected
-from forwarder.publisher import POISON_CODES
-from forwarder.records import SourceRecord, parse_event
-from forwarder.settings import ConfigurationError, Settings
-from forwarder.shaping import SHAPING_FAILED, Shaping
+from forwarder.config.settings import ConfigurationError, Settings
+from forwarder.core.items import Entry, Filtered, Rejected
+from forwarder.entries.shaping import SHAPING_FAILED, Shaping
+from forwarder.publish.retry_policy import RetryPolicy
+from forwarder.records.event import parse_event
+from forwarder.records.record import SourceRecord
 from forwarder_testing.events import sqs_record
 from tests.unit.test_entries import PUT_EVENTS, build
 
@@ -150,7 +151,7 @@ def test_time_is_an_rfc3339_string_or_epoch_seconds(value, expected):
 def test_an_unusable_result_falls_back_and_is_counted(variable, result, field):
     settings_ = settings(**{variable: "body.v"})
     shaper = Shaping.from_settings(settings_).for_batch()
-    from forwarder.entries import build_entry
+    from forwarder.entries.json_entries import build_entry
     from tests.unit.test_entries import target_of
 
     entry = build_entry(sqs(f'{{"v": {result}}}'), settings_, target_of(settings_), None, shaper)
@@ -180,7 +181,7 @@ def test_a_filter_false_or_null_leaves_the_record_out():
 )
 def test_a_detail_or_filter_that_fails_fails_its_record_alone_as_poison(variable, expression, body):
     rejected = shaped(sqs(body), **{variable: expression})
-    assert isinstance(rejected, Rejected) and rejected.code == SHAPING_FAILED in POISON_CODES
+    assert isinstance(rejected, Rejected) and rejected.code == SHAPING_FAILED in RetryPolicy.poison_codes
     assert variable in rejected.message and "text" not in rejected.message  # why, never the body
 
 

@@ -1,4 +1,4 @@
-"""forwarder.signing: the SigV4 signer gives what botocore's SigV4Auth gives, and Host as botocore derives it."""
+"""forwarder.net.signing: the SigV4 signer gives what botocore's SigV4Auth gives, and Host as botocore derives it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from botocore.credentials import Credentials, ReadOnlyCredentials
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarder.signing import SigV4, host_header
+from forwarder.net.signing import SigV4, host_header
 
 DAY = 86400
 PRINTABLE = st.characters(min_codepoint=0x21, max_codepoint=0x7E)  # printable ASCII, no space

@@ -12,15 +12,14 @@ import json
 import botocore.session
 import pytest
 
-from forwarder.claim_check import NoClaimCheck
-from forwarder.entries import entry_size
-from forwarder.forwarder import Forwarder
-from forwarder.quarantine import NoQuarantine
-from forwarder.records import EventError, SourceRecord
-from forwarder.report import Reporter
-from forwarder.settings import Settings
-from forwarder.targets import ClassicBus, CustomBus, GlobalEndpoint, target_for
-from forwarder.wire import WirePutEvents
+from forwarder.config.settings import Settings
+from forwarder.function.forwarder import Forwarder
+from forwarder.function.report import Reporter
+from forwarder.net.wire import WirePutEvents
+from forwarder.records.record import EventError, SourceRecord
+from forwarder.stages.claim_check import NoClaimCheck
+from forwarder.stages.quarantine import NoQuarantine
+from forwarder.targets.buses import ClassicBus, CustomBus, GlobalEndpoint, entry_size, target_for
 from forwarder_testing.events import sqs_event
 from forwarder_testing.lambda_context import LambdaContext
 

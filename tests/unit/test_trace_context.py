@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from forwarder.records import parse_event
+from forwarder.records.event import parse_event
 from forwarder.records.trace_context import xray_header
 from forwarder_testing.events import sqs_record
 
@@ -166,7 +166,7 @@ def test_an_envelope_is_read_only_when_unwrapped():
 
 
 def test_the_trace_header_limit_is_botocores():
-    from forwarder.limits import CLASSIC_RULES
-    from forwarder.trace_header import MAX_TRACE_HEADER_CHARS
+    from forwarder.core.trace_header import MAX_TRACE_HEADER_CHARS
+    from forwarder.targets.limits import CLASSIC_RULES
 
     assert CLASSIC_RULES.trace_chars == MAX_TRACE_HEADER_CHARS

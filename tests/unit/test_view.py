@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from forwarder.records import parse_event
-from forwarder.view import payload, record_view
+from forwarder.records.event import parse_event
+from forwarder.records.view import payload, record_view
 from forwarder_testing.events import fifo_event, kinesis_event, sqs_event, sqs_record
 from tests.conftest import load_event
 

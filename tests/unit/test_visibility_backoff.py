@@ -6,14 +6,17 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from forwarder.settings import (
+from forwarder.config.settings import (
     DEFAULT_VISIBILITY_BACKOFF_BASE_SECONDS,
     DEFAULT_VISIBILITY_BACKOFF_MAX_SECONDS,
     MAX_VISIBILITY_BACKOFF_SECONDS,
     ConfigurationError,
     Settings,
 )
-from forwarder.visibility import CUSTOM_BUS_WINDOW_SECONDS, SQS_MAX_VISIBILITY_SECONDS, Backoff
+from forwarder.stages.visibility import SQS_MAX_VISIBILITY_SECONDS, Backoff
+from forwarder.targets.buses import ClassicBus, CustomBus, RawBus
+
+CUSTOM_BUS_WINDOW_SECONDS = CustomBus.dedup_window_seconds
 
 REQUIRED = {"EVENT_SOURCE": "my.app", "EVENT_DETAIL_TYPE": "OrderPlaced"}
 CUSTOM_BUS = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
@@ -31,7 +34,7 @@ ANY_BUS = st.booleans()
 @st.composite
 def backoffs(draw, custom_bus=ANY_BUS) -> Backoff:
     cap = draw(caps)
-    return Backoff.for_bus(draw(st.integers(1, cap)), cap, draw(custom_bus))
+    return Backoff.within(draw(st.integers(1, cap)), cap, CUSTOM_BUS_WINDOW_SECONDS if draw(custom_bus) else None)
 
 
 @given(backoffs(), receives, draws, elapsed, first_receive)
@@ -100,6 +103,9 @@ def test_a_wrong_visibility_setting_names_its_variable(env, variable):
 
 
 def test_the_custom_bus_bounds_delays_by_its_window():
-    assert Backoff.for_bus(10, 240, custom_bus=True).window < CUSTOM_BUS_WINDOW_SECONDS
-    assert Backoff.for_bus(10, 240, custom_bus=False).window is None
+    # The window is the target's: a Custom Event Bus (either API) keeps one of 5 minutes, a classic bus none.
+    assert CUSTOM_BUS_WINDOW_SECONDS == RawBus.dedup_window_seconds == 300
+    assert ClassicBus.dedup_window_seconds is None
+    assert Backoff.within(10, 240, CUSTOM_BUS_WINDOW_SECONDS).window < CUSTOM_BUS_WINDOW_SECONDS
+    assert Backoff.within(10, 240, None).window is None
     assert Settings.from_env(REQUIRED | {"EVENT_BUS_NAME": CUSTOM_BUS}).custom_bus

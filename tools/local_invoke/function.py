@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from forwarder.settings import ENVIRONMENT_VARIABLES
+from forwarder.config.settings import ENVIRONMENT_VARIABLES
 
 # The forwarder's own settings, passed through from the caller's environment when set there.
 FORWARDER_SETTINGS = (*ENVIRONMENT_VARIABLES, "LOG_LEVEL")

@@ -15,8 +15,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from forwarder.entries import Entry
-from forwarder.publisher import Publisher, PublishOptions
+from forwarder.core.items import Entry
+from forwarder.publish.options import PublishOptions
+from forwarder.publish.publisher import Publisher
 from forwarder_testing.simulation.fleet import Actor, Quota, World
 
 TIMEOUT_SECONDS, MARGIN_SECONDS = 60.0, 1.0

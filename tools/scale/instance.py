@@ -46,7 +46,7 @@ class Tally:
         raise error  # the run's events are well formed: a rejection is a bug in the run
 
     def published(self, source: str, records: Any, publication: Any, *details: Any) -> None:
-        """As `forwarder.report.Reporter.published`; what else it is given (`details`) is not counted here."""
+        """As `forwarder.function.report.Reporter.published`; what else it is given (`details`) is not counted here."""
         self._seen.requests += publication.requests
         failed = [outcome for outcome in publication.outcomes if not outcome.settled]
         self._seen.reported += len(failed)
@@ -57,8 +57,8 @@ def main(env: dict[str, str], number: int, batch_size: int, connection: Any) -> 
     """The process: a cold start, then one stream on ``go``."""
     os.environ.update(env)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing of the function's is wanted on the run's output
-    from forwarder.forwarder import build_forwarder
-    from forwarder.settings import Settings
+    from forwarder.config.settings import Settings
+    from forwarder.function.forwarder import build_forwarder
 
     seen = Seen()
     forwarder = build_forwarder(os.environ, Tally(seen, Settings.from_env(os.environ).max_attempts))

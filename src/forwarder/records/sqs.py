@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from forwarder.fast_json import loads
+from forwarder.config.settings import SNS_TOPIC_ARN, SnsUnwrap
+from forwarder.core.fast_json import loads
+from forwarder.core.trace_header import usable
 from forwarder.records.record import SourceRecord, epoch_millis, identifier, text
 from forwarder.records.trace_context import from_sns_attributes, from_sqs_attributes
-from forwarder.settings import SNS_TOPIC_ARN, SnsUnwrap
-from forwarder.trace_header import usable
 
 
 def sqs_item_id(raw: dict, index: int) -> str:

@@ -12,8 +12,8 @@ lowercase hex only; version `ff` is invalid; trace id and parent id not all zero
 exactly four fields; a later version may carry more fields after a `-`, of which only the first four
 are read. Anything else yields None and the record simply carries no trace from its attributes.
 The precedence (AWSTraceHeader, then traceparent, then the invocation's own header) is the
-caller's, in records/sqs.py and targets.py: a header that cannot be sent (`trace_header.usable`: not a string,
-empty, or longer than PutEvents' 500 characters) is passed over for the next.
+caller's, in records/sqs.py and targets/buses.py: a header that cannot be sent (`usable`, core/trace_header.py:
+not a string, empty, or longer than PutEvents' 500 characters) is passed over for the next.
 """
 
 from __future__ import annotations

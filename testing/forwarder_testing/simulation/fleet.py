@@ -24,7 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from forwarder.runtime import Runtime
+from forwarder.publish.runtime import Runtime
 from forwarder_testing.fault_endpoint.quota import THROTTLED_ENTRY, TokenBucket
 
 REQUEST_THROTTLED = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"},
@@ -161,7 +161,7 @@ def _finish(future: Future, result: Any, error: BaseException | None) -> None:
 
 class Quota:
     """One account's PutEvents quota on the world's clock: requests/s and entries/s, each bucket holding
-    `burst_seconds` of its rate. `send` is a `forwarder.publisher.Send` for every instance."""
+    `burst_seconds` of its rate. `send` is a `forwarder.publish.publisher.Send` for every instance."""
 
     def __init__(self, world: World, requests_per_second: float, entries_per_second: float,
                  burst_seconds: float = 1.0):

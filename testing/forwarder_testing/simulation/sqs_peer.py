@@ -1,6 +1,6 @@
 """``SqsPeer``: the SQS endpoint a simulated function's ChangeMessageVisibilityBatch calls reach.
 
-The function sets the visibility of the records it reports (forwarder/visibility.py) through a real
+The function sets the visibility of the records it reports (forwarder/stages/visibility.py) through a real
 botocore client over HTTP (AWS_ENDPOINT_URL_SQS = ``peer.url``). The peer answers those calls as SQS does
 (JSON protocol: ``X-Amz-Target: AmazonSQS.ChangeMessageVisibilityBatch``, every entry in ``Successful``)
 and keeps the timeout asked for each receipt handle; ``SqsSource`` takes it when the batch completes, so

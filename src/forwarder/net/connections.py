@@ -1,0 +1,318 @@
+"""Keep-alive HTTP(S) connections to one endpoint, each request bounded by a deadline.
+
+Used by the wire path's PutEvents requests (wire.py) and by every botocore client the function
+makes (clients.py sends their signed requests here while a deadline is set).
+
+Why not botocore's HTTP session: under the forwarder's concurrency, urllib3 and botocore's
+request and response wrappers cost about as much CPU per request as signing and the body
+together (BENCHMARKS.md, "Request path"); and neither bounds a request as a whole. Their read
+timeout is per receive, so a peer that answers one byte a second never trips it: the thread
+stays blocked and the socket open long after the invocation returned, more of both each warm
+invocation, until the process runs out of descriptors. Here every wait of an exchange (connect,
+TLS handshake, each send and each receive) is given the time left until the request's deadline
+(at most the connect or read timeout), so the whole exchange ends by the deadline and what was
+abandoned is closed; a request whose deadline has passed is not started. That costs a clock read
+and a settimeout per socket wait, negligible beside the request.
+
+The wire path's posts are written and read by http1.py (http.client's generic work costs a
+quarter of a request's CPU); every other request goes through the standard library's http.client.
+This module keeps idle connections for reuse,
+skips interim (1xx) answers as RFC 9110 asks (http.client skips only 100 Continue), and speaks
+botocore's language when something fails, so callers treat these errors exactly as botocore's:
+
+- connecting: ConnectTimeoutError (also for a deadline that passed before the request started:
+  nothing was sent), SSLError or EndpointConnectionError;
+- after the request was written: ReadTimeoutError (the deadline or the read timeout cut it),
+  ResponseStreamingError (an answer longer than http1.MAX_ANSWER_BYTES, refused unread) or
+  ConnectionClosedError (the request may have landed: the publisher retries its entries, at
+  least once, as for botocore's client).
+
+A connection is reused only if the peer sent nothing more than its answer: bytes left over in the
+reader or in the TLS layer after an answer, or readable while it sat idle (the check urllib3 makes),
+would be taken for the next request's answer; such a connection is closed instead.
+
+TLS is verified against the CA bundle botocore would use (AWS_CA_BUNDLE, ca_bundle in the
+config file, REQUESTS_CA_BUNDLE, then botocore's default). A proxy is not spoken here: callers
+leave requests that go through one to botocore's session. Name resolution is not bounded
+(getaddrinfo takes no timeout).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import io
+import math
+import os
+import select
+import socket
+import ssl
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+from botocore.exceptions import SSLError as BotocoreSSLError
+from botocore.httpsession import get_cert_path
+
+from forwarder.net import http1
+
+Response = tuple[int, dict[str, str], bytes]  # status, headers (lower-case names), body
+
+
+def ca_bundle(session: Any) -> str | None:
+    """The CA bundle botocore would verify TLS with for clients of `session`."""
+    return get_cert_path(session.get_config_variable("ca_bundle") or os.environ.get("REQUESTS_CA_BUNDLE") or True)
+
+
+@functools.cache
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """One verifying TLS context per CA bundle for the process: every pool (the wire path's, each client's per
+    host) shares it, since reading a bundle's certificates costs about 15 ms. A context only wraps sockets
+    here (thread-safe) and is never changed after it is made. A bundle is read once per process."""
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
+class ConnectionPool:
+    """`ConnectionPool(url, ...).post(body, headers, deadline) -> (status, headers, body)`; thread-safe.
+
+    `deadline` is on time.monotonic()'s time line (math.inf for none).
+    """
+
+    def __init__(self, url: str, connect_timeout: float, read_timeout: float, ca_bundle: str | None = None):
+        parts = urlsplit(url)
+        self.url = url
+        self._path = parts.path or "/"
+        self._host, self._https = parts.hostname or "", parts.scheme == "https"
+        self._port = parts.port or (443 if self._https else 80)
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        self._host_header = host if self._port == 80 else f"{host}:{self._port}"  # as http.client writes it
+        self._timeouts = (connect_timeout, read_timeout)
+        self._tls = tls_context(ca_bundle) if self._https else None
+        # Idle connections, most recent last: deque's append and pop are atomic, so no lock is needed.
+        self._idle: deque[_Connection] = deque()
+
+    def post(self, body: bytes, headers: dict[str, str], deadline: float = math.inf) -> Response:
+        """The wire path's request: written and read by http1 (a fraction of http.client's CPU)."""
+        request = http1.request_bytes("POST", self._path, self._host_header, headers, body)
+        connection = self._checkout(deadline, self.url)
+        connection.sock.deadline = deadline
+        with self._exchange(connection, self.url):
+            connection.sock.sendall(request)
+            with connection.sock.makefile("rb") as answer:
+                status, headers, data, will_close = http1.read_answer(answer)
+                will_close = will_close or _left_over(answer, connection.sock)
+        self._release(connection, will_close)
+        return status, headers, data
+
+    def request(
+        self, method: str, target: str, body: Any, headers: dict[str, str], deadline: float = math.inf,
+        url: str | None = None,
+    ) -> Response:
+        """One exchange on this pool's host; `target` is the path (and query); `url` names it in errors."""
+        url = url or self.url
+        connection = self._checkout(deadline, url)
+        connection.sock.deadline = deadline
+        with self._exchange(connection, url):
+            connection.request(method, target, body, headers)
+            response = connection.getresponse()
+            data = _body(response)
+            will_close = response.will_close or _left_over(response.fp, connection.sock)
+        self._release(connection, will_close)
+        return response.status, http1.header_map(response.getheaders()), data
+
+    @contextmanager
+    def _exchange(self, connection: _Connection, url: str) -> Iterator[None]:
+        """After the request is begun, a failure closes the connection and is botocore's error."""
+        try:
+            yield
+        except TimeoutError as error:
+            connection.close()
+            raise ReadTimeoutError(endpoint_url=url, error=error) from error
+        except http1.AnswerTooLarge as error:
+            connection.close()  # the rest of the body is never read: where the next answer starts is unknown
+            raise ResponseStreamingError(error=error) from error
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            raise ConnectionClosedError(endpoint_url=url, error=error) from error
+        except BaseException:
+            connection.close()  # whatever else was raised (MemoryError, KeyboardInterrupt): never reused nor leaked
+            raise
+
+    def _release(self, connection: _Connection, will_close: bool) -> None:
+        if will_close:
+            connection.close()
+        else:
+            self._idle.append(connection)
+
+    def close(self) -> None:
+        """Close the idle connections (the handler's pool lives as long as its process)."""
+        while True:
+            try:
+                self._idle.pop().close()
+            except IndexError:
+                return
+
+    def _checkout(self, deadline: float, url: str) -> _Connection:
+        if time.monotonic() >= deadline:
+            raise ConnectTimeoutError(endpoint_url=url, error=TimeoutError("the deadline passed before the request"))
+        while True:
+            try:
+                connection = self._idle.pop()
+            except IndexError:  # none idle (another thread may have taken the last one just now)
+                return self._connect(deadline, url)
+            if _still_open(connection):
+                return connection
+            connection.close()  # the server closed it while idle: never write a request into that
+
+    def _connect(self, deadline: float, url: str) -> _Connection:
+        connect_timeout, read_timeout = self._timeouts
+        try:
+            sock = socket.create_connection((self._host, self._port), _wait(connect_timeout, deadline))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if self._tls is not None:
+                sock.settimeout(_wait(connect_timeout, deadline))  # the handshake: one bound for all of it
+                sock = self._tls.wrap_socket(sock, server_hostname=self._host)
+        except TimeoutError as error:
+            raise ConnectTimeoutError(endpoint_url=url, error=error) from error
+        except ssl.SSLError as error:
+            raise BotocoreSSLError(endpoint_url=url, error=error) from error
+        except OSError as error:
+            raise EndpointConnectionError(endpoint_url=url, error=error) from error
+        connection = _Connection(self._host, self._port)
+        connection.sock = _BoundedSocket(sock, read_timeout)
+        # Never let http.client reconnect on its own: that socket would be unbounded. A closed
+        # connection fails instead (ConnectionClosedError).
+        connection.auto_open = 0
+        return connection
+
+
+def _body(response: http.client.HTTPResponse) -> bytes:
+    """http.client's answer body, at most http1.MAX_ANSWER_BYTES: a longer Content-Length is refused unread, and
+    chunks or bytes up to the close are read a step at a time (read() without a size takes whatever comes)."""
+    limit = http1.MAX_ANSWER_BYTES
+    if response.length is not None:
+        if response.length > limit:
+            raise http1.AnswerTooLarge(limit)
+        return response.read()
+    return http1.up_to_close(response, limit)
+
+
+def _left_over(answer: io.BufferedReader | None, sock: _BoundedSocket) -> bool:
+    """Whether the peer sent more than the answer just read: bytes the reader took beyond it, or bytes the TLS
+    layer decrypted and holds (select and poll never see those). What follows an answer is no answer to any
+    request of ours, and if it is left in place the next request would read it as its own."""
+    if answer is not None and not answer.closed:
+        sock.reading = False  # peek returns what the reader holds, without waiting on the socket
+        try:
+            if answer.peek(1):
+                return True
+        finally:
+            sock.reading = True
+    return sock.pending() > 0
+
+
+def _wait(timeout: float | None, deadline: float) -> float | None:
+    """How long the next socket wait may take: the timeout, or less if the deadline comes first (None: no limit)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the request's deadline passed")
+    if timeout is None or left < timeout:
+        return None if left == math.inf else left
+    return timeout
+
+
+_UNARMED = object()
+
+
+class _BoundedSocket:
+    """The socket as http.client uses it (sendall, makefile, close), each wait cut at `deadline`."""
+
+    __slots__ = ("_armed", "_sock", "_timeout", "deadline", "reading")
+
+    def __init__(self, sock: socket.socket, timeout: float | None):
+        self._sock, self._timeout, self.deadline = sock, timeout, math.inf
+        self.reading = True  # False: a read returns at once with nothing (see _left_over)
+        self._armed: object = _UNARMED  # the timeout the socket holds, as this last set it
+
+    def arm(self) -> None:
+        # settimeout costs system calls each time (it sets the descriptor's blocking mode anew); the same
+        # timeout as the socket already holds, the common case far from the deadline, is not set again.
+        timeout = _wait(self._timeout, self.deadline)
+        if timeout != self._armed:
+            self._sock.settimeout(timeout)
+            self._armed = timeout
+
+    def sendall(self, data: bytes) -> None:
+        self.arm()
+        self._sock.sendall(data)  # since Python 3.5 the timeout bounds the whole sendall
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_BoundedReader(self, self._sock.makefile(mode, buffering=0)))
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def pending(self) -> int:
+        """Bytes the TLS layer has decrypted and not yet handed over (0 without TLS)."""
+        return self._sock.pending() if isinstance(self._sock, ssl.SSLSocket) else 0
+
+    def close(self) -> None:
+        self._sock.close()  # a reader made by makefile keeps the descriptor until it is closed too
+
+
+class _BoundedReader(io.RawIOBase):
+    """Reads from the socket, each receive given only the time left until the deadline."""
+
+    def __init__(self, bounded: _BoundedSocket, raw: io.RawIOBase):
+        self._bounded, self._raw = bounded, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        if not self._bounded.reading:
+            return None  # "nothing yet", as a non-blocking read says it
+        self._bounded.arm()
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _Response(http.client.HTTPResponse):
+    """An answer that skips interim (1xx) responses, e.g. 103 Early Hints, to reach the final one."""
+
+    def _read_status(self) -> tuple[str, int, str]:
+        while True:
+            version, status, reason = super()._read_status()
+            if not 100 <= status < 200 or status == http.client.SWITCHING_PROTOCOLS:
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # the interim answer's headers, not the final one's
+
+
+class _Connection(http.client.HTTPConnection):
+    response_class = _Response
+    sock: _BoundedSocket
+
+
+def _still_open(connection: _Connection) -> bool:
+    """An idle keep-alive socket is readable only when the server closed it (or broke protocol: an answer
+    nobody asked for); either way it must not carry another request."""
+    sock = connection.sock
+    if sock is None or sock.pending():
+        return False
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return not poller.poll(0)
