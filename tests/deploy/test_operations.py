@@ -88,7 +88,7 @@ def test_saved_queries_read_the_functions_log_group(translated: dict) -> None:
     assert set(queries) == {"RecordsNotForwardedQuery", "BatchesByOutcomeQuery", "ColdStartsQuery"}
     for name, query in queries.items():
         assert query["LogGroupNames"] == [{"Ref": "ForwarderLogGroup"}], name
-    report = (ROOT / "src" / "forwarder" / "report.py").read_text()
+    report = (ROOT / "src" / "forwarder" / "function" / "report.py").read_text()
     # the fields and messages the queries read are the ones the function logs
     for field in ("item_id", "error_code", "error_message", "attempts", "not_logged", "reason"):
         assert f'"{field}"' in report, field
