@@ -129,6 +129,8 @@ class Scheduler:
                     self._wind_down()
                     return
                 with self._lock:
+                    if self._closed:
+                        return  # a step on another thread failed: `_close` raises what it raised
                     self._step()
                     pending = self._pending()
                     if not (pending or self._delayed or self._queued):
@@ -156,6 +158,8 @@ class Scheduler:
         end = min(self.deadline, clock() + STOP_GRACE_SECONDS)
         while True:
             with self._lock:
+                if self._closed:
+                    return
                 self._sending = False
                 self._step()
                 if not self._pending():
