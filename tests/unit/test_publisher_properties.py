@@ -5,7 +5,8 @@ by hypothesis (any JSON value, API-shaped results of any length and content, a C
 and code, an exception of any type, each arriving at once, a little later, or after the deadline), then
 "all confirmed" when the script runs out. Quarantine sends and Pending items (a claim check's uploads)
 finish at any time too, or raise. Time is virtual (testing/forwarder_testing/fake_time.py), so each example's timing
-is exactly the one drawn, and costs no wall time. The properties:
+is exactly the one drawn, and costs no wall time; the same examples also run on real time and threads, where
+answers are handed over on the pool's threads (scheduler.py) and land in any order. The properties:
 
 - every item gets exactly one outcome: confirmed, quarantined or reported, never two, never none;
 - a confirmed entry was confirmed by the answer to its last send: it is never sent again;
@@ -17,8 +18,9 @@ is exactly the one drawn, and costs no wall time. The properties:
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import astuple, dataclass, field
 from typing import Any
 
@@ -31,6 +33,7 @@ from forwarder.core.items import Entry, Pending, Rejected
 from forwarder.publish.answers import MAX_PEER_CODE, MAX_PEER_TEXT
 from forwarder.publish.options import PublishOptions
 from forwarder.publish.publisher import Publisher
+from forwarder.publish.runtime import Runtime
 from forwarder_testing.fake_time import FakeTime
 from forwarder_testing.service import NoJitter, make_entry
 
@@ -96,9 +99,9 @@ ITEMS = st.lists(
 
 @dataclass
 class Peer:
-    """The scripted network: answers, quarantine and preparations, all remembered, on virtual time."""
+    """The scripted network: answers, quarantine and preparations, all remembered, on the test's time."""
 
-    time: FakeTime
+    time: FakeTime | RealTime
     deadline: float
     answers: list[Any]
     quarantines: list[Any]
@@ -162,7 +165,7 @@ class Peer:
 
     def settle_down(self) -> None:
         """Let every late send, quarantine and preparation finish (they all end by the deadline's + 0.02 s)."""
-        self.time.sleep(1.0)
+        self.time.sleep(max(0.0, self.deadline - self.time.clock()) + 0.1)
 
 
 def build_items(peer: Peer, specs: list[tuple], pool: Executor) -> list[Entry | Rejected | Pending]:
@@ -180,13 +183,40 @@ def build_items(peer: Peer, specs: list[tuple], pool: Executor) -> list[Entry | 
     return items
 
 
+class RealTime:
+    """Real time and threads where the tests above take virtual ones: answers are handed over on the pool's
+    threads while the call's thread waits on its timers, and late ones land after publish returned."""
+
+    def runtime(self) -> Runtime:
+        return Runtime()
+
+    def executor(self, workers: int) -> Executor:
+        return ThreadPoolExecutor(workers)
+
+    def clock(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
 @settings(max_examples=80, deadline=None)
 @given(specs=ITEMS, answers=st.lists(ANSWERS, max_size=12), quarantines=st.lists(QUARANTINES, max_size=6),
        with_quarantine=st.booleans())
 def test_every_item_gets_one_outcome_that_never_changes_whatever_the_peer_does(
     specs, answers, quarantines, with_quarantine
 ):
-    time = FakeTime()
+    check_every_item_gets_one_outcome(FakeTime(), specs, answers, quarantines, with_quarantine)
+
+
+@settings(max_examples=30, deadline=None)
+@given(specs=ITEMS, answers=st.lists(ANSWERS, max_size=12), quarantines=st.lists(QUARANTINES, max_size=6),
+       with_quarantine=st.booleans())
+def test_the_same_on_real_threads(specs, answers, quarantines, with_quarantine):
+    check_every_item_gets_one_outcome(RealTime(), specs, answers, quarantines, with_quarantine)
+
+
+def check_every_item_gets_one_outcome(time: FakeTime | RealTime, specs, answers, quarantines, with_quarantine):
     deadline = time.clock() + DEADLINE_SECONDS
     peer = Peer(time, deadline, list(answers), list(quarantines))
     options = PublishOptions(max_request_bytes=2000, max_concurrency=3, max_attempts=3, rng=NoJitter())
