@@ -17,8 +17,8 @@ Below one request in flight the limit paces (pacing.py): throttling that goes on
 a send rate, cut on throttling and grown back on clean answers, and `pace` says when the next request may
 go. Two rules keep pacing to the throttling it can mend (both found by the soak and its fake-clock tests):
 - Pacing starts only when, at one in flight, at least `PACING_SHARE` of the requests answered lately (about
-  the last `SHARE_HORIZON`) were throttled heavily: refused whole, or `HEAVY_ENTRIES` or more of their
-  entries throttled. A quota throttles that way: when its bucket is empty a request loses all or most of its
+  the last `SHARE_HORIZON`) were throttled heavily: refused whole, or half their entries (at least
+  `HEAVY_ENTRIES`) throttled. A quota throttles that way: when its bucket is empty a request loses all or most of its
   entries. Throttling that no rate changes (the soak's 9 % of entries and 1 % of requests, at random)
   throttles entries one here and one there, and at one in flight each throttled answer cut the rate again:
   it fell to the floor, a 60 s invocation sent ~6 requests, and the soak never ended. Gating on the share
@@ -54,11 +54,14 @@ THROTTLED_STATUS = 429
 THROTTLING_CODES = frozenset(ThrottledRetryableChecker._THROTTLED_ERROR_CODES)
 THROTTLED, CLEAN = "throttled", "clean"
 # Pacing starts only when, at one request in flight, this share of the last SHARE_HORIZON or so requests
-# answered were throttled heavily: refused whole, or HEAVY_ENTRIES (half a full request) or more entries
-# throttled. Random throttling of 9 % of entries and 1 % of requests makes ~1 % heavy; a quota's ~100 %.
+# answered were throttled heavily: refused whole, or half their entries (and at least HEAVY_ENTRIES) throttled.
+# Random throttling of 9 % of entries and 1 % of requests makes ~1 % heavy; a quota's ~100 %. Half of the
+# request, not a fixed count: a Custom Event Bus's request holds up to 100 entries, and 9 % of 100 at random
+# would pass any bar a classic request of 10 sets.
 PACING_SHARE = 0.05
 SHARE_HORIZON = 200
 HEAVY_ENTRIES = 5
+HEAVY_FRACTION = 0.5
 
 
 def verdict(future: Future) -> str | None:
@@ -138,7 +141,7 @@ class AdaptiveLimit:
 
     def _count_answer(self, entries: int, throttled: int, refused: bool) -> None:
         kept = 1 - 1 / SHARE_HORIZON
-        heavy = refused or throttled >= HEAVY_ENTRIES
+        heavy = refused or throttled >= max(HEAVY_ENTRIES, entries * HEAVY_FRACTION)
         with self._lock:
             self._heavy_share += (1 - kept) * (heavy - self._heavy_share)
 
