@@ -66,12 +66,20 @@ def request_bytes(method: str, target: str, host: str, headers: dict[str, str], 
         lines.append("Accept-Encoding: identity")
     if "content-length" not in names:
         lines.append(f"Content-Length: {len(body)}")
+    fields = [f"{name}: {value}" for name, value in headers.items()]
+    joined = "".join(fields)  # a CR or LF in it is in a name or a value: one test for all of them
+    if "\r" in joined or "\n" in joined:
+        _refuse_line_breaks(headers)
+    lines += fields
+    lines += ["", ""]
+    return "\r\n".join(lines).encode("latin-1") + body
+
+
+def _refuse_line_breaks(headers: dict[str, str]) -> None:
+    """Raise ValueError naming the first header with CR or LF in its name or value (one is known to have)."""
     for name, value in headers.items():
         if any(c in name or c in value for c in "\r\n"):
             raise ValueError(f"invalid header {name!r}: {value!r}")
-        lines.append(f"{name}: {value}")
-    lines += ["", ""]
-    return "\r\n".join(lines).encode("latin-1") + body
 
 
 def read_answer(fp: BinaryIO, limit: int = MAX_ANSWER_BYTES) -> tuple[int, dict[str, str], bytes, bool]:
