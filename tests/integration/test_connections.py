@@ -399,6 +399,16 @@ def test_an_answer_that_trickles_ends_at_the_deadline_and_its_socket_is_closed()
         assert server.wait_until_closed()  # the connection was closed, not left to the peer
 
 
+def test_closing_the_pool_closes_the_socket_its_answers_were_read_from():
+    # The wire path keeps one reader per connection (a makefile, which holds the descriptor open by itself).
+    with raw_serving(http_answer()) as server, pool_for(server.url) as pool:
+        assert pool.post(b"{}", {})[0] == 200
+        assert pool.post(b"{}", {})[0] == 200  # the same connection, read by the same reader
+        assert len(server.requests) == 2
+        pool.close()
+        assert server.wait_until_closed()
+
+
 def test_a_hang_ends_at_the_deadline_before_the_read_timeout():
     with serving() as server, pool_for(server.url, read_timeout=30) as pool:
         server.mode = "hang"

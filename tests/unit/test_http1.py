@@ -108,6 +108,22 @@ def test_a_header_with_a_line_break_is_refused_as_http_client_refuses_it():
         http1.request_bytes("POST", "/", "h", {"X-Trace": "a\r\nInjected: yes"}, b"")
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(st.sampled_from("ab:\r\n \u00e9"), min_size=1, max_size=6),
+                       st.text(st.sampled_from("ab:\r\n \u00e9"), max_size=6), max_size=4))
+def test_a_request_is_refused_exactly_when_a_header_name_or_value_holds_cr_or_lf(headers):
+    # One test over the joined header lines stands for one per header; the refusal names the first such header.
+    bad = [(name, value) for name, value in headers.items() if any(c in name + value for c in "\r\n")]
+    if bad:
+        with pytest.raises(ValueError, match="invalid header") as refused:
+            http1.request_bytes("POST", "/", "h", headers, b"")
+        assert repr(bad[0][0]) in str(refused.value)
+    else:
+        sent = http1.request_bytes("POST", "/", "h", headers, b"x")
+        assert sent.endswith(b"\r\n\r\nx")
+        assert all(f"{name}: {value}".encode("latin-1") in sent for name, value in headers.items())
+
+
 def _sent_by(send) -> bytes:
     """The bytes a client writes for one request, as a peer on 127.0.0.1 reads them."""
     listener = socket.create_server(("127.0.0.1", 0))

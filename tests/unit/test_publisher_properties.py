@@ -33,7 +33,7 @@ from forwarder.core.items import Entry, Pending, Rejected
 from forwarder.publish.answers import MAX_PEER_CODE, MAX_PEER_TEXT
 from forwarder.publish.options import PublishOptions
 from forwarder.publish.publisher import Publisher
-from forwarder.publish.runtime import Runtime
+from forwarder.publish.runtime import KeptPool, Runtime
 from forwarder_testing.fake_time import FakeTime
 from forwarder_testing.service import NoJitter, make_entry
 
@@ -200,6 +200,16 @@ class RealTime:
         time.sleep(seconds)
 
 
+class KeptPoolTime(RealTime):
+    """Real time and threads, every call on the one pool the handler keeps across its invocations (`KeptPool`):
+    a late answer of one example's call may still run when the next call starts."""
+
+    kept = KeptPool()
+
+    def runtime(self) -> Runtime:
+        return Runtime(executor_factory=self.kept)
+
+
 @settings(max_examples=80, deadline=None)
 @given(specs=ITEMS, answers=st.lists(ANSWERS, max_size=12), quarantines=st.lists(QUARANTINES, max_size=6),
        with_quarantine=st.booleans())
@@ -214,6 +224,13 @@ def test_every_item_gets_one_outcome_that_never_changes_whatever_the_peer_does(
        with_quarantine=st.booleans())
 def test_the_same_on_real_threads(specs, answers, quarantines, with_quarantine):
     check_every_item_gets_one_outcome(RealTime(), specs, answers, quarantines, with_quarantine)
+
+
+@settings(max_examples=30, deadline=None)
+@given(specs=ITEMS, answers=st.lists(ANSWERS, max_size=12), quarantines=st.lists(QUARANTINES, max_size=6),
+       with_quarantine=st.booleans())
+def test_the_same_on_a_pool_kept_across_calls(specs, answers, quarantines, with_quarantine):
+    check_every_item_gets_one_outcome(KeptPoolTime(), specs, answers, quarantines, with_quarantine)
 
 
 def check_every_item_gets_one_outcome(time: FakeTime | RealTime, specs, answers, quarantines, with_quarantine):

@@ -1,11 +1,14 @@
-"""runtime.first_completed: concurrent.futures.wait(FIRST_COMPLETED)'s answer, by one done callback per future."""
+"""runtime.first_completed: concurrent.futures.wait(FIRST_COMPLETED)'s answer, by one done callback per future;
+runtime.KeptPool: one thread pool for the calls of one publisher."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from forwarder.publish.runtime import first_completed
+import pytest
+
+from forwarder.publish.runtime import KeptPool, first_completed
 
 
 def test_it_answers_what_is_done_and_times_out_with_nothing():
@@ -48,3 +51,54 @@ def test_threads_never_take_each_others_futures():
             thread.join(30)
     # THEN each saw all of its own
     assert seen == {"a": set(range(50)), "b": set(range(50))}
+
+
+# -- KeptPool: one pool for the calls of one publisher, each call seeing a pool of its own ----------------------
+
+
+def test_calls_one_after_another_run_on_the_same_threads():
+    kept = KeptPool()
+    threads = set()
+    for _ in range(3):
+        pool = kept(2)
+        threads |= {pool.submit(threading.current_thread).result(timeout=5) for _ in range(4)}
+        pool.shutdown(wait=False, cancel_futures=True)
+    # THEN no call started threads of its own: at most the pool's two, whatever the number of calls
+    assert 1 <= len(threads) <= 2
+
+
+def test_a_calls_shutdown_cancels_only_its_own_requests_not_started_and_ends_its_submits():
+    kept = KeptPool()
+    pool = kept(1)
+    release = threading.Event()
+    running = pool.submit(release.wait, 5)
+    queued = pool.submit(lambda: "never")
+    pool.shutdown(wait=False, cancel_futures=True)
+    # THEN what had not started is cancelled, what runs goes on, and nothing more can be submitted through it
+    assert queued.cancelled() and not running.cancelled()
+    with pytest.raises(RuntimeError):
+        pool.submit(lambda: None)
+    # WHEN the next call comes while a request of the last one still runs THEN it gets threads of its own
+    following = kept(1)
+    assert following.submit(lambda: "mine").result(timeout=5) == "mine"
+    following.shutdown(wait=False)
+    release.set()
+    assert running.result(timeout=5) is True
+
+
+def test_calls_at_once_from_two_threads_do_not_share_a_pool():
+    kept = KeptPool()
+    first = kept(1)
+    release = threading.Event()
+    blocked = first.submit(release.wait, 5)
+    # GIVEN a call still running WHEN another call starts meanwhile THEN its requests run at once, on other threads
+    second = kept(1)
+    assert second.submit(lambda: "second").result(timeout=5) == "second"
+    release.set()
+    for pool in (first, second):
+        pool.shutdown(wait=True)
+    assert blocked.result(timeout=5) is True
+    # WHEN both have ended THEN the kept pool serves the next call
+    third = kept(1)
+    assert third.submit(lambda: 3).result(timeout=5) == 3
+    third.shutdown(wait=True)

@@ -33,6 +33,7 @@ from forwarder.function.report import Reporter, batch_response
 from forwarder.net.clients import create_client
 from forwarder.publish.options import PublishOptions
 from forwarder.publish.publisher import Publisher
+from forwarder.publish.runtime import KeptPool, Runtime
 from forwarder.records.event import parse_event
 from forwarder.records.record import EventError
 from forwarder.stages.claim_check import ClaimCheck, NoClaimCheck
@@ -65,7 +66,8 @@ class Forwarder:
             settings.max_request_bytes, settings.max_concurrency, settings.max_attempts, target.max_entries,
             concurrency_mode=settings.concurrency_mode,
         )
-        self.publisher = Publisher(target.send, options)
+        # One thread pool for every invocation (Lambda hands a container one at a time): not started anew per batch.
+        self.publisher = Publisher(target.send, options, runtime=Runtime(executor_factory=KeptPool()))
         # The entry builder: a PutEvents entry (entries/json_entries.py), or in raw mode a PutRawEvents one
         # (entries/raw_entries.py).
         self.build_entry = build_entry if settings.raw is None else build_raw_entry

@@ -102,15 +102,26 @@ class ConnectionPool:
         self._idle: deque[_Connection] = deque()
 
     def post(self, body: bytes, headers: dict[str, str], deadline: float = math.inf) -> Response:
-        """The wire path's request: written and read by http1 (a fraction of http.client's CPU)."""
+        """The wire path's request: written and read by http1 (a fraction of http.client's CPU).
+
+        The answer is read through the connection's own reader, kept from one answer to the next (a reader per
+        answer cost a few microseconds to make and close): it holds nothing between answers, since bytes left in
+        it after one close the connection (`_left_over`). The failures are mapped as `_exchange` maps them,
+        inline (a generator-based context manager costs as much again)."""
         request = http1.request_bytes("POST", self._path, self._host_header, headers, body)
         connection = self._checkout(deadline, self.url)
-        connection.sock.deadline = deadline
-        with self._exchange(connection, self.url):
-            connection.sock.sendall(request)
-            with connection.sock.makefile("rb") as answer:
-                status, headers, data, will_close = http1.read_answer(answer)
-                will_close = will_close or _left_over(answer, connection.sock)
+        sock = connection.sock
+        sock.deadline = deadline
+        try:
+            sock.sendall(request)
+            answer = sock.answers()
+            status, headers, data, will_close = http1.read_answer(answer)
+            will_close = will_close or _left_over(answer, sock)
+        except BaseException as error:
+            failure = _failure(connection, self.url, error)
+            if failure is error:
+                raise
+            raise failure from error
         self._release(connection, will_close)
         return status, headers, data
 
@@ -132,21 +143,14 @@ class ConnectionPool:
 
     @contextmanager
     def _exchange(self, connection: _Connection, url: str) -> Iterator[None]:
-        """After the request is begun, a failure closes the connection and is botocore's error."""
+        """After the request is begun, a failure closes the connection and is botocore's error (`_failure`)."""
         try:
             yield
-        except TimeoutError as error:
-            connection.close()
-            raise ReadTimeoutError(endpoint_url=url, error=error) from error
-        except http1.AnswerTooLarge as error:
-            connection.close()  # the rest of the body is never read: where the next answer starts is unknown
-            raise ResponseStreamingError(error=error) from error
-        except (OSError, http.client.HTTPException) as error:
-            connection.close()
-            raise ConnectionClosedError(endpoint_url=url, error=error) from error
-        except BaseException:
-            connection.close()  # whatever else was raised (MemoryError, KeyboardInterrupt): never reused nor leaked
-            raise
+        except BaseException as error:
+            failure = _failure(connection, url, error)
+            if failure is error:
+                raise
+            raise failure from error
 
     def _release(self, connection: _Connection, will_close: bool) -> None:
         if will_close:
@@ -197,6 +201,19 @@ class ConnectionPool:
         return connection
 
 
+def _failure(connection: _Connection, url: str, error: BaseException) -> BaseException:
+    """A request begun on `connection` failed with `error`: close the connection, and return botocore's error for
+    it (or `error` itself, to be raised as it is)."""
+    connection.close()  # whatever was raised (MemoryError, KeyboardInterrupt too): never reused nor leaked
+    if isinstance(error, TimeoutError):
+        return ReadTimeoutError(endpoint_url=url, error=error)
+    if isinstance(error, http1.AnswerTooLarge):
+        return ResponseStreamingError(error=error)  # the rest is never read: where the next answer starts is unknown
+    if isinstance(error, (OSError, http.client.HTTPException)):
+        return ConnectionClosedError(endpoint_url=url, error=error)
+    return error
+
+
 def _body(response: http.client.HTTPResponse) -> bytes:
     """http.client's answer body, at most http1.MAX_ANSWER_BYTES: a longer Content-Length is refused unread, and
     chunks or bytes up to the close are read a step at a time (read() without a size takes whatever comes)."""
@@ -238,12 +255,13 @@ _UNARMED = object()
 class _BoundedSocket:
     """The socket as http.client uses it (sendall, makefile, close), each wait cut at `deadline`."""
 
-    __slots__ = ("_armed", "_sock", "_timeout", "deadline", "reading")
+    __slots__ = ("_armed", "_reader", "_sock", "_timeout", "deadline", "reading")
 
     def __init__(self, sock: socket.socket, timeout: float | None):
         self._sock, self._timeout, self.deadline = sock, timeout, math.inf
         self.reading = True  # False: a read returns at once with nothing (see _left_over)
         self._armed: object = _UNARMED  # the timeout the socket holds, as this last set it
+        self._reader: io.BufferedReader | None = None  # `answers`', made on first use
 
     def arm(self) -> None:
         # settimeout costs system calls each time (it sets the descriptor's blocking mode anew); the same
@@ -260,6 +278,12 @@ class _BoundedSocket:
     def makefile(self, mode: str) -> io.BufferedReader:
         return io.BufferedReader(_BoundedReader(self, self._sock.makefile(mode, buffering=0)))
 
+    def answers(self) -> io.BufferedReader:
+        """The reader kept for the wire path's answers on this socket, closed with it."""
+        if self._reader is None:
+            self._reader = self.makefile("rb")
+        return self._reader
+
     def fileno(self) -> int:
         return self._sock.fileno()
 
@@ -268,7 +292,9 @@ class _BoundedSocket:
         return self._sock.pending() if isinstance(self._sock, ssl.SSLSocket) else 0
 
     def close(self) -> None:
-        self._sock.close()  # a reader made by makefile keeps the descriptor until it is closed too
+        if self._reader is not None:
+            self._reader.close()  # a reader made by makefile keeps the descriptor until it is closed too
+        self._sock.close()
 
 
 class _BoundedReader(io.RawIOBase):

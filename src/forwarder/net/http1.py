@@ -66,12 +66,20 @@ def request_bytes(method: str, target: str, host: str, headers: dict[str, str], 
         lines.append("Accept-Encoding: identity")
     if "content-length" not in names:
         lines.append(f"Content-Length: {len(body)}")
+    fields = [f"{name}: {value}" for name, value in headers.items()]
+    joined = "".join(fields)  # a CR or LF in it is in a name or a value: one test for all of them
+    if "\r" in joined or "\n" in joined:
+        _refuse_line_breaks(headers)
+    lines += fields
+    lines += ["", ""]
+    return "\r\n".join(lines).encode("latin-1") + body
+
+
+def _refuse_line_breaks(headers: dict[str, str]) -> None:
+    """Raise ValueError naming the first header with CR or LF in its name or value (one is known to have)."""
     for name, value in headers.items():
         if any(c in name or c in value for c in "\r\n"):
             raise ValueError(f"invalid header {name!r}: {value!r}")
-        lines.append(f"{name}: {value}")
-    lines += ["", ""]
-    return "\r\n".join(lines).encode("latin-1") + body
 
 
 def read_answer(fp: BinaryIO, limit: int = MAX_ANSWER_BYTES) -> tuple[int, dict[str, str], bytes, bool]:
@@ -118,6 +126,13 @@ def _exactly(fp: BinaryIO, length: int) -> bytes:
     """`length` bytes, read a step at a time: a buffered read of n bytes allocates n before the peer sent
     any, so a hostile length (Content-Length or chunk size) would raise MemoryError or exhaust memory."""
     parts, left = [], length
+    if length <= _READ_STEP:  # the usual answer: one read, as the loop's first
+        whole = fp.read(length)
+        if len(whole) == length:
+            return whole
+        if not whole:
+            raise http.client.IncompleteRead(b"", left)
+        parts, left = [whole], length - len(whole)
     while left:
         part = fp.read(min(left, _READ_STEP))
         if not part:
@@ -165,7 +180,10 @@ def _digits(text: str) -> bool:
 def _headers(fp: BinaryIO) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = []
     lines = 0
-    while (line := _line(fp)) not in (b"\r\n", b"\n", b""):
+    readline = fp.readline  # `_line`, written out: once per header line of every answer
+    while (line := readline(MAX_LINE + 1)) not in (b"\r\n", b"\n", b""):
+        if len(line) > MAX_LINE:
+            raise http.client.LineTooLong("header line")
         lines += 1
         if lines > MAX_HEADERS:  # every line counts, folded or not: a bound on the memory an answer takes
             raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
@@ -185,6 +203,8 @@ def _length(value: str | None) -> int | None:
     """A Content-Length of digits, the same in each of its values, or None for none."""
     if value is None:
         return None
+    if value.isdigit() and value.isascii():  # the usual single value, as the general reading below takes it
+        return int(value)
     values = {part.strip() for part in value.split(",")}
     if len(values) != 1 or not _digits(length := values.pop()):
         raise http.client.HTTPException(f"invalid Content-Length {value[:40]!r}")  # RFC 9112, 6.3

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -45,9 +46,10 @@ class SigV4:
         self._uri = quote(normalize_url_path(urlsplit(url).path), safe="/~")
         self._region, self._service = region, service
         self._key: tuple[str, str, bytes] = ("", "", b"")  # (secret, day, signing key): one tuple, swapped whole
+        self._second: tuple[float, str] = (math.nan, "")  # (whole second, its X-Amz-Date)
 
     def sign(self, headers: dict[str, str], body: bytes, credentials: Any, now: float | None = None) -> None:
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+        stamp = self._stamp(time.time() if now is None else now)
         day = stamp[:8]
         headers["X-Amz-Date"] = stamp
         if credentials.token:
@@ -66,11 +68,21 @@ class SigV4:
         ))
         scope = f"{day}/{self._region}/{self._service}/aws4_request"
         to_sign = f"{ALGORITHM}\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        signature = hmac.new(self._signing_key(credentials.secret_key, day), to_sign.encode(), hashlib.sha256)
+        # hmac.digest: the one-shot HMAC in C (hmac.new builds a Python object per signature).
+        signature = hmac.digest(self._signing_key(credentials.secret_key, day), to_sign.encode(), "sha256").hex()
         headers["Authorization"] = (
             f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
-            f"SignedHeaders={names}, Signature={signature.hexdigest()}"
+            f"SignedHeaders={names}, Signature={signature}"
         )
+
+    def _stamp(self, now: float) -> str:
+        """X-Amz-Date for the second `now` is in (time.gmtime's), written once per second."""
+        second = math.floor(now)
+        cached_second, stamp = self._second
+        if second != cached_second:
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
+            self._second = (second, stamp)  # one tuple, swapped whole: threads read a consistent pair
+        return stamp
 
     def _signing_key(self, secret: str, day: str) -> bytes:
         cached_secret, cached_day, key = self._key

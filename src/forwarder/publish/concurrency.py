@@ -97,8 +97,12 @@ def _verdict_of_answer(response: object) -> str | None:
     if not isinstance(entries, list):
         return None  # not PutEvents' answer (or NOT_SENT): nothing learnt
     # Any JSON may stand in an ErrorCode: only a string can be a throttling code (a list is not even hashable).
-    codes = (entry.get("ErrorCode") for entry in entries if isinstance(entry, dict))
-    return THROTTLED if any(isinstance(code, str) and code in THROTTLING_CODES for code in codes) else CLEAN
+    for entry in entries:  # a loop, not generators: once per answer, for each of its entries
+        if isinstance(entry, dict):
+            code = entry.get("ErrorCode")
+            if isinstance(code, str) and code in THROTTLING_CODES:
+                return THROTTLED
+    return CLEAN
 
 
 class FixedLimit:

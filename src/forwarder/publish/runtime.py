@@ -21,6 +21,67 @@ def thread_pool(workers: int) -> Executor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="put-events")
 
 
+class KeptPool:
+    """An `executor_factory` that keeps one thread pool for the calls of one publisher, where they come one after
+    another: the handler's (Lambda hands a container one invocation at a time). Starting a call's threads anew
+    costs about 1.5 ms of CPU per call (bench/notes.md), a large share of a small batch at a small CPU share.
+
+    Each call gets a view of the pool (`_CallPool`) that behaves as a pool of its own: its shutdown cancels only
+    the call's own requests that have not started, and nothing can be submitted through it after that. A call
+    gets a pool of its own, as with `thread_pool`, when the kept one may not be free: another call is using it
+    (calls from several threads at once), a request of the call before is still running (a request past its
+    deadline that has not ended yet would hold a thread), or the call asks for another number of workers.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._workers = 0
+        self._last: _CallPool | None = None  # the call that had the pool last
+
+    def __call__(self, workers: int) -> Executor:
+        with self._lock:
+            last = self._last
+            if last is not None and (last.using or last.running()):
+                return thread_pool(workers)
+            if self._pool is None or workers != self._workers:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False)  # idle (nothing of the last call runs): its threads exit
+                self._pool, self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="put-events"), \
+                    workers
+            self._last = _CallPool(self._pool)
+            return self._last
+
+
+class _CallPool(Executor):
+    """One call's view of a kept pool: its own futures, cancelled (if not started) when it is shut down."""
+
+    def __init__(self, pool: ThreadPoolExecutor):
+        self._pool = pool
+        self._futures: list[Future] = []
+        self.using = True  # until shut down
+
+    def submit(self, fn: Callable, /, *args: object, **kwargs: object) -> Future:
+        if not self.using:
+            raise RuntimeError("cannot schedule new futures after shutdown")  # as ThreadPoolExecutor says it
+        future = self._pool.submit(fn, *args, **kwargs)
+        self._futures.append(future)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.using = False
+        if cancel_futures:
+            for future in self._futures:
+                future.cancel()  # only what has not started: a running request ends by its deadline
+        self._futures = [future for future in self._futures if not future.done()]
+        if wait:
+            wait_for(self._futures)
+
+    def running(self) -> bool:
+        """Whether a request of this call is still running (on one of the pool's threads)."""
+        return any(not future.done() for future in self._futures)
+
+
 def futures_wait(futures: Collection[Future], timeout: float | None) -> set[Future]:
     """concurrent.futures' own wait: a waiter installed on, and removed from, every future on every call."""
     done, _ = wait_for(futures, timeout=timeout, return_when=FIRST_COMPLETED)

@@ -39,9 +39,13 @@ class Settlement:
         self._reader = AnswerReader(self, scheduler, ledger, policy, rng, clock)
 
     def start(self) -> None:
+        ready, max_bytes = self._scheduler.ready, self._max_bytes
         for index, item in enumerate(self._items):
             if item.group is None:
-                self._admit(index)
+                if type(item) is Entry and fits_alone(item.size, max_bytes):
+                    ready(index)  # what `_admit` does for the usual item, without its tests of every other kind
+                else:
+                    self._admit(index)
         for index in self._ledger.first_of_groups():
             self._admit(index)
 

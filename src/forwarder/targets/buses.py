@@ -79,13 +79,13 @@ class ClassicBus:
 
     def complete(self, fields: dict[str, Any], record: SourceRecord, fallback_trace: str | None) -> str | None:
         fields["EventBusName"] = self.bus_name
-        if isinstance(self.send, WirePutEvents) and (moment := fields.get("Time")) is not None:
+        if (moment := fields.get("Time")) is not None and isinstance(self.send, WirePutEvents):
             # The epoch seconds the wire path writes (wire.request_body), taken here once: json.dumps would
             # otherwise call its `default` hook for each entry of each request (a quarter of the body's encoding).
             fields["Time"] = moment.timestamp()
         # The record's own, else the invocation's: the first that PutEvents can take (a longer one would make the
         # whole request fail).
-        trace = next((header for header in (record.trace_header, fallback_trace) if usable(header)), None)
+        trace = usable(record.trace_header) or usable(fallback_trace)
         if trace:
             fields["TraceHeader"] = trace
         return record.group
