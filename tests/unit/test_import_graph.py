@@ -173,3 +173,12 @@ def test_every_module_is_on_the_architecture_page():
         if path.name not in ("__init__.py", "__main__.py") and str(path.relative_to(PACKAGE)) not in text
     )
     assert not unnamed, f"modules docs/architecture.md does not place: {unnamed}"
+
+
+def test_the_root_package_imports_nothing_at_import_time():
+    # Why the graph leaves out the edge from every module to `forwarder` itself: its __init__ imports the library
+    # only inside its module __getattr__ (on first use of `forwarder.put_events`), never when a submodule loads.
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    at_import = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)
+                 and getattr(node, "module", None) != "__future__"]
+    assert at_import == []
