@@ -94,14 +94,15 @@ EDGE_NUMBERS = [
     "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
     "18446744073709551615", "1e308", "1e309", "1.7976931348623157e308", "1.7976931348623159e308", "-1e309",
     "1E+2", "1e-400", "0.0000000000000000000001", "1" * 400 + ".5", "0." + "1" * 400, "12345678901234567890.5e-10",
-    "NaN", "Infinity", "-Infinity", "-0", "0e0", "1234567890123456789", "12345678901234567890",
+    "NaN", "Infinity", "-Infinity", "-0", "0e0", "1234567890123456789", "12345678901234567890", "1E309", "-2E+400",
+    "1.5E308",
 ]
 NUMBERS = st.one_of(
     st.sampled_from(EDGE_NUMBERS),
     st.integers(-(2**70), 2**70).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(json.dumps),
-    st.builds("{}.{}e{}{}".format, st.integers(0, 10**25), st.integers(0, 999), st.sampled_from(["", "+", "-"]),
-              st.integers(0, 400)),
+    st.builds("{}.{}{}{}{}".format, st.integers(0, 10**25), st.integers(0, 999), st.sampled_from("eE"),
+              st.sampled_from(["", "+", "-"]), st.integers(0, 400)),
 )
 STRINGS = st.text(alphabet=st.sampled_from('[]{}"\\NIe9 ,:x\u00e9\u2028'), max_size=12).flatmap(
     lambda text: st.sampled_from([json.dumps(text), json.dumps(text, ensure_ascii=False)])
@@ -175,6 +176,8 @@ def test_a_shaped_value_is_refused_exactly_when_the_walk_refused_it(value):
         ('{"n": NaN}', NOT_FINITE),
         ('{"n": -Infinity}', NOT_FINITE),
         ('{"n": 1e309}', NOT_FINITE),
+        ('{"n": 1E309}', NOT_FINITE),
+        ('{"n": -2E+400}', NOT_FINITE),
         ('{"n": 9223372036854775808}', BEYOND_INT64),
         ('{"n": -9223372036854775809}', BEYOND_INT64),
         ('{"n": -9223372036854775808, "s": "NaN 99999999999999999999"}', None),

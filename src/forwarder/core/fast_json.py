@@ -27,16 +27,19 @@ try:
 except ImportError:  # the library without the [lambda] extra: json alone, with the same results
     orjson = None
 
-# Digits as zeros: a run of 19 digits is then a run of 19 zeros, found by a substring search (C speed).
-DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"0" * 9)
-_LONG_RUN = b"0" * 19
+# Digits as zeros (and the exponent's E as e): a run of 19 digits is then a run of 19 zeros, and an exponent
+# `0e`, each found by one substring search (C speed). Searched with bytes.find: `needle in data` on bytes costs
+# two to five times as much in CPython 3.13 (it takes the needle through the buffer protocol).
+DIGITS_AS_ZEROS = bytes.maketrans(b"123456789E", b"000000000e")
+LONG_RUN = b"0" * 19
 # How a JSON text orjson reads may start, as text and as bytes; a body that starts otherwise (plain text, NaN, a BOM,
 # UTF-16) goes to json at once: a failed orjson.loads would only add its cost to json's.
 _OPENERS = frozenset([*'{["-0123456789tfn \t\n\r', *(bytes([byte]) for byte in b'{["-0123456789tfn \t\n\r')])
 
 
 def digits_as_zeros(text: str | bytes) -> bytes:
-    """`text` as bytes with every digit a zero (detail_limits.refusal reads the same bytes: pass them on)."""
+    """`text` as bytes with every digit a zero and every E an e (detail_limits.refusal reads the same bytes: pass
+    them on)."""
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     return data.translate(DIGITS_AS_ZEROS)
 
@@ -46,7 +49,7 @@ def loads(data: str | bytes, zeros: bytes | None = None) -> Any:
     if orjson is not None and data[:1] in _OPENERS:  # else no JSON value (text): json alone fails faster
         if zeros is None:
             zeros = digits_as_zeros(data)
-        if _LONG_RUN not in zeros:  # no integer orjson would read as a float
+        if zeros.find(LONG_RUN) < 0:  # no integer orjson would read as a float
             try:
                 return orjson.loads(data)
             except orjson.JSONDecodeError:

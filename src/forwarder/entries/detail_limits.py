@@ -27,7 +27,7 @@ import math
 import re
 from itertools import accumulate
 
-from forwarder.core.fast_json import DIGITS_AS_ZEROS
+from forwarder.core.fast_json import DIGITS_AS_ZEROS, LONG_RUN
 
 MAX_DETAIL_DEPTH = 1000  # EventBridge rejects a Detail nested deeper (MalformedDetail)
 DEEPER = f"nested deeper than {MAX_DETAIL_DEPTH} levels"
@@ -59,13 +59,14 @@ def refusal(text: str, extra: int = 0, digits_as_zeros: bytes | None = None) -> 
             return NOT_FINITE
     if digits_as_zeros is None:
         digits_as_zeros = text.encode("utf-8", "surrogatepass").translate(DIGITS_AS_ZEROS)
-    if b"0e" in digits_as_zeros or b"0E" in digits_as_zeros or b"0" * 19 in digits_as_zeros:
+    if digits_as_zeros.find(b"0e") >= 0 or digits_as_zeros.find(LONG_RUN) >= 0:  # find: see DIGITS_AS_ZEROS
         outside = outside or _outside_strings(text)
         for match in _RISKY_NUMBER.finditer(outside):  # the regex tries every position: only when needed
             problem = _number_problem(match.group())
             if problem:
                 return problem
-    if text.count("[") + text.count("{") + extra <= MAX_DETAIL_DEPTH:  # cannot be too deep
+    if len(text) + extra <= MAX_DETAIL_DEPTH or text.count("[") + text.count("{") + extra <= MAX_DETAIL_DEPTH:
+        # cannot be too deep
         return None
     return DEEPER if depth(outside or _outside_strings(text)) + extra > MAX_DETAIL_DEPTH else None
 
