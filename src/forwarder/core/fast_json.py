@@ -44,8 +44,21 @@ def digits_as_zeros(text: str | bytes) -> bytes:
     return data.translate(DIGITS_AS_ZEROS)
 
 
+# `orjson_loads`' answer when orjson did not read the text: json must.
+JSON_READS = object()
+
+
 def loads(data: str | bytes, zeros: bytes | None = None) -> Any:
     """`json.loads(data)`: its value, or its exception. `zeros`: `digits_as_zeros(data)`, if already made."""
+    value = orjson_loads(data, zeros)
+    return json.loads(data) if value is JSON_READS else value
+
+
+def orjson_loads(data: str | bytes, zeros: bytes | None = None) -> Any:
+    """orjson's value of `data` where it is json's, else JSON_READS (json's value differs, or json raises).
+
+    A value read here held no NaN or Infinity, no number beyond a double (orjson refuses them all), no integer of 19
+    digits or more (ruled out before it reads), and nothing nested past 1,024 levels."""
     if orjson is not None and data[:1] in _OPENERS:  # else no JSON value (text): json alone fails faster
         if zeros is None:
             zeros = digits_as_zeros(data)
@@ -54,7 +67,7 @@ def loads(data: str | bytes, zeros: bytes | None = None) -> Any:
                 return orjson.loads(data)
             except orjson.JSONDecodeError:
                 pass  # json's value, or json's error
-    return json.loads(data)
+    return JSON_READS
 
 
 def flat_records(records: Any) -> bool:

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from forwarder.config.settings import Settings
 from forwarder.core.codes import DEADLINE_EXCEEDED, INVALID_ARGUMENT, INVALID_RECORD, NOT_PREPARED, NOT_READ
-from forwarder.core.fast_json import digits_as_zeros, dumps_record, loads
+from forwarder.core.fast_json import JSON_READS, digits_as_zeros, dumps_record, loads, orjson_loads
 from forwarder.core.items import Entry, Filtered, Rejected, Shaped
-from forwarder.entries.detail_limits import refusal
+from forwarder.entries.detail_limits import MAX_DETAIL_DEPTH, refusal
 
 if TYPE_CHECKING:  # the record readers import Powertools: the library (library/bulk.py) goes without them
     from forwarder.records.record import SourceRecord
@@ -121,8 +121,13 @@ def to_detail(body: str | bytes | None) -> str:
         return dump_json({"data": None})
     text = body[1:] if body.startswith("\ufeff") else body
     zeros = digits_as_zeros(text)  # made once, for the parse and for the refusal's number check
+    value = orjson_loads(text, zeros)
+    if value is not JSON_READS and len(text) < MAX_DETAIL_DEPTH:
+        # Nothing EventBridge refuses (detail_limits): orjson reads no number JSON or int64 cannot hold, and a
+        # text this short cannot nest past the limit, even wrapped. The usual body: no refusal's passes over it.
+        return text if isinstance(value, dict) else dump_json({"data": value})
     try:
-        value = loads(text, zeros)
+        value = loads(text, zeros) if value is JSON_READS else value
     except (ValueError, RecursionError):
         return dump_json({"data": body})
     return _detail(body, text, value, zeros)
