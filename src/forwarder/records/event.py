@@ -67,7 +67,8 @@ def parse_event(
             parsed.extend(_unread(_NAMERS[source], records, index))
             break
         for record in reader(raw, index):
-            if unwrap:
+            # unwrap_sns's own first test, without a call per record that is no notification
+            if unwrap and isinstance(record.body, str) and '"Notification"' in record.body:
                 unwrap_sns(record, sns_unwrap)
             parsed.append(record)
     return source, parsed

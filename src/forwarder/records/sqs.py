@@ -31,13 +31,16 @@ def sqs_records(raw: dict, index: int) -> list[SourceRecord]:
         attributes = {}
     body = raw.get("body")
     is_fifo = str(raw.get("eventSourceARN", "")).endswith(".fifo")
+    # AWSTraceHeader first; an OpenTelemetry producer's traceparent when there is none, or it cannot be sent
+    # (trace_context.py). Most records have no message attributes: no call for them then.
+    trace = usable(attributes.get("AWSTraceHeader"))
+    if trace is None and (message_attributes := raw.get("messageAttributes")):
+        trace = from_sqs_attributes(message_attributes)
     source = SourceRecord(
         item_id=item_id,
         body=body if isinstance(body, str) else None,
         time=epoch_millis(attributes.get("SentTimestamp")),
-        # AWSTraceHeader first; an OpenTelemetry producer's traceparent when there is none, or it cannot be sent
-        # (trace_context.py).
-        trace_header=usable(attributes.get("AWSTraceHeader")) or from_sqs_attributes(raw.get("messageAttributes")),
+        trace_header=trace,
         # Standard queues may carry a MessageGroupId too (fair queues); only FIFO queues promise order.
         group=text(attributes.get("MessageGroupId")) if is_fifo else None,
         raw=raw,
