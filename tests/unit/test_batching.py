@@ -5,10 +5,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forwarder.publish.batching import _next_fit, lower_bound, pack
+from forwarder.publish.batching import _first_fit, _next_fit, lower_bound, pack
 from forwarder.targets.limits import MAX_ENTRIES_PER_REQUEST as MAX_ENTRIES
 
 LIMIT = 1000
+
+
+def pack_sizes(sizes: list[int], limit: int = LIMIT) -> list[list[int]]:
+    return pack(list(range(len(sizes))), sizes, limit, MAX_ENTRIES)
 
 
 def sizes_of(requests, sizes):
@@ -17,7 +21,7 @@ def sizes_of(requests, sizes):
 
 @given(st.lists(st.integers(min_value=1, max_value=LIMIT - 1), max_size=300))
 def test_every_entry_once_and_no_request_over_a_limit(sizes):
-    requests = pack(list(enumerate(sizes)), LIMIT, MAX_ENTRIES)
+    requests = pack_sizes(sizes)
     assert sorted(key for request in requests for key in request) == list(range(len(sizes)))
     for request in sizes_of(requests, sizes):
         assert 1 <= len(request) <= MAX_ENTRIES
@@ -26,29 +30,55 @@ def test_every_entry_once_and_no_request_over_a_limit(sizes):
 
 @given(st.lists(st.integers(min_value=1, max_value=LIMIT - 1), max_size=300))
 def test_never_more_requests_than_packing_in_arrival_order(sizes):
-    requests = pack(list(enumerate(sizes)), LIMIT, MAX_ENTRIES)
-    assert lower_bound(sizes, LIMIT, MAX_ENTRIES) <= len(requests) <= len(_next_fit(list(enumerate(sizes)), LIMIT, 10))
+    requests = pack_sizes(sizes)
+    keys = list(range(len(sizes)))
+    assert lower_bound(sizes, LIMIT, MAX_ENTRIES) <= len(requests) <= len(_next_fit(keys, sizes, LIMIT, 10))
 
 
 @given(st.lists(st.integers(min_value=1, max_value=LIMIT // MAX_ENTRIES - 1), max_size=300))
 def test_small_entries_need_exactly_one_request_per_ten(sizes):
-    assert len(pack(list(enumerate(sizes)), LIMIT, MAX_ENTRIES)) == -(-len(sizes) // MAX_ENTRIES)
+    assert len(pack_sizes(sizes)) == -(-len(sizes) // MAX_ENTRIES)
+
+
+def packed_entry_by_entry(keys: list[int], sizes: list[int], max_bytes: int, max_entries: int) -> list[list[int]]:
+    """`pack` as it was before its shortcut for small entries: arrival order, or first-fit decreasing if it saves."""
+    if not keys:
+        return []
+    in_order = _next_fit(keys, sizes, max_bytes, max_entries)
+    if len(in_order) <= lower_bound(sizes, max_bytes, max_entries):
+        return in_order
+    decreasing = _first_fit(sorted(zip(keys, sizes), key=lambda item: item[1], reverse=True), max_bytes, max_entries)
+    return decreasing if len(decreasing) < len(in_order) else in_order
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(min_value=0, max_value=LIMIT - 1)), max_size=120),
+    st.integers(min_value=1, max_value=MAX_ENTRIES * 10),
+    st.integers(min_value=1, max_value=12),
+)
+def test_the_shortcut_for_small_entries_packs_as_entry_by_entry_does(keyed, scale, max_entries):
+    # Sizes on both sides of the shortcut's bound (the largest times the entries per request below the byte limit),
+    # keys in any order and repeated: the same requests, in the same order, as packing entry by entry.
+    keys, sizes = [key for key, _ in keyed], [size * scale // (MAX_ENTRIES * 10) for _, size in keyed]
+    assert pack(keys, sizes, LIMIT, max_entries) == packed_entry_by_entry(keys, sizes, LIMIT, max_entries)
 
 
 def test_small_entries_fill_requests_of_ten_in_order():
-    requests = pack([(i, 100) for i in range(25)], 1024 * 1024, MAX_ENTRIES)
+    requests = pack_sizes([100] * 25, 1024 * 1024)
     assert requests == [list(range(0, 10)), list(range(10, 20)), list(range(20, 25))]
 
 
 def test_the_byte_limit_is_exclusive():
-    assert pack([(0, 500), (1, 500)], 1000, MAX_ENTRIES) == [[0], [1]]
-    assert pack([(0, 499), (1, 500)], 1000, MAX_ENTRIES) == [[0, 1]]
+    assert pack_sizes([500, 500]) == [[0], [1]]
+    assert pack_sizes([499, 500]) == [[0, 1]]
+    assert pack_sizes([99] * 10 + [100], 1000) == [list(range(10)), [10]]  # at the shortcut's bound: 10 x 100 = 1000
+    assert pack_sizes([100] * 10, 1000) == [list(range(9)), [9]]
 
 
 def test_mixed_sizes_use_fewer_requests_than_arrival_order():
-    items = [(0, 600), (1, 500), (2, 400), (3, 500)]  # in order: [600] [500 400] [500] = 3
-    assert len(pack(items, 1001, MAX_ENTRIES)) == 2  # [600 400] [500 500]
+    sizes = [600, 500, 400, 500]  # in order: [600] [500 400] [500] = 3
+    assert len(pack_sizes(sizes, 1001)) == 2  # [600 400] [500 500]
 
 
 def test_nothing_to_pack():
-    assert pack([], LIMIT, MAX_ENTRIES) == []
+    assert pack([], [], LIMIT, MAX_ENTRIES) == []
