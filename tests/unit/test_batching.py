@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forwarder.publish.batching import _first_fit, _next_fit, lower_bound, pack
@@ -51,15 +51,16 @@ def packed_entry_by_entry(keys: list[int], sizes: list[int], max_bytes: int, max
     return decreasing if len(decreasing) < len(in_order) else in_order
 
 
-@given(
-    st.lists(st.tuples(st.integers(0, 10**6), st.integers(min_value=0, max_value=LIMIT - 1)), max_size=120),
-    st.integers(min_value=1, max_value=MAX_ENTRIES * 10),
-    st.integers(min_value=1, max_value=12),
-)
-def test_the_shortcut_for_small_entries_packs_as_entry_by_entry_does(keyed, scale, max_entries):
-    # Sizes on both sides of the shortcut's bound (the largest times the entries per request below the byte limit),
-    # keys in any order and repeated: the same requests, in the same order, as packing entry by entry.
-    keys, sizes = [key for key, _ in keyed], [size * scale // (MAX_ENTRIES * 10) for _, size in keyed]
+@settings(max_examples=300)
+@given(st.integers(min_value=1, max_value=12), st.data())
+def test_the_shortcut_for_small_entries_packs_as_entry_by_entry_does(max_entries, data):
+    # Sizes about the shortcut's bound (the largest times the entries per request just below the byte limit) or
+    # anywhere below the limit, keys in any order and repeated: the same requests, in the same order, as packing
+    # entry by entry.
+    bound = LIMIT // max_entries
+    near = st.integers(min_value=max(0, bound - 3), max_value=min(LIMIT - 1, bound + 3))
+    sizes = data.draw(st.lists(st.just(min(bound, LIMIT - 1)) | near | st.integers(0, LIMIT - 1), max_size=60))
+    keys = data.draw(st.lists(st.integers(0, 100), min_size=len(sizes), max_size=len(sizes)))
     assert pack(keys, sizes, LIMIT, max_entries) == packed_entry_by_entry(keys, sizes, LIMIT, max_entries)
 
 
