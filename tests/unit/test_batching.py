@@ -47,7 +47,8 @@ def packed_entry_by_entry(keys: list[int], sizes: list[int], max_bytes: int, max
     in_order = _next_fit(keys, sizes, max_bytes, max_entries)
     if len(in_order) <= lower_bound(sizes, max_bytes, max_entries):
         return in_order
-    decreasing = _first_fit(sorted(zip(keys, sizes), key=lambda item: item[1], reverse=True), max_bytes, max_entries)
+    by_size = sorted(zip(keys, sizes, strict=True), key=lambda item: item[1], reverse=True)
+    decreasing = _first_fit(by_size, max_bytes, max_entries)
     return decreasing if len(decreasing) < len(in_order) else in_order
 
 

@@ -23,19 +23,21 @@ class Ledger:
         self.outcomes = [Outcome() for _ in items]
         self._done = [False] * len(items)
         self.requests = 0  # requests actually sent
-        self._retries = 0
-        self._lanes = Lanes((index, item.group) for index, item in enumerate(items) if item.group is not None)
-        for index, item in enumerate(items):
+        grouped = []
+        for index, item in enumerate(items):  # one pass over the items, the usual one failing both tests
+            if item.group is not None:
+                grouped.append((index, item.group))
             if isinstance(item, Filtered):  # done before anything is sent; in no lane, so no group waits for it
                 self.outcomes[index].filtered = self._done[index] = True
+        self._lanes = Lanes(grouped)
 
     def first_of_groups(self) -> list[int]:
         return self._lanes.heads()
 
     def count_attempts(self, indices: list[int]) -> None:
+        outcomes = self.outcomes
         for index in indices:
-            self.outcomes[index].attempts += 1
-            self._retries += self.outcomes[index].attempts > 1
+            outcomes[index].attempts += 1
 
     def note(self, index: int, code: str, message: str) -> None:
         """The item's latest error, while it is still open (to be retried, or being quarantined)."""
@@ -89,7 +91,10 @@ class Ledger:
                 last = self.outcomes[index].error_code
                 note = f" (last error: {last})" if last else ""
                 self.report(index, DEADLINE_EXCEEDED, f"not confirmed before the invocation's deadline{note}")
-        return Publication(self.outcomes, self.requests, self._retries)
+        # Entry sends beyond the first, counted once here rather than at every send (an outcome replaced by
+        # `report`'s blocking was never sent: it had no attempts to count).
+        retries = sum(outcome.attempts - 1 for outcome in self.outcomes if outcome.attempts > 1)
+        return Publication(self.outcomes, self.requests, retries)
 
     def _close_stopped(self, in_flight: set[int]) -> None:
         """What the caller's stop left open says whether it may have reached the bus: only what was in flight may."""
