@@ -30,6 +30,7 @@ class Ledger:
             if isinstance(item, Filtered):  # done before anything is sent; in no lane, so no group waits for it
                 self.outcomes[index].filtered = self._done[index] = True
         self._lanes = Lanes(grouped)
+        self._grouped = bool(grouped)  # else no lane to move on: `confirm` need not look up the item's group
 
     def first_of_groups(self) -> list[int]:
         return self._lanes.heads()
@@ -51,7 +52,7 @@ class Ledger:
         outcome.event_id, outcome.success_code = event_id, success_code
         outcome.error_code = outcome.error_message = None  # what earlier attempts left
         self._done[index] = True
-        group = self._items[index].group
+        group = self._items[index].group if self._grouped else None
         return None if group is None else self._lanes.next_after(group)
 
     def quarantined(self, index: int) -> int | None:
