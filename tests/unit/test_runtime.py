@@ -3,7 +3,9 @@ runtime.KeptPool: one thread pool for the calls of one publisher."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
@@ -138,3 +140,24 @@ def test_a_kept_pool_runs_as_many_tasks_at_once_as_its_size_and_ends_its_threads
     for thread in threads:
         thread.join(timeout=5)
         assert not thread.is_alive()
+
+
+def test_a_call_lets_go_of_its_finished_requests_as_it_goes():
+    class Answer:
+        pass
+
+    kept = KeptPool()
+    pool = kept(1)
+    answers = []
+    for _ in range(300):
+        answers.append(weakref.ref(pool.submit(Answer).result(timeout=5)))
+    # WHEN a call has sent many requests, each answered THEN it does not keep their answers to its end (the scheduler
+    # lets go of each once settled), while what it has not finished is still its own to cancel
+    release = threading.Event()
+    running, queued = pool.submit(release.wait, 5), [pool.submit(Answer) for _ in range(3)]
+    gc.collect()
+    assert sum(answer() is None for answer in answers) >= 200
+    pool.shutdown(wait=False, cancel_futures=True)
+    assert all(future.cancelled() for future in queued) and not running.cancelled()
+    release.set()
+    assert running.result(timeout=5) is True
