@@ -96,6 +96,9 @@ class Scheduler:
     def ready(self, index: int) -> None:
         self._ready.append(index)
 
+    def ready_all(self, indices: list[int]) -> None:
+        self._ready.extend(indices)
+
     def later(self, index: int, not_before: float) -> None:
         heapq.heappush(self._delayed, (not_before, index))
 

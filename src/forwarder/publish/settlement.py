@@ -39,13 +39,16 @@ class Settlement:
         self._reader = AnswerReader(self, scheduler, ledger, policy, rng, clock)
 
     def start(self) -> None:
-        ready, max_bytes = self._scheduler.ready, self._max_bytes
+        max_bytes, usual = self._max_bytes, []
         for index, item in enumerate(self._items):
             if item.group is None:
                 if type(item) is Entry and fits_alone(item.size, max_bytes):
-                    ready(index)  # what `_admit` does for the usual item, without its tests of every other kind
+                    usual.append(index)  # what `_admit` does for it, without its tests of every other kind
                 else:
+                    self._scheduler.ready_all(usual)  # first, as `_admit` may make this one ready
+                    usual = []
                     self._admit(index)
+        self._scheduler.ready_all(usual)
         for index in self._ledger.first_of_groups():
             self._admit(index)
 
