@@ -24,7 +24,7 @@ class Ledger:
         self._done = [False] * len(items)
         self.requests = 0  # requests actually sent
         grouped = []
-        for index, item in enumerate(items):  # one pass over the items, the usual one failing both tests
+        for index, item in enumerate(items):  # one pass (the usual item has no group and is not Filtered)
             if item.group is not None:
                 grouped.append((index, item.group))
             if isinstance(item, Filtered):  # done before anything is sent; in no lane, so no group waits for it

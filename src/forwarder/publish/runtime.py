@@ -55,10 +55,10 @@ class _Workers:
     """The kept pool's threads: each takes the next task from one queue and runs it, settling its future.
 
     ThreadPoolExecutor does the same with more on every task (its shutdown locks and a work item to submit, a
-    semaphore released and taken again to count its idle threads): about 1 us of CPU per record of the handler's
-    (bench/notes.md). A thread is started at each of the first `workers` submits, so a small first batch starts
-    few; they are daemon threads, as nothing waits for them at exit (a request still running then was already
-    reported: `Scheduler.left_open`)."""
+    semaphore released and taken again to count its idle threads): up to about 1 us of CPU per record of the
+    handler's (bench/notes.md). A thread is started at each of the first `workers` submits, so a small first
+    batch starts few; they are daemon threads, as nothing waits for them at exit (a request still running then
+    was already reported: `Scheduler.left_open`)."""
 
     def __init__(self, workers: int):
         self.workers = workers
