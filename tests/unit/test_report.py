@@ -42,3 +42,11 @@ def test_a_filtered_record_is_settled_neither_forwarded_nor_failed():
     assert (summary.forwarded, summary.filtered, summary.failed, summary.failures_by_code) == (
         1, 1, 1, {"InternalFailure": 1})
     assert failures_to_log(outcomes, 10) == [2]
+
+
+@given(st.builds(Outcome, event_id=st.none() | st.text(max_size=2), success_code=st.none() | st.text(max_size=2),
+                 quarantined=st.booleans(), filtered=st.booleans()))
+def test_settled_and_failed_read_as_their_definitions_by_confirmed(outcome):
+    # (written out in the properties, as the report reads them once per record)
+    assert outcome.settled == (outcome.confirmed or outcome.quarantined or outcome.filtered)
+    assert outcome.failed == (not (outcome.confirmed or outcome.filtered))

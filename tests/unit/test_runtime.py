@@ -3,7 +3,9 @@ runtime.KeptPool: one thread pool for the calls of one publisher."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
@@ -102,3 +104,60 @@ def test_calls_at_once_from_two_threads_do_not_share_a_pool():
     third = kept(1)
     assert third.submit(lambda: 3).result(timeout=5) == 3
     third.shutdown(wait=True)
+
+
+def test_a_kept_pools_tasks_end_as_thread_pool_executors_do():
+    kept = KeptPool()
+    pool = kept(2)
+    # WHEN tasks return, raise (any BaseException) or take keyword arguments THEN their futures say so
+    assert pool.submit(lambda value, *, plus: value + plus, 1, plus=2).result(timeout=5) == 3
+    for error in (LookupError("no"), SystemExit(3), KeyboardInterrupt()):
+        def raise_it(error=error):
+            raise error
+        assert pool.submit(raise_it).exception(timeout=5) is error
+    # and the pool's threads go on taking tasks after any of them
+    assert pool.submit(threading.current_thread).result(timeout=5).name.startswith("put-events")
+    pool.shutdown(wait=True)
+
+
+def test_a_kept_pool_runs_as_many_tasks_at_once_as_its_size_and_ends_its_threads_when_the_size_changes():
+    kept = KeptPool()
+    pool = kept(3)
+    together = threading.Barrier(3, timeout=5)  # broken unless three tasks run at once
+
+    def meet() -> threading.Thread:
+        together.wait()
+        return threading.current_thread()
+
+    # WHEN three tasks wait for each other THEN they run at once, on three daemon threads of the pool
+    threads = {future.result(timeout=10) for future in [pool.submit(meet) for _ in range(3)]}
+    pool.shutdown(wait=True)
+    assert len(threads) == 3 and all(thread.daemon and thread.name.startswith("put-events") for thread in threads)
+    # WHEN the next call asks for another size THEN those threads end, and the new pool runs its tasks
+    other = kept(1)
+    assert other.submit(lambda: "other").result(timeout=5) == "other"
+    other.shutdown(wait=True)
+    for thread in threads:
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+
+
+def test_a_call_lets_go_of_its_finished_requests_as_it_goes():
+    class Answer:
+        pass
+
+    kept = KeptPool()
+    pool = kept(1)
+    answers = []
+    for _ in range(300):
+        answers.append(weakref.ref(pool.submit(Answer).result(timeout=5)))
+    # WHEN a call has sent many requests, each answered THEN it does not keep their answers to its end (the scheduler
+    # lets go of each once settled), while what it has not finished is still its own to cancel
+    release = threading.Event()
+    running, queued = pool.submit(release.wait, 5), [pool.submit(Answer) for _ in range(3)]
+    gc.collect()
+    assert sum(answer() is None for answer in answers) >= 200
+    pool.shutdown(wait=False, cancel_futures=True)
+    assert all(future.cancelled() for future in queued) and not running.cancelled()
+    release.set()
+    assert running.result(timeout=5) is True

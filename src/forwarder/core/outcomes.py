@@ -19,15 +19,16 @@ class Outcome:
     def confirmed(self) -> bool:
         return self.event_id is not None or self.success_code is not None
 
+    # `settled` and `failed` are read once per record by the report: `confirmed` written out in them, not called.
     @property
     def settled(self) -> bool:
         """True when the source need not deliver this record again."""
-        return self.confirmed or self.quarantined or self.filtered
+        return self.event_id is not None or self.success_code is not None or self.quarantined or self.filtered
 
     @property
     def failed(self) -> bool:
         """True when the record did not reach the bus though it was meant to (reported or quarantined)."""
-        return not (self.confirmed or self.filtered)
+        return self.event_id is None and self.success_code is None and not self.filtered
 
 
 @dataclass(slots=True)

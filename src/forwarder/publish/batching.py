@@ -14,19 +14,25 @@ def fits_alone(size: int, max_bytes: int) -> bool:
     return size < max_bytes
 
 
-def pack(items: Sequence[tuple[int, int]], max_bytes: int, max_entries: int) -> list[list[int]]:
-    """Group (key, size) pairs into lists of keys; every size must fit alone.
+def pack(keys: list[int], sizes: Sequence[int], max_bytes: int, max_entries: int) -> list[list[int]]:
+    """Group `keys` (the size of `keys[i]` is `sizes[i]`) into lists of keys; every size must fit alone.
 
     Packing in arrival order is optimal whenever it reaches the lower bound (always, for
     records of similar size); otherwise first-fit decreasing usually saves requests.
     """
-    if not items:
+    if not keys:
         return []
-    in_order = _next_fit(items, max_bytes, max_entries)
-    if len(in_order) <= lower_bound([size for _, size in items], max_bytes, max_entries):
+    if max(sizes) * max_entries < max_bytes:
+        # No run of `max_entries` entries can reach the byte limit: packing in arrival order cuts the keys into
+        # runs of `max_entries`, which is the lower bound by count. Cut here in C rather than entry by entry in
+        # `_next_fit`, as for the usual batch of small records (the same requests: tests/unit/test_batching.py).
+        return [keys[start:start + max_entries] for start in range(0, len(keys), max_entries)]
+    in_order = _next_fit(keys, sizes, max_bytes, max_entries)
+    if len(in_order) <= lower_bound(sizes, max_bytes, max_entries):
         return in_order
-    decreasing = _first_fit(sorted(items, key=lambda item: item[1], reverse=True), max_bytes, max_entries)
-    return decreasing if len(decreasing) < len(in_order) else in_order
+    decreasing = sorted(zip(keys, sizes, strict=True), key=lambda item: item[1], reverse=True)
+    by_size = _first_fit(decreasing, max_bytes, max_entries)
+    return by_size if len(by_size) < len(in_order) else in_order
 
 
 def lower_bound(sizes: Sequence[int], max_bytes: int, max_entries: int) -> int:
@@ -36,17 +42,17 @@ def lower_bound(sizes: Sequence[int], max_bytes: int, max_entries: int) -> int:
     return max(by_count, by_bytes)
 
 
-def _next_fit(items: Sequence[tuple[int, int]], max_bytes: int, max_entries: int) -> list[list[int]]:
+def _next_fit(keys: Sequence[int], sizes: Sequence[int], max_bytes: int, max_entries: int) -> list[list[int]]:
     requests: list[list[int]] = []
-    keys: list[int] = []
+    request: list[int] = []
     total = 0
-    for key, size in items:
-        if keys and (len(keys) == max_entries or total + size >= max_bytes):
-            requests.append(keys)
-            keys, total = [], 0
-        keys.append(key)
+    for key, size in zip(keys, sizes, strict=True):
+        if request and (len(request) == max_entries or total + size >= max_bytes):
+            requests.append(request)
+            request, total = [], 0
+        request.append(key)
         total += size
-    requests.append(keys)
+    requests.append(request)
     return requests
 
 

@@ -98,6 +98,8 @@ def _verdict_of_answer(response: object) -> str | None:
         return None  # not PutEvents' answer (or NOT_SENT): nothing learnt
     # Any JSON may stand in an ErrorCode: only a string can be a throttling code (a list is not even hashable).
     for entry in entries:  # a loop, not generators: once per answer, for each of its entries
+        if type(entry) is dict and "ErrorCode" not in entry:
+            continue  # the usual entry, confirmed: passed over without a lookup
         if isinstance(entry, dict):
             code = entry.get("ErrorCode")
             if isinstance(code, str) and code in THROTTLING_CODES:

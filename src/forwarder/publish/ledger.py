@@ -23,19 +23,22 @@ class Ledger:
         self.outcomes = [Outcome() for _ in items]
         self._done = [False] * len(items)
         self.requests = 0  # requests actually sent
-        self._retries = 0
-        self._lanes = Lanes((index, item.group) for index, item in enumerate(items) if item.group is not None)
-        for index, item in enumerate(items):
+        grouped = []
+        for index, item in enumerate(items):  # one pass (the usual item has no group and is not Filtered)
+            if item.group is not None:
+                grouped.append((index, item.group))
             if isinstance(item, Filtered):  # done before anything is sent; in no lane, so no group waits for it
                 self.outcomes[index].filtered = self._done[index] = True
+        self._lanes = Lanes(grouped)
+        self._grouped = bool(grouped)  # else no lane to move on: `confirm` need not look up the item's group
 
     def first_of_groups(self) -> list[int]:
         return self._lanes.heads()
 
     def count_attempts(self, indices: list[int]) -> None:
+        outcomes = self.outcomes
         for index in indices:
-            self.outcomes[index].attempts += 1
-            self._retries += self.outcomes[index].attempts > 1
+            outcomes[index].attempts += 1
 
     def note(self, index: int, code: str, message: str) -> None:
         """The item's latest error, while it is still open (to be retried, or being quarantined)."""
@@ -49,7 +52,7 @@ class Ledger:
         outcome.event_id, outcome.success_code = event_id, success_code
         outcome.error_code = outcome.error_message = None  # what earlier attempts left
         self._done[index] = True
-        group = self._items[index].group
+        group = self._items[index].group if self._grouped else None
         return None if group is None else self._lanes.next_after(group)
 
     def quarantined(self, index: int) -> int | None:
@@ -89,7 +92,10 @@ class Ledger:
                 last = self.outcomes[index].error_code
                 note = f" (last error: {last})" if last else ""
                 self.report(index, DEADLINE_EXCEEDED, f"not confirmed before the invocation's deadline{note}")
-        return Publication(self.outcomes, self.requests, self._retries)
+        # Entry sends beyond the first, counted once here rather than at every send (an outcome replaced by
+        # `report`'s blocking was never sent: it had no attempts to count).
+        retries = sum(outcome.attempts - 1 for outcome in self.outcomes if outcome.attempts > 1)
+        return Publication(self.outcomes, self.requests, retries)
 
     def _close_stopped(self, in_flight: set[int]) -> None:
         """What the caller's stop left open says whether it may have reached the bus: only what was in flight may."""

@@ -35,8 +35,7 @@ class KeptPool:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-        self._workers = 0
+        self._pool: _Workers | None = None
         self._last: _CallPool | None = None  # the call that had the pool last
 
     def __call__(self, workers: int) -> Executor:
@@ -44,36 +43,100 @@ class KeptPool:
             last = self._last
             if last is not None and (last.using or last.running()):
                 return thread_pool(workers)
-            if self._pool is None or workers != self._workers:
+            if self._pool is None or workers != self._pool.workers:
                 if self._pool is not None:
-                    self._pool.shutdown(wait=False)  # idle (nothing of the last call runs): its threads exit
-                self._pool, self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="put-events"), \
-                    workers
+                    self._pool.shutdown()  # idle (nothing of the last call runs): its threads exit
+                self._pool = _Workers(workers)
             self._last = _CallPool(self._pool)
             return self._last
+
+
+class _Workers:
+    """The kept pool's threads: each takes the next task from one queue and runs it, settling its future.
+
+    ThreadPoolExecutor does the same with more on every task (its shutdown locks and a work item to submit, a
+    semaphore released and taken again to count its idle threads): up to about 1 us of CPU per record of the
+    handler's (bench/notes.md). A thread is started at each of the first `workers` submits, so a small first
+    batch starts few; they are daemon threads, as nothing waits for them at exit (a request still running then
+    was already reported: `Scheduler.left_open`)."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._queue: SimpleQueue[tuple | None] = SimpleQueue()
+        self._threads = 0
+        self._lock = threading.Lock()
+
+    def submit(self, future: Future, fn: Callable, args: tuple, kwargs: dict) -> None:
+        self._queue.put((future, fn, args, kwargs))
+        if self._threads < self.workers:
+            with self._lock:
+                if self._threads < self.workers:
+                    name = f"put-events_{self._threads}"
+                    threading.Thread(target=self._work, name=name, daemon=True).start()
+                    self._threads += 1
+
+    def shutdown(self) -> None:
+        """Each thread ends once the tasks queued before this have run."""
+        with self._lock:
+            for _ in range(self._threads):
+                self._queue.put(None)
+
+    def _work(self) -> None:
+        get = self._queue.get
+        while (task := get()) is not None:
+            _run(*task)
+            del task  # nothing of a finished task is kept while the thread waits for the next
+
+
+def _run(future: Future, fn: Callable, args: tuple, kwargs: dict) -> None:
+    """A task, as ThreadPoolExecutor runs one: not at all if its future was cancelled, and whatever it raises
+    is its future's."""
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as error:  # noqa: BLE001 - the future's to give, as ThreadPoolExecutor's does
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+PRUNE_AT = 64  # a call's futures, at least: the finished ones are let go as their number doubles
 
 
 class _CallPool(Executor):
     """One call's view of a kept pool: its own futures, cancelled (if not started) when it is shut down."""
 
-    def __init__(self, pool: ThreadPoolExecutor):
+    def __init__(self, pool: _Workers):
         self._pool = pool
-        self._futures: list[Future] = []
+        self._futures: list[Future] = []  # those not known to be finished
+        self._prune_at = PRUNE_AT  # the length at which the finished ones are let go
+        self._lock = threading.Lock()
         self.using = True  # until shut down
 
     def submit(self, fn: Callable, /, *args: object, **kwargs: object) -> Future:
         if not self.using:
             raise RuntimeError("cannot schedule new futures after shutdown")  # as ThreadPoolExecutor says it
-        future = self._pool.submit(fn, *args, **kwargs)
-        self._futures.append(future)
+        future: Future = Future()
+        with self._lock:
+            futures = self._futures
+            if len(futures) >= self._prune_at:
+                # Only what has not finished is of use (to cancel, or to tell that the call still runs): a finished
+                # request kept to the end of the call kept its answer alive, for the collector to scan again and
+                # again (about 0.6 us per record of a 10,000-record call, bench/notes.md).
+                self._futures = futures = [kept for kept in futures if not kept.done()]
+                self._prune_at = max(PRUNE_AT, 2 * len(futures))
+            futures.append(future)
+        self._pool.submit(future, fn, args, kwargs)
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self.using = False
-        if cancel_futures:
-            for future in self._futures:
-                future.cancel()  # only what has not started: a running request ends by its deadline
-        self._futures = [future for future in self._futures if not future.done()]
+        with self._lock:
+            if cancel_futures:
+                for future in self._futures:
+                    future.cancel()  # only what has not started: a running request ends by its deadline
+            self._futures = [future for future in self._futures if not future.done()]
         if wait:
             wait_for(self._futures)
 

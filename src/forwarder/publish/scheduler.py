@@ -96,6 +96,9 @@ class Scheduler:
     def ready(self, index: int) -> None:
         self._ready.append(index)
 
+    def ready_all(self, indices: list[int]) -> None:
+        self._ready.extend(indices)
+
     def later(self, index: int, not_before: float) -> None:
         heapq.heappush(self._delayed, (not_before, index))
 
@@ -275,9 +278,10 @@ class Scheduler:
         than each taking a request of its own. Paced, a request costs a token whatever it holds, and small
         ones cut the entries that get through (a lone instance near its quota lost half of them so)."""
         if self._ready and not self._queued:
-            sizes = [(index, self._items[index].size) for index in self._ready]
+            ready, items = self._ready, self._items
             self._ready = []
-            self._queued.extend(pack(sizes, self._options.max_request_bytes, self._options.max_entries))
+            sizes = [items[index].size for index in ready]
+            self._queued.extend(pack(ready, sizes, self._options.max_request_bytes, self._options.max_entries))
         return bool(self._queued)
 
     def _call(self, fields: list[dict]) -> Any:
