@@ -214,11 +214,26 @@ def test_answer_headers_have_lower_case_names():
     assert all(name == name.lower() for name in headers)
 
 
-def test_posts_reuse_one_keep_alive_connection(scheme_server):
+@pytest.mark.parametrize("how", ["post", "request"])
+def test_posts_reuse_one_keep_alive_connection(scheme_server, how):
     server, ca_bundle = scheme_server
     with pool_for(server.url, ca_bundle=ca_bundle) as pool:
-        answers = [post(pool)[0] for _ in range(3)]
+        send = (lambda: post(pool)) if how == "post" else (
+            lambda: pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5))
+        answers = [send()[0] for _ in range(3)]
     assert answers == [200, 200, 200]
+    assert server.accepted == 1
+
+
+@pytest.mark.parametrize("size", [1, 3_000_000])
+def test_a_body_of_any_size_arrives_whole(scheme_server, size):
+    # Over TLS a write that fills the socket's buffer is retried with the same bytes (SSLWantWriteError).
+    server, ca_bundle = scheme_server
+    body = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    with pool_for(server.url, ca_bundle=ca_bundle) as pool:
+        assert post(pool, body)[0] == 200
+        assert post(pool)[0] == 200
+    assert server.requests[0][2] == body
     assert server.accepted == 1
 
 
@@ -325,11 +340,13 @@ def test_many_threads_share_the_pool_without_losing_a_request():
 
 
 class RawServer(raw_server.RawServer):
-    """A TCP server that reads each request (headers and Content-Length body) and answers it with `answer`:
-    bytes sent in one write, or one byte every `trickle` seconds. Counts the connections still open."""
+    """A TCP server (over TLS with `tls`) that reads each request (headers and Content-Length body) and answers it
+    with `answer`: bytes sent in one write, in writes of the sizes `pieces` says (over TLS a record each), or one
+    byte every `trickle` seconds. Counts the connections still open."""
 
-    def __init__(self, answer: bytes, trickle: float | None = None):
-        self.answer, self.trickle = answer, trickle
+    def __init__(self, answer: bytes, trickle: float | None = None, tls: ssl.SSLContext | None = None,
+                 pieces: list[int] | None = None):
+        self.answer, self.trickle, self.tls, self.pieces = answer, trickle, tls, pieces
         self.open = 0
         self.requests: list[bytes] = []
         self.lock = threading.Condition()
@@ -338,12 +355,14 @@ class RawServer(raw_server.RawServer):
 
     @property
     def url(self) -> str:
-        return f"{super().url}/"
+        return f"{'https' if self.tls else 'http'}{super().url[4:]}/"
 
     def serve(self, sock: socket.socket) -> None:
         with self.lock:
             self.open += 1
         try:
+            if self.tls:
+                sock = self.tls.wrap_socket(sock, server_side=True)
             reader = sock.makefile("rb")
             while (line := reader.readline()) and not self.stop.is_set():
                 length = 0
@@ -351,6 +370,9 @@ class RawServer(raw_server.RawServer):
                     if header.lower().startswith(b"content-length:"):
                         length = int(header.split(b":")[1])
                 self.requests.append(line + reader.read(length))
+                if self.pieces is not None:
+                    self._in_pieces(sock)
+                    continue
                 if self.trickle is None:
                     sock.sendall(self.answer)
                     continue
@@ -366,6 +388,14 @@ class RawServer(raw_server.RawServer):
                 self.open -= 1
                 self.lock.notify_all()
 
+    def _in_pieces(self, sock: socket.socket) -> None:
+        start = 0
+        for size in [*self.pieces, len(self.answer)]:
+            if start < len(self.answer):
+                sock.sendall(self.answer[start:start + size])
+                start += size
+                time.sleep(0.001)  # each its own segment, and mostly its own receive
+
     def wait_until_closed(self, timeout: float = 5.0) -> bool:
         with self.lock:
             return self.lock.wait_for(lambda: self.open == 0, timeout)
@@ -376,8 +406,9 @@ class RawServer(raw_server.RawServer):
 
 
 @contextmanager
-def raw_serving(answer: bytes, trickle: float | None = None) -> Iterator[RawServer]:
-    server = RawServer(answer, trickle)
+def raw_serving(answer: bytes, trickle: float | None = None, tls: ssl.SSLContext | None = None,
+                pieces: list[int] | None = None) -> Iterator[RawServer]:
+    server = RawServer(answer, trickle, tls, pieces)
     try:
         yield server
     finally:
@@ -389,14 +420,75 @@ def http_answer(status: str = "200 OK", body: bytes = ANSWER, extra: bytes = b""
             .encode() + extra + b"\r\n" + body)
 
 
-def test_an_answer_that_trickles_ends_at_the_deadline_and_its_socket_is_closed():
-    # One byte every 50 ms never trips the 2 s read timeout, which is per receive; the deadline bounds it all.
-    with raw_serving(http_answer(), trickle=0.05) as server, pool_for(server.url) as pool:
+@pytest.fixture(params=["http", "https"])
+def scheme(request: pytest.FixtureRequest, certificate: tuple[Path, Path]) -> tuple[ssl.SSLContext | None, str | None]:
+    """A raw server's TLS context (None: plain HTTP), and the CA bundle that trusts it."""
+    if request.param == "http":
+        return None, None
+    return request.getfixturevalue("server_tls"), str(certificate[0])
+
+
+@pytest.mark.parametrize("how", ["post", "request"])
+def test_an_answer_that_trickles_ends_at_the_deadline_and_its_socket_is_closed(scheme, how):
+    # One byte every 50 ms (over TLS a record each) never trips the 2 s read timeout, which is per receive; the
+    # deadline bounds it all.
+    tls, ca_bundle = scheme
+    with raw_serving(http_answer(), trickle=0.05, tls=tls) as server, pool_for(server.url, ca_bundle=ca_bundle) as pool:
         started = time.monotonic()
         with pytest.raises(ReadTimeoutError):
-            pool.post(b"{}", {}, deadline=started + 0.5)
+            if how == "post":
+                pool.post(b"{}", {}, deadline=started + 0.5)
+            else:
+                pool.request("POST", "/", b"{}", {}, deadline=started + 0.5)
         assert 0.45 < time.monotonic() - started < 1.0
         assert server.wait_until_closed()  # the connection was closed, not left to the peer
+
+
+@pytest.mark.parametrize("pieces", [[1] * 40, [16, 1, 40, 3], [60, 600], [len(http_answer()) - 1]])
+def test_an_answer_in_pieces_is_read_whole_and_its_connection_kept(scheme, pieces):
+    # Over TLS each piece is a record of its own: a receive may bring part of a line, or the head without the body.
+    tls, ca_bundle = scheme
+    with raw_serving(http_answer(), tls=tls, pieces=pieces) as server, \
+            pool_for(server.url, ca_bundle=ca_bundle) as pool:
+        answers = [pool.post(b"{}", {}, deadline=time.monotonic() + 5) for _ in range(2)]
+        assert [(status, body) for status, _, body in answers] == [(200, ANSWER)] * 2
+        assert len(server.requests) == 2 and server.open == 1  # one connection carried both
+
+
+@pytest.mark.parametrize("how", ["post", "request"])
+@pytest.mark.parametrize("size", [12_000, 100_000])
+def test_an_answer_larger_than_a_receive_is_read_whole(scheme, how, size):
+    # Over TLS a record holds up to 16 KiB: what one receive (8 KiB) leaves of it waits decrypted, where poll cannot
+    # see it; with 12,000 bytes nothing more comes to wake a poll.
+    tls, ca_bundle = scheme
+    body = b"[" + b"0," * (size // 2 - 1) + b"0]"
+    with raw_serving(http_answer(body=body), tls=tls) as server, pool_for(server.url, ca_bundle=ca_bundle) as pool:
+        for _ in range(2):
+            answer = pool.post(b"{}", {}, deadline=time.monotonic() + 5) if how == "post" else \
+                pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5)
+            assert answer[::2] == (200, body)
+        assert server.open == 1
+
+
+def test_a_tls_peer_that_stops_reading_the_request_is_cut_at_the_deadline(server_tls, certificate):
+    # The handshake done, the peer reads nothing: sending the rest of a 32 MB body waits on a full socket buffer.
+    stop = threading.Event()
+
+    class Deaf(raw_server.RawServer):
+        def serve(self, sock: socket.socket) -> None:
+            with server_tls.wrap_socket(sock, server_side=True):
+                stop.wait(10)
+
+    peer = Deaf()
+    try:
+        with pool_for(f"https{peer.url[4:]}/", read_timeout=30, ca_bundle=str(certificate[0])) as pool:
+            started = time.monotonic()
+            with pytest.raises(ReadTimeoutError):
+                pool.post(b"x" * 32_000_000, {}, deadline=started + 0.5)
+            assert time.monotonic() - started < 1.5
+    finally:
+        stop.set()
+        peer.close()
 
 
 def test_closing_the_pool_closes_the_socket_its_answers_were_read_from():
