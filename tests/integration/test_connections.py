@@ -4,6 +4,7 @@ errors."""
 from __future__ import annotations
 
 import datetime
+import io
 import ipaddress
 import json
 import socket
@@ -33,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from forwarder.net.clients import create_client
-from forwarder.net.connections import ConnectionPool
+from forwarder.net.connections import RECEIVE_BYTES, ConnectionPool
 from forwarder.net.wire import WirePutEvents
 from forwarder_testing import raw_server
 
@@ -607,7 +608,7 @@ def event_ids_answer(*ids: str) -> bytes:
 class Unsolicited(raw_server.RawServer):
     """Answers request n with EventId "real-n"; right after the first answer, in the same write, sends `extra`
     bytes of padding and then an answer nobody asked for (EventId "forged"). Over TLS one write is one record:
-    with the padding sized so that the client's first 8 KiB read ends where the forged answer starts, the forged
+    with the padding sized so that the client's first receive ends where the forged answer starts, the forged
     answer waits decrypted in the client's TLS layer, where select and poll cannot see it."""
 
     def __init__(self, tls: ssl.SSLContext | None, extra: int):
@@ -637,7 +638,7 @@ class Unsolicited(raw_server.RawServer):
 @pytest.mark.parametrize("how", ["post", "request"])
 def test_an_answer_nobody_asked_for_is_not_taken_for_the_next_requests(server_tls, certificate, scheme, how):
     tls = server_tls if scheme == "https" else None
-    peer = Unsolicited(tls, extra=8192)
+    peer = Unsolicited(tls, extra=RECEIVE_BYTES if how == "post" else io.DEFAULT_BUFFER_SIZE)
     try:
         with pool_for(peer.url, ca_bundle=str(certificate[0])) as pool:
             send = (lambda: pool.post(b"{}", {})) if how == "post" else (
@@ -647,6 +648,52 @@ def test_an_answer_nobody_asked_for_is_not_taken_for_the_next_requests(server_tl
         peer.close()
     # Each request its own answer (the peer counts requests over all connections); the forged one is never read.
     assert [body["Entries"][0]["EventId"] for body in bodies] == ["real-1", "real-2", "real-3"]
+
+
+class Straddling(raw_server.RawServer):
+    """Answers request n with EventId "real-n"; the first answer is followed, in the same write, by the head of an
+    answer nobody asked for, whose body comes only before the answer to the next request on that connection. A
+    client that dropped the head and reused the connection would read that body as its next answer's start."""
+
+    FORGED = event_ids_answer("forged")
+
+    def __init__(self, tls: ssl.SSLContext | None):
+        self.tls, self.answered = tls, 0
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}{super().url[4:]}/"
+
+    def serve(self, sock: socket.socket) -> None:
+        split = self.FORGED.index(b"\r\n\r\n") + 4
+        try:
+            if self.tls:
+                sock = self.tls.wrap_socket(sock, server_side=True)
+            with sock, sock.makefile("rb") as reader:
+                first = True
+                while raw_server.read_request(reader):
+                    self.answered += 1
+                    answer = event_ids_answer(f"real-{self.answered}")
+                    sock.sendall(answer + self.FORGED[:split] if self.answered == 1 else
+                                 (b"" if first else self.FORGED[split:]) + answer)
+                    first = False
+        except OSError:
+            pass  # the client hung up
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("how", ["post", "request"])
+def test_the_start_of_an_answer_nobody_asked_for_closes_the_connection(server_tls, certificate, scheme, how):
+    peer = Straddling(server_tls if scheme == "https" else None)
+    try:
+        with pool_for(peer.url, ca_bundle=str(certificate[0])) as pool:
+            send = (lambda: pool.post(b"{}", {})) if how == "post" else (
+                lambda: pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5))
+            bodies = [json.loads(send()[2]) for _ in range(2)]
+    finally:
+        peer.close()
+    assert [body["Entries"][0]["EventId"] for body in bodies] == ["real-1", "real-2"]
 
 
 def test_through_the_wire_path_each_put_events_gets_its_own_event_ids(monkeypatch, server_tls, certificate):
