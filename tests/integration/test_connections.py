@@ -588,13 +588,21 @@ def test_a_close_in_any_connection_header_closes_the_connection():
         assert pool.post(b"{}", {})[0] == 200
 
 
-def test_whatever_reading_an_answer_raises_its_connection_is_closed():
-    # A length no answer has, refused unread (http1.MAX_ANSWER_BYTES): the connection is closed, not left to the
-    # traceback, which the publisher keeps with the failed request's outcome.
-    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999\r\n\r\nab"
+@pytest.mark.parametrize("how", ["post", "request"])
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999\r\n\r\nab",
+    # An answer that says it closes: http.client lets go of the connection's socket, and reads the body after.
+    b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 10\r\n\r\nab",
+], ids=["too long", "closing"])
+def test_whatever_reading_an_answer_raises_its_connection_is_closed(how, answer):
+    # A length no answer has, refused unread (http1.MAX_ANSWER_BYTES), or a body that stops coming: the connection
+    # is closed, not left to the traceback, which the publisher keeps with the failed request's outcome.
     with raw_serving(answer) as server, pool_for(server.url) as pool:
-        with pytest.raises((ConnectionClosedError, ResponseStreamingError)) as raised:
-            pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5)
+        with pytest.raises((ConnectionClosedError, ResponseStreamingError, ReadTimeoutError)) as raised:
+            if how == "post":
+                pool.post(b"{}", {}, deadline=time.monotonic() + 0.5)
+            else:
+                pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 0.5)
         assert server.wait_until_closed(), raised.value
 
 

@@ -145,9 +145,11 @@ class ConnectionPool:
     @contextmanager
     def _exchange(self, connection: _Connection, url: str) -> Iterator[None]:
         """After the request is begun, a failure closes the connection and is botocore's error (`_failure`)."""
+        sock = connection.sock  # http.client lets go of it once an answer says it closes: it is closed here too
         try:
             yield
         except BaseException as error:
+            sock.close(now=True)
             failure = _failure(connection, url, error)
             if failure is error:
                 raise
@@ -272,13 +274,15 @@ class _BoundedSocket:
     Over TLS a receive may find a record not yet whole (SSLWantReadError): it polls again, within the same bound.
     """
 
-    __slots__ = ("_closed", "_readable", "_readers", "_sock", "_timeout", "_tls", "deadline", "extra", "reading")
+    __slots__ = ("_closed", "_readable", "_readers", "_sock", "_timeout", "_tls", "answers", "deadline", "extra",
+                 "reading")
 
     def __init__(self, sock: socket.socket, timeout: float | None):
         self._sock, self._timeout, self.deadline = sock, timeout, math.inf
         self._tls = isinstance(sock, ssl.SSLSocket)
         self.reading = True  # False: a read returns at once with nothing (see _left_over)
         self.extra = False  # the last answer http.client read had bytes after it (see _left_over)
+        self.answers = 0  # how many readers of answers were made (not the last one itself: no reference cycle)
         self._readable = select.poll()  # kept: one poll object per connection, not one per wait
         self._readable.register(sock, select.POLLIN)
         # http.client closes its connection when an answer says it will close, and reads the body after: the
@@ -344,7 +348,8 @@ class _BoundedSocket:
     def makefile(self, mode: str) -> io.BufferedReader:
         self._readers += 1
         self.extra = False  # a new answer
-        return _Answer(_BoundedReader(self))
+        self.answers += 1
+        return _Answer(_BoundedReader(self), self.answers)
 
     def reader_closed(self) -> None:
         self._readers -= 1
@@ -358,9 +363,10 @@ class _BoundedSocket:
         """Bytes the TLS layer has decrypted and not yet handed over (0 without TLS)."""
         return self._sock.pending() if self._tls else 0
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        """Close the socket once no reader of an answer is open (`now`: whatever is open: the exchange failed)."""
         self._closed = True
-        if not self._readers:
+        if now or not self._readers:
             self._sock.close()
 
 
@@ -390,8 +396,12 @@ class _Answer(io.BufferedReader):
 
     raw: _BoundedReader
 
+    def __init__(self, raw: _BoundedReader, number: int):
+        super().__init__(raw)
+        self.number = number
+
     def close(self) -> None:
-        if not self.closed:
+        if not self.closed and self.raw.bounded.answers == self.number:  # not an earlier answer's, collected late
             _tell_left_over(self, self.raw.bounded)
         super().close()
 
