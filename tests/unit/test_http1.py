@@ -304,6 +304,17 @@ PIECES = st.sampled_from([
 ]) | st.binary(max_size=6)
 
 
+# The same pieces in an answer's order: a status line, header lines (folded ones too), a blank line, a body.
+STATUS_LINES = st.sampled_from([b"HTTP/1.1 200 OK\r\n", b"HTTP/1.0 200 OK\n", b"HTTP/1.1 204 No Content\r\n",
+                                b"HTTP/1.1 103 Early\r\n", b"HTTP/1.1 500 Oops\r\n"])
+HEADER_LINES = st.sampled_from([b"Content-Length: 3\r\n", b"Content-Length: 0\r\n", b"Transfer-Encoding: chunked\r\n",
+                                b"Connection: close\r\n", b"Connection: keep-alive\r\n", b"X-A: b\r\n", b"x-a: c\n",
+                                b" folded\r\n", b"\tfolded  \n", b"no colon\r\n", b"Name : v\r\n", b"E:\r\n",
+                                b"X-B:  spaced  value \r\n"])
+ANSWERS = st.tuples(STATUS_LINES, st.lists(HEADER_LINES, max_size=8).map(b"".join), st.sampled_from([b"\r\n", b"\n"]),
+                    st.lists(PIECES, max_size=6).map(b"".join)).map(b"".join)
+
+
 def _outcome(read: Callable[[], tuple]) -> tuple:
     """What a reader makes of some bytes: its answer, or its error's type (and what an IncompleteRead had read)."""
     try:
@@ -318,7 +329,8 @@ def _read_file(data: bytes) -> tuple:
 
 
 @settings(max_examples=1000, deadline=None)
-@given(data=st.lists(PIECES, max_size=30).map(b"".join), receives=CUTS)
+@given(data=st.lists(PIECES, max_size=30).map(b"".join) | ANSWERS | st.lists(ANSWERS, max_size=3).map(b"".join),
+       receives=CUTS)
 def test_any_bytes_in_any_receives_read_as_read_answer_reads_them_from_a_file(data, receives):
     # Status, headers, body and whether the connection closes; or the same error. A head read whole and one read
     # line by line agree.

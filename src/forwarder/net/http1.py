@@ -115,10 +115,12 @@ def read_received(receive: Callable[[], bytes], limit: int = MAX_ANSWER_BYTES
             lines = head[end:].decode("iso-8859-1").split("\n")[:-2]  # without the blank line and its ending
             if len(lines) > MAX_HEADERS:  # every line is shorter than MAX_LINE: the head is
                 raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
-            headers = _fields(lines)
+            found = _field_map(lines)
         if not 100 <= status < 200 or status == 101:
             break
-    status, found, body, will_close = _framed(version, status, header_map(headers), fp, limit)
+    if head is None:
+        found = header_map(headers)
+    status, found, body, will_close = _framed(version, status, found, fp, limit)
     return status, found, body, will_close, fp.unread()
 
 
@@ -304,6 +306,19 @@ def _fields(lines: list[str]) -> list[tuple[str, str]]:
             if name.strip() == name:  # "Content-Length : 5" is no Content-Length (RFC 9112, 5.1)
                 headers.append((name, value.strip()))
     return headers
+
+
+def _field_map(lines: list[str]) -> dict[str, str]:
+    """`header_map(_fields(lines))`, in one pass when no line is folded (the usual answer)."""
+    found: dict[str, str] = {}
+    for text in lines:
+        if text[0] in " \t":
+            return header_map(_fields(lines))
+        name, colon, value = text.partition(":")
+        if colon and name.strip() == name:
+            name, value = name.lower(), value.strip()
+            found[name] = f"{found[name]}, {value}" if name in found else value
+    return found
 
 
 def _length(value: str | None) -> int | None:
