@@ -177,7 +177,7 @@ class ConnectionPool:
                 connection = self._idle.pop()
             except IndexError:  # none idle (another thread may have taken the last one just now)
                 return self._connect(deadline, url)
-            if connection.sock.idle_and_open():
+            if connection.sock is not None and connection.sock.idle_and_open():
                 return connection
             connection.close()  # the server closed it while idle: never write a request into that
 
@@ -301,6 +301,7 @@ class _BoundedSocket:
                 self._wait_writable(self.deadline)
 
     def recv_into(self, buffer: Any) -> int:
+        """`receive` into `buffer` (http.client's reader): the number of bytes, 0 once the peer closed."""
         while True:
             self._wait_readable()
             try:

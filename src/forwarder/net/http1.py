@@ -113,7 +113,7 @@ def read_received(receive: Callable[[], bytes], limit: int = MAX_ANSWER_BYTES
             end = head.index(b"\n") + 1
             version, status = _status(head[:end])
             lines = head[end:].decode("iso-8859-1").split("\n")[:-2]  # without the blank line and its ending
-            if len(lines) > MAX_HEADERS:  # every line is shorter than MAX_LINE: the head is
+            if len(lines) > MAX_HEADERS:  # the head, so every line, is shorter than MAX_LINE: only their number
                 raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
             found = _field_map(lines)
         if not 100 <= status < 200 or status == 101:
