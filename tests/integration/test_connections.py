@@ -4,6 +4,7 @@ errors."""
 from __future__ import annotations
 
 import datetime
+import io
 import ipaddress
 import json
 import socket
@@ -33,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from forwarder.net.clients import create_client
-from forwarder.net.connections import ConnectionPool
+from forwarder.net.connections import RECEIVE_BYTES, ConnectionPool
 from forwarder.net.wire import WirePutEvents
 from forwarder_testing import raw_server
 
@@ -214,11 +215,26 @@ def test_answer_headers_have_lower_case_names():
     assert all(name == name.lower() for name in headers)
 
 
-def test_posts_reuse_one_keep_alive_connection(scheme_server):
+@pytest.mark.parametrize("how", ["post", "request"])
+def test_posts_reuse_one_keep_alive_connection(scheme_server, how):
     server, ca_bundle = scheme_server
     with pool_for(server.url, ca_bundle=ca_bundle) as pool:
-        answers = [post(pool)[0] for _ in range(3)]
+        send = (lambda: post(pool)) if how == "post" else (
+            lambda: pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5))
+        answers = [send()[0] for _ in range(3)]
     assert answers == [200, 200, 200]
+    assert server.accepted == 1
+
+
+@pytest.mark.parametrize("size", [1, 3_000_000])
+def test_a_body_of_any_size_arrives_whole(scheme_server, size):
+    # Over TLS a write that fills the socket's buffer is retried with the same bytes (SSLWantWriteError).
+    server, ca_bundle = scheme_server
+    body = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    with pool_for(server.url, ca_bundle=ca_bundle) as pool:
+        assert post(pool, body)[0] == 200
+        assert post(pool)[0] == 200
+    assert server.requests[0][2] == body
     assert server.accepted == 1
 
 
@@ -325,11 +341,13 @@ def test_many_threads_share_the_pool_without_losing_a_request():
 
 
 class RawServer(raw_server.RawServer):
-    """A TCP server that reads each request (headers and Content-Length body) and answers it with `answer`:
-    bytes sent in one write, or one byte every `trickle` seconds. Counts the connections still open."""
+    """A TCP server (over TLS with `tls`) that reads each request (headers and Content-Length body) and answers it
+    with `answer`: bytes sent in one write, in writes of the sizes `pieces` says (over TLS a record each), or one
+    byte every `trickle` seconds. Counts the connections still open."""
 
-    def __init__(self, answer: bytes, trickle: float | None = None):
-        self.answer, self.trickle = answer, trickle
+    def __init__(self, answer: bytes, trickle: float | None = None, tls: ssl.SSLContext | None = None,
+                 pieces: list[int] | None = None):
+        self.answer, self.trickle, self.tls, self.pieces = answer, trickle, tls, pieces
         self.open = 0
         self.requests: list[bytes] = []
         self.lock = threading.Condition()
@@ -338,12 +356,14 @@ class RawServer(raw_server.RawServer):
 
     @property
     def url(self) -> str:
-        return f"{super().url}/"
+        return f"{'https' if self.tls else 'http'}{super().url[4:]}/"
 
     def serve(self, sock: socket.socket) -> None:
         with self.lock:
             self.open += 1
         try:
+            if self.tls:
+                sock = self.tls.wrap_socket(sock, server_side=True)
             reader = sock.makefile("rb")
             while (line := reader.readline()) and not self.stop.is_set():
                 length = 0
@@ -351,6 +371,9 @@ class RawServer(raw_server.RawServer):
                     if header.lower().startswith(b"content-length:"):
                         length = int(header.split(b":")[1])
                 self.requests.append(line + reader.read(length))
+                if self.pieces is not None:
+                    self._in_pieces(sock)
+                    continue
                 if self.trickle is None:
                     sock.sendall(self.answer)
                     continue
@@ -366,6 +389,14 @@ class RawServer(raw_server.RawServer):
                 self.open -= 1
                 self.lock.notify_all()
 
+    def _in_pieces(self, sock: socket.socket) -> None:
+        start = 0
+        for size in [*self.pieces, len(self.answer)]:
+            if start < len(self.answer):
+                sock.sendall(self.answer[start:start + size])
+                start += size
+                time.sleep(0.001)  # each its own segment, and mostly its own receive
+
     def wait_until_closed(self, timeout: float = 5.0) -> bool:
         with self.lock:
             return self.lock.wait_for(lambda: self.open == 0, timeout)
@@ -376,8 +407,9 @@ class RawServer(raw_server.RawServer):
 
 
 @contextmanager
-def raw_serving(answer: bytes, trickle: float | None = None) -> Iterator[RawServer]:
-    server = RawServer(answer, trickle)
+def raw_serving(answer: bytes, trickle: float | None = None, tls: ssl.SSLContext | None = None,
+                pieces: list[int] | None = None) -> Iterator[RawServer]:
+    server = RawServer(answer, trickle, tls, pieces)
     try:
         yield server
     finally:
@@ -389,14 +421,75 @@ def http_answer(status: str = "200 OK", body: bytes = ANSWER, extra: bytes = b""
             .encode() + extra + b"\r\n" + body)
 
 
-def test_an_answer_that_trickles_ends_at_the_deadline_and_its_socket_is_closed():
-    # One byte every 50 ms never trips the 2 s read timeout, which is per receive; the deadline bounds it all.
-    with raw_serving(http_answer(), trickle=0.05) as server, pool_for(server.url) as pool:
+@pytest.fixture(params=["http", "https"])
+def scheme(request: pytest.FixtureRequest, certificate: tuple[Path, Path]) -> tuple[ssl.SSLContext | None, str | None]:
+    """A raw server's TLS context (None: plain HTTP), and the CA bundle that trusts it."""
+    if request.param == "http":
+        return None, None
+    return request.getfixturevalue("server_tls"), str(certificate[0])
+
+
+@pytest.mark.parametrize("how", ["post", "request"])
+def test_an_answer_that_trickles_ends_at_the_deadline_and_its_socket_is_closed(scheme, how):
+    # One byte every 50 ms (over TLS a record each) never trips the 2 s read timeout, which is per receive; the
+    # deadline bounds it all.
+    tls, ca_bundle = scheme
+    with raw_serving(http_answer(), trickle=0.05, tls=tls) as server, pool_for(server.url, ca_bundle=ca_bundle) as pool:
         started = time.monotonic()
         with pytest.raises(ReadTimeoutError):
-            pool.post(b"{}", {}, deadline=started + 0.5)
+            if how == "post":
+                pool.post(b"{}", {}, deadline=started + 0.5)
+            else:
+                pool.request("POST", "/", b"{}", {}, deadline=started + 0.5)
         assert 0.45 < time.monotonic() - started < 1.0
         assert server.wait_until_closed()  # the connection was closed, not left to the peer
+
+
+@pytest.mark.parametrize("pieces", [[1] * 40, [16, 1, 40, 3], [60, 600], [len(http_answer()) - 1]])
+def test_an_answer_in_pieces_is_read_whole_and_its_connection_kept(scheme, pieces):
+    # Over TLS each piece is a record of its own: a receive may bring part of a line, or the head without the body.
+    tls, ca_bundle = scheme
+    with raw_serving(http_answer(), tls=tls, pieces=pieces) as server, \
+            pool_for(server.url, ca_bundle=ca_bundle) as pool:
+        answers = [pool.post(b"{}", {}, deadline=time.monotonic() + 5) for _ in range(2)]
+        assert [(status, body) for status, _, body in answers] == [(200, ANSWER)] * 2
+        assert len(server.requests) == 2 and server.open == 1  # one connection carried both
+
+
+@pytest.mark.parametrize("how", ["post", "request"])
+@pytest.mark.parametrize("size", [12_000, 100_000])
+def test_an_answer_larger_than_a_receive_is_read_whole(scheme, how, size):
+    # Over TLS a record holds up to 16 KiB: what one receive (8 KiB) leaves of it waits decrypted, where poll cannot
+    # see it; with 12,000 bytes nothing more comes to wake a poll.
+    tls, ca_bundle = scheme
+    body = b"[" + b"0," * (size // 2 - 1) + b"0]"
+    with raw_serving(http_answer(body=body), tls=tls) as server, pool_for(server.url, ca_bundle=ca_bundle) as pool:
+        for _ in range(2):
+            answer = pool.post(b"{}", {}, deadline=time.monotonic() + 5) if how == "post" else \
+                pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5)
+            assert answer[::2] == (200, body)
+        assert server.open == 1
+
+
+def test_a_tls_peer_that_stops_reading_the_request_is_cut_at_the_deadline(server_tls, certificate):
+    # The handshake done, the peer reads nothing: sending the rest of a 32 MB body waits on a full socket buffer.
+    stop = threading.Event()
+
+    class Deaf(raw_server.RawServer):
+        def serve(self, sock: socket.socket) -> None:
+            with server_tls.wrap_socket(sock, server_side=True):
+                stop.wait(10)
+
+    peer = Deaf()
+    try:
+        with pool_for(f"https{peer.url[4:]}/", read_timeout=30, ca_bundle=str(certificate[0])) as pool:
+            started = time.monotonic()
+            with pytest.raises(ReadTimeoutError):
+                pool.post(b"x" * 32_000_000, {}, deadline=started + 0.5)
+            assert time.monotonic() - started < 1.5
+    finally:
+        stop.set()
+        peer.close()
 
 
 def test_closing_the_pool_closes_the_socket_its_answers_were_read_from():
@@ -495,13 +588,21 @@ def test_a_close_in_any_connection_header_closes_the_connection():
         assert pool.post(b"{}", {})[0] == 200
 
 
-def test_whatever_reading_an_answer_raises_its_connection_is_closed():
-    # A length no answer has, refused unread (http1.MAX_ANSWER_BYTES): the connection is closed, not left to the
-    # traceback, which the publisher keeps with the failed request's outcome.
-    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999\r\n\r\nab"
+@pytest.mark.parametrize("how", ["post", "request"])
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999\r\n\r\nab",
+    # An answer that says it closes: http.client lets go of the connection's socket, and reads the body after.
+    b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 10\r\n\r\nab",
+], ids=["too long", "closing"])
+def test_whatever_reading_an_answer_raises_its_connection_is_closed(how, answer):
+    # A length no answer has, refused unread (http1.MAX_ANSWER_BYTES), or a body that stops coming: the connection
+    # is closed, not left to the traceback, which the publisher keeps with the failed request's outcome.
     with raw_serving(answer) as server, pool_for(server.url) as pool:
-        with pytest.raises((ConnectionClosedError, ResponseStreamingError)) as raised:
-            pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5)
+        with pytest.raises((ConnectionClosedError, ResponseStreamingError, ReadTimeoutError)) as raised:
+            if how == "post":
+                pool.post(b"{}", {}, deadline=time.monotonic() + 0.5)
+            else:
+                pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 0.5)
         assert server.wait_until_closed(), raised.value
 
 
@@ -515,7 +616,7 @@ def event_ids_answer(*ids: str) -> bytes:
 class Unsolicited(raw_server.RawServer):
     """Answers request n with EventId "real-n"; right after the first answer, in the same write, sends `extra`
     bytes of padding and then an answer nobody asked for (EventId "forged"). Over TLS one write is one record:
-    with the padding sized so that the client's first 8 KiB read ends where the forged answer starts, the forged
+    with the padding sized so that the client's first receive ends where the forged answer starts, the forged
     answer waits decrypted in the client's TLS layer, where select and poll cannot see it."""
 
     def __init__(self, tls: ssl.SSLContext | None, extra: int):
@@ -545,7 +646,7 @@ class Unsolicited(raw_server.RawServer):
 @pytest.mark.parametrize("how", ["post", "request"])
 def test_an_answer_nobody_asked_for_is_not_taken_for_the_next_requests(server_tls, certificate, scheme, how):
     tls = server_tls if scheme == "https" else None
-    peer = Unsolicited(tls, extra=8192)
+    peer = Unsolicited(tls, extra=RECEIVE_BYTES if how == "post" else io.DEFAULT_BUFFER_SIZE)
     try:
         with pool_for(peer.url, ca_bundle=str(certificate[0])) as pool:
             send = (lambda: pool.post(b"{}", {})) if how == "post" else (
@@ -555,6 +656,52 @@ def test_an_answer_nobody_asked_for_is_not_taken_for_the_next_requests(server_tl
         peer.close()
     # Each request its own answer (the peer counts requests over all connections); the forged one is never read.
     assert [body["Entries"][0]["EventId"] for body in bodies] == ["real-1", "real-2", "real-3"]
+
+
+class Straddling(raw_server.RawServer):
+    """Answers request n with EventId "real-n"; the first answer is followed, in the same write, by the head of an
+    answer nobody asked for, whose body comes only before the answer to the next request on that connection. A
+    client that dropped the head and reused the connection would read that body as its next answer's start."""
+
+    FORGED = event_ids_answer("forged")
+
+    def __init__(self, tls: ssl.SSLContext | None):
+        self.tls, self.answered = tls, 0
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}{super().url[4:]}/"
+
+    def serve(self, sock: socket.socket) -> None:
+        split = self.FORGED.index(b"\r\n\r\n") + 4
+        try:
+            if self.tls:
+                sock = self.tls.wrap_socket(sock, server_side=True)
+            with sock, sock.makefile("rb") as reader:
+                first = True
+                while raw_server.read_request(reader):
+                    self.answered += 1
+                    answer = event_ids_answer(f"real-{self.answered}")
+                    sock.sendall(answer + self.FORGED[:split] if self.answered == 1 else
+                                 (b"" if first else self.FORGED[split:]) + answer)
+                    first = False
+        except OSError:
+            pass  # the client hung up
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("how", ["post", "request"])
+def test_the_start_of_an_answer_nobody_asked_for_closes_the_connection(server_tls, certificate, scheme, how):
+    peer = Straddling(server_tls if scheme == "https" else None)
+    try:
+        with pool_for(peer.url, ca_bundle=str(certificate[0])) as pool:
+            send = (lambda: pool.post(b"{}", {})) if how == "post" else (
+                lambda: pool.request("POST", "/", b"{}", {}, deadline=time.monotonic() + 5))
+            bodies = [json.loads(send()[2]) for _ in range(2)]
+    finally:
+        peer.close()
+    assert [body["Entries"][0]["EventId"] for body in bodies] == ["real-1", "real-2"]
 
 
 def test_through_the_wire_path_each_put_events_gets_its_own_event_ids(monkeypatch, server_tls, certificate):

@@ -22,6 +22,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from botocore.handlers import add_recursion_detection_header
 from botocore.serialize import create_serializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -113,6 +114,28 @@ def test_inside_lambda_the_invocations_trace_id_goes_as_recursion_detection_head
     headers = endpoint.recent_signing()[-1]["request"]["headers"]
     assert headers["X-Amzn-Trace-Id"] == "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
     assert "app/eventbridge-forwarder" in headers["User-Agent"]
+
+
+def test_each_request_carries_the_trace_id_of_its_moment_as_botocores_handler_gives_it(endpoint, monkeypatch):
+    # The header is made once per trace id (botocore's quoting of it is a request's cost): a warm container's
+    # next invocation has another id, and outside Lambda none is sent.
+    _, wire = senders()
+    sent = []
+    for function, trace_id in [("f", "Root=1-a;Sampled=1"), ("f", "Root=1-a;Sampled=1"), ("f", "Root=1-b c/é"),
+                               (None, "Root=1-b c/é"), ("f", None), ("f", "Root=1-a;Sampled=1")]:
+        for name, value in (("AWS_LAMBDA_FUNCTION_NAME", function), ("_X_AMZN_TRACE_ID", trace_id)):
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        wire(ENTRIES)
+        expected: dict[str, str] = {}
+        add_recursion_detection_header({"headers": expected})
+        sent.append((endpoint.recent_signing()[-1]["request"]["headers"].get("X-Amzn-Trace-Id"),
+                     expected.get("X-Amzn-Trace-Id")))
+    assert [got for got, _ in sent] == [expected for _, expected in sent]
+    assert [got for got, _ in sent] == ["Root=1-a;Sampled=1"] * 2 + ["Root=1-b%20c%2F%C3%A9", None, None,
+                                                                     "Root=1-a;Sampled=1"]
 
 
 @pytest.mark.parametrize("fault", ["throttle", "http500", "http503", "http429"])

@@ -11,6 +11,7 @@ import http.client
 import io
 import socket
 import threading
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -48,6 +49,31 @@ def _by_http1(data: bytes) -> tuple[int, dict[str, str], bytes, bool]:
     return http1.read_answer(io.BytesIO(data))
 
 
+def _receives(data: bytes, cuts: list[int], closed: bool = True) -> Callable[[], bytes]:
+    """`data` as a socket's receives give it: pieces that end at `cuts` (any of them, any size, one byte too),
+    then b"" for ever, as once the peer closed; or, if the peer keeps the connection open (`closed` False), a
+    receive past the data fails: it would wait until the deadline for bytes that never come."""
+    edges = sorted({0, len(data), *(cut % (len(data) + 1) for cut in cuts)})
+    parts = iter([data[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a])
+
+    def receive() -> bytes:
+        part = next(parts, b"")
+        if not part and not closed:
+            raise AssertionError("a receive after the whole answer came")
+        return part
+
+    return receive
+
+
+def _by_received(data: bytes, cuts: list[int], closed: bool) -> tuple[int, dict[str, str], bytes, bool]:
+    status, headers, body, will_close, unread = http1.read_received(_receives(data, cuts, closed))
+    assert not unread
+    return status, headers, body, will_close
+
+
+CUTS = st.one_of(st.lists(st.integers(0, 2000), max_size=8), st.just(list(range(2000))))  # or every byte apart
+
+
 def _answer(version: str, status: int, headers: list[tuple[str, str]], body: bytes, framing: str,
             cuts: list[int], interim: bool) -> bytes:
     lines = [f"{version} {status} Reason"] + [f"{n}: {v}" for n, v in headers]
@@ -70,8 +96,8 @@ def _answer(version: str, status: int, headers: list[tuple[str, str]], body: byt
 @settings(max_examples=300, deadline=None)
 @given(version=st.sampled_from(["HTTP/1.1", "HTTP/1.0"]), status=st.sampled_from([200, 204, 400, 413, 429, 500, 503]),
        headers=st.lists(st.tuples(TOKEN, VALUE), max_size=6), body=st.binary(max_size=300), framing=FRAMING,
-       cuts=st.lists(st.integers(0, 300), max_size=4), interim=st.booleans())
-def test_any_answer_reads_as_http_client_reads_it(version, status, headers, body, framing, cuts, interim):
+       cuts=st.lists(st.integers(0, 300), max_size=4), interim=st.booleans(), receives=CUTS)
+def test_any_answer_reads_as_http_client_reads_it(version, status, headers, body, framing, cuts, interim, receives):
     # GIVEN headers that do not frame the answer themselves (the framing is drawn apart)
     headers = [(n, v) for n, v in headers
                if n.lower() not in ("content-length", "transfer-encoding", "connection", "keep-alive")]
@@ -79,8 +105,10 @@ def test_any_answer_reads_as_http_client_reads_it(version, status, headers, body
         body, framing = b"", "length" if framing == "chunked" else framing
     # WHEN both read the same bytes
     data = _answer(version, status, headers, body, framing, cuts, interim)
-    # THEN they agree on everything connections.py uses
-    assert _by_http1(data) == _by_http_client(data)
+    # THEN they agree on everything connections.py uses, whatever the receives the bytes come in
+    # (a peer that keeps the connection open is never waited on past the answer's end: only a body delimited by
+    # the close reads up to it)
+    assert _by_http1(data) == _by_http_client(data) == _by_received(data, receives, closed=framing in ("close", "none"))
 
 
 @pytest.mark.parametrize("data, error", [
@@ -260,3 +288,107 @@ def test_a_body_is_read_up_to_the_bound_and_refused_past_it(framing, size):
             http1.read_answer(io.BufferedReader(io.BytesIO(data)))
     else:
         assert len(http1.read_answer(io.BufferedReader(io.BytesIO(data)))[2]) == size
+
+
+# -- read_received: the same reading, from what a socket's receives bring -------------------------------------
+
+# Pieces of answers, well formed and not, that a peer may send in any order.
+PIECES = st.sampled_from([
+    b"HTTP/1.1 200 OK\r\n", b"HTTP/1.0 200 OK\n", b"HTTP/1.1 204 No Content\r\n", b"HTTP/1.1 103 Early\r\n",
+    b"HTTP/1.1 100 Continue\r\n", b"HTTP/1.1 101 Switching\r\n", b"HTTP/2.0 200 OK\r\n", b"HTTP/1.1 099 Low\r\n",
+    b"garbage\r\n", b"Content-Length: 3\r\n", b"Content-Length: 0\r\n", b"Content-Length: 2, 2\r\n",
+    b"Content-Length: 9\r\n", b"Transfer-Encoding: chunked\r\n", b"Transfer-Encoding: gzip\r\n",
+    b"Connection: close\r\n", b"Connection: keep-alive\r\n", b"Keep-Alive: 5\r\n", b"X-A: b\r\n", b"x-a: c\n",
+    b" folded\r\n", b"\tfolded\n", b"no colon\r\n", b"Name : v\r\n", b"\r\n", b"\n", b"\r", b"3\r\nabc\r\n",
+    b"0\r\n", b"1;ext=1\r\nx\r\n", b"zz\r\n", b"abc", b"\r\n\r\n",
+]) | st.binary(max_size=6)
+
+
+# The same pieces in an answer's order: a status line, header lines (folded ones too), a blank line, a body.
+STATUS_LINES = st.sampled_from([b"HTTP/1.1 200 OK\r\n", b"HTTP/1.0 200 OK\n", b"HTTP/1.1 204 No Content\r\n",
+                                b"HTTP/1.1 103 Early\r\n", b"HTTP/1.1 500 Oops\r\n"])
+HEADER_LINES = st.sampled_from([b"Content-Length: 3\r\n", b"Content-Length: 0\r\n", b"Transfer-Encoding: chunked\r\n",
+                                b"Connection: close\r\n", b"Connection: keep-alive\r\n", b"X-A: b\r\n", b"x-a: c\n",
+                                b" folded\r\n", b"\tfolded  \n", b"no colon\r\n", b"Name : v\r\n", b"E:\r\n",
+                                b"X-B:  spaced  value \r\n"])
+ANSWERS = st.tuples(STATUS_LINES, st.lists(HEADER_LINES, max_size=8).map(b"".join), st.sampled_from([b"\r\n", b"\n"]),
+                    st.lists(PIECES, max_size=6).map(b"".join)).map(b"".join)
+
+
+def _outcome(read: Callable[[], tuple]) -> tuple:
+    """What a reader makes of some bytes: its answer, or its error's type (and what an IncompleteRead had read)."""
+    try:
+        return read()
+    except (http.client.HTTPException, ValueError) as error:
+        return type(error), getattr(error, "partial", None)
+
+
+def _read_file(data: bytes) -> tuple:
+    fp = io.BytesIO(data)
+    return (*http1.read_answer(fp), fp.tell() < len(data))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(data=st.lists(PIECES, max_size=30).map(b"".join) | ANSWERS | st.lists(ANSWERS, max_size=3).map(b"".join),
+       receives=CUTS)
+def test_any_bytes_in_any_receives_read_as_read_answer_reads_them_from_a_file(data, receives):
+    # Status, headers, body and whether the connection closes; or the same error. A head read whole and one read
+    # line by line agree.
+    got, expected = _outcome(lambda: http1.read_received(_receives(data, receives))), _outcome(lambda: _read_file(data))
+    assert got[:4] == expected[:4]
+    # Bytes left after the answer (they close the connection) are told if they came with it; what comes later is
+    # the idle connection's check's (connections.py), as it would be in one receive.
+    if len(expected) == 5:
+        assert got[4] <= expected[4]
+        assert http1.read_received(_receives(data, []))[4] == expected[4]
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 " + b"r" * (http1.MAX_LINE - 15) + b"\r\n",  # the status line of MAX_LINE - 1 bytes, and more
+    b"HTTP/1.1 200 " + b"r" * (http1.MAX_LINE - 14) + b"\r\n",
+    b"HTTP/1.1 200 " + b"r" * (http1.MAX_LINE - 13) + b"\r\n",
+    b"HTTP/1.1 200 OK\r\nX: " + b"v" * (http1.MAX_LINE - 6) + b"\r\n",  # a header line of MAX_LINE bytes, and more
+    b"HTTP/1.1 200 OK\r\nX: " + b"v" * (http1.MAX_LINE - 5) + b"\r\n",
+    b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * http1.MAX_HEADERS,  # as many header lines as taken, and more
+    b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * (http1.MAX_HEADERS + 1),
+    b"HTTP/1.1 200 OK\r\n" + (b"X: " + b"v" * 1000 + b"\r\n") * 90,  # a head longer than MAX_LINE, lines short
+    b"HTTP/1.1 200 OK\r\n" + (b"X: " + b"v" * 1000 + b"\r\n") * 101,
+])
+@pytest.mark.parametrize("receives", [[], [17], list(range(0, 200_000, 4096))])
+def test_a_head_near_the_bounds_reads_as_read_answer_reads_it(head, receives):
+    data = head + b"Content-Length: 2\r\n\r\nok"
+    assert _outcome(lambda: http1.read_received(_receives(data, receives))) == _outcome(lambda: _read_file(data))
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "close"])
+@pytest.mark.parametrize("size", [BOUND, BOUND + 1])
+def test_a_received_body_is_read_up_to_the_bound_and_refused_past_it(framing, size):
+    head = {"length": f"Content-Length: {size}\r\n", "chunked": "Transfer-Encoding: chunked\r\n", "close": ""}[framing]
+    body = b"x" * size
+    if framing == "chunked":
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (size, body)
+    data = OK + head.encode() + b"\r\n" + body
+    receive = _receives(data, list(range(0, len(data), 8192)))
+    if size > BOUND:
+        with pytest.raises(http1.AnswerTooLarge):
+            http1.read_received(receive)
+    else:
+        assert len(http1.read_received(receive)[2]) == size
+
+
+ANSWER = OK + b"Content-Length: 2\r\n\r\nok"
+
+
+@pytest.mark.parametrize("after", [b"H", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", b"\r\n"])
+# The last receive brings the end of the answer and what follows.
+@pytest.mark.parametrize("receives", [[], [17], list(range(len(ANSWER)))])
+def test_bytes_received_with_the_answers_end_are_told(after, receives):
+    assert http1.read_received(_receives(ANSWER + after, receives))[2:] == (b"ok", False, True)
+
+
+def test_a_length_beyond_what_arrived_waits_for_no_more_than_arrives():
+    # A peer's length allocates nothing: each receive brings what arrived, and the close ends the answer short.
+    data = OK + b"Content-Length: 900000\r\n\r\nab"
+    with pytest.raises(http.client.IncompleteRead) as error:
+        http1.read_received(_receives(data, []))
+    assert error.value.partial == b"ab"

@@ -11,8 +11,10 @@ stays blocked and the socket open long after the invocation returned, more of bo
 invocation, until the process runs out of descriptors. Here every wait of an exchange (connect,
 TLS handshake, each send and each receive) is given the time left until the request's deadline
 (at most the connect or read timeout), so the whole exchange ends by the deadline and what was
-abandoned is closed; a request whose deadline has passed is not started. That costs a clock read
-and a settimeout per socket wait, negligible beside the request.
+abandoned is closed; a request whose deadline has passed is not started. Once connected, a socket
+is non-blocking and each wait is a poll given that time (`_BoundedSocket`): a clock read per wait,
+and no more system calls than a blocking socket with a timeout makes (fewer: it polls before each
+send and never changes its timeout without one).
 
 The wire path's posts are written and read by http1.py (http.client's generic work costs a
 quarter of a request's CPU); every other request goes through the standard library's http.client.
@@ -27,9 +29,10 @@ botocore's language when something fails, so callers treat these errors exactly 
   ConnectionClosedError (the request may have landed: the publisher retries its entries, at
   least once, as for botocore's client).
 
-A connection is reused only if the peer sent nothing more than its answer: bytes left over in the
-reader or in the TLS layer after an answer, or readable while it sat idle (the check urllib3 makes),
-would be taken for the next request's answer; such a connection is closed instead.
+A connection is reused only if the peer sent nothing more than its answer: bytes received beyond
+it, bytes left in the TLS layer after it, or bytes readable while it sat idle (the check urllib3
+makes, at every checkout) would be taken for the next request's answer; such a connection is
+closed instead.
 
 TLS is verified against the CA bundle botocore would use (AWS_CA_BUNDLE, ca_bundle in the
 config file, REQUESTS_CA_BUNDLE, then botocore's default). A proxy is not spoken here: callers
@@ -104,19 +107,17 @@ class ConnectionPool:
     def post(self, body: bytes, headers: dict[str, str], deadline: float = math.inf) -> Response:
         """The wire path's request: written and read by http1 (a fraction of http.client's CPU).
 
-        The answer is read through the connection's own reader, kept from one answer to the next (a reader per
-        answer cost a few microseconds to make and close): it holds nothing between answers, since bytes left in
-        it after one close the connection (`_left_over`). The failures are mapped as `_exchange` maps them,
-        inline (a generator-based context manager costs as much again)."""
+        The answer is parsed from what the socket's receives bring (http1.read_received), with no file between:
+        bytes beyond the answer close the connection, as do bytes the TLS layer holds. The failures are mapped
+        as `_exchange` maps them, inline (a generator-based context manager costs as much again)."""
         request = http1.request_bytes("POST", self._path, self._host_header, headers, body)
         connection = self._checkout(deadline, self.url)
         sock = connection.sock
         sock.deadline = deadline
         try:
             sock.sendall(request)
-            answer = sock.answers()
-            status, headers, data, will_close = http1.read_answer(answer)
-            will_close = will_close or _left_over(answer, sock)
+            status, headers, data, will_close, unread = http1.read_received(sock.receive)
+            will_close = will_close or unread or sock.pending() > 0
         except BaseException as error:
             failure = _failure(connection, self.url, error)
             if failure is error:
@@ -144,9 +145,11 @@ class ConnectionPool:
     @contextmanager
     def _exchange(self, connection: _Connection, url: str) -> Iterator[None]:
         """After the request is begun, a failure closes the connection and is botocore's error (`_failure`)."""
+        sock = connection.sock  # http.client lets go of it once an answer says it closes: it is closed here too
         try:
             yield
         except BaseException as error:
+            sock.close(now=True)
             failure = _failure(connection, url, error)
             if failure is error:
                 raise
@@ -174,7 +177,7 @@ class ConnectionPool:
                 connection = self._idle.pop()
             except IndexError:  # none idle (another thread may have taken the last one just now)
                 return self._connect(deadline, url)
-            if _still_open(connection):
+            if connection.sock is not None and connection.sock.idle_and_open():
                 return connection
             connection.close()  # the server closed it while idle: never write a request into that
 
@@ -187,6 +190,7 @@ class ConnectionPool:
             if self._tls is not None:
                 sock.settimeout(_wait(connect_timeout, deadline))  # the handshake: one bound for all of it
                 sock = self._tls.wrap_socket(sock, server_hostname=self._host)
+            sock.setblocking(False)  # from here on each wait is a poll bounded by the deadline (_BoundedSocket)
         except TimeoutError as error:
             raise ConnectTimeoutError(endpoint_url=url, error=error) from error
         except ssl.SSLError as error:
@@ -226,17 +230,22 @@ def _body(response: http.client.HTTPResponse) -> bytes:
 
 
 def _left_over(answer: io.BufferedReader | None, sock: _BoundedSocket) -> bool:
-    """Whether the peer sent more than the answer just read: bytes the reader took beyond it, or bytes the TLS
-    layer decrypted and holds (select and poll never see those). What follows an answer is no answer to any
-    request of ours, and if it is left in place the next request would read it as its own."""
+    """Whether the peer sent more than the answer http.client just read: bytes its reader took beyond it (told
+    when http.client closed the reader at the body's end, `_Answer`), or bytes the TLS layer decrypted and holds
+    (select and poll never see those). What follows an answer is no answer to any request of ours, and if it is
+    left in place the next request would read it as its own."""
     if answer is not None and not answer.closed:
-        sock.reading = False  # peek returns what the reader holds, without waiting on the socket
-        try:
-            if answer.peek(1):
-                return True
-        finally:
-            sock.reading = True
-    return sock.pending() > 0
+        _tell_left_over(answer, sock)
+    return sock.extra or sock.pending() > 0
+
+
+def _tell_left_over(answer: io.BufferedReader, sock: _BoundedSocket) -> None:
+    sock.reading = False  # peek returns what the reader holds, without waiting on the socket
+    try:
+        if answer.peek(1):
+            sock.extra = True
+    finally:
+        sock.reading = True
 
 
 def _wait(timeout: float | None, deadline: float) -> float | None:
@@ -249,71 +258,152 @@ def _wait(timeout: float | None, deadline: float) -> float | None:
     return timeout
 
 
-_UNARMED = object()
+# What one receive takes at most, as a buffered reader's: a PutEvents answer is well under it (a Custom Event Bus's
+# hundred results too). Over TLS what a record holds beyond it waits decrypted for the next receive.
+RECEIVE_BYTES = 8192
 
 
 class _BoundedSocket:
-    """The socket as http.client uses it (sendall, makefile, close), each wait cut at `deadline`."""
+    """The connection's socket, non-blocking: sends and receives that wait (each a poll) at most until `deadline`,
+    and as http.client uses a socket (sendall, makefile, close).
 
-    __slots__ = ("_armed", "_reader", "_sock", "_timeout", "deadline", "reading")
+    A blocking socket with a timeout polls before each receive and each send anyway, and setting the timeout
+    costs system calls; here a send is tried at once (the request nearly always fits the socket's buffer) and a
+    receive polls first (the answer is rarely there yet: tried first, the receive mostly fails, and raises, for
+    1.06x the CPU at 16 threads), so one request costs a send, a poll and a receive.
+    Over TLS a receive may find a record not yet whole (SSLWantReadError): it polls again, within the same bound.
+    """
+
+    __slots__ = ("_closed", "_readable", "_readers", "_sock", "_timeout", "_tls", "answers", "deadline", "extra",
+                 "reading")
 
     def __init__(self, sock: socket.socket, timeout: float | None):
         self._sock, self._timeout, self.deadline = sock, timeout, math.inf
+        self._tls = isinstance(sock, ssl.SSLSocket)
         self.reading = True  # False: a read returns at once with nothing (see _left_over)
-        self._armed: object = _UNARMED  # the timeout the socket holds, as this last set it
-        self._reader: io.BufferedReader | None = None  # `answers`', made on first use
+        self.extra = False  # the last answer http.client read had bytes after it (see _left_over)
+        self.answers = 0  # how many readers of answers were made (not the last one itself: no reference cycle)
+        self._readable = select.poll()  # kept: one poll object per connection, not one per wait
+        self._readable.register(sock, select.POLLIN)
+        # http.client closes its connection when an answer says it will close, and reads the body after: the
+        # socket stays open until the reader made for that answer is closed too (as socket.makefile's do).
+        self._readers, self._closed = 0, False
 
-    def arm(self) -> None:
-        # settimeout costs system calls each time (it sets the descriptor's blocking mode anew); the same
-        # timeout as the socket already holds, the common case far from the deadline, is not set again.
-        timeout = _wait(self._timeout, self.deadline)
-        if timeout != self._armed:
-            self._sock.settimeout(timeout)
-            self._armed = timeout
+    def receive(self) -> bytes:
+        """What arrived, at most RECEIVE_BYTES, waiting for some at most the time left; b"" once the peer closed."""
+        while True:
+            self._wait_readable()
+            try:
+                return self._sock.recv(RECEIVE_BYTES)
+            except (BlockingIOError, ssl.SSLWantReadError):
+                continue  # readable, but no whole TLS record yet (or only a handshake message): wait again
+            except ssl.SSLWantWriteError:
+                self._wait_writable(self.deadline)
+
+    def recv_into(self, buffer: Any) -> int:
+        """`receive` into `buffer` (http.client's reader): the number of bytes, 0 once the peer closed."""
+        while True:
+            self._wait_readable()
+            try:
+                return self._sock.recv_into(buffer)
+            except (BlockingIOError, ssl.SSLWantReadError):
+                continue
+            except ssl.SSLWantWriteError:
+                self._wait_writable(self.deadline)
 
     def sendall(self, data: bytes) -> None:
-        self.arm()
-        self._sock.sendall(data)  # since Python 3.5 the timeout bounds the whole sendall
+        """All of `data`, within the read timeout and the deadline, whichever ends first, as a blocking socket's
+        sendall keeps within its timeout."""
+        now = time.monotonic()
+        until = self.deadline if self._timeout is None else min(self.deadline, now + self._timeout)
+        if now >= until:
+            raise TimeoutError("the request's deadline passed")
+        view, sent = memoryview(data), 0
+        while sent < len(view):
+            try:
+                sent += self._sock.send(view[sent:])
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                self._wait_writable(until)
+            except ssl.SSLWantReadError:
+                self._wait_readable()
+
+    def idle_and_open(self) -> bool:
+        """An idle keep-alive socket is readable only when the server closed it (or broke protocol: an answer
+        nobody asked for); either way it must not carry another request. urllib3 makes the same check."""
+        return not (self._tls and self._sock.pending()) and not self._readable.poll(0)
+
+    def _wait_readable(self) -> None:
+        timeout = _wait(self._timeout, self.deadline)
+        if self._tls and self._sock.pending():
+            return  # decrypted bytes wait in the TLS layer, where poll cannot see them
+        if not self._readable.poll(None if timeout is None else timeout * 1000):
+            raise TimeoutError("timed out")
+
+    def _wait_writable(self, until: float) -> None:
+        timeout = _wait(self._timeout, until)
+        writable = select.poll()  # rare: only when the socket's buffer is full
+        writable.register(self._sock, select.POLLOUT)
+        if not writable.poll(None if timeout is None else timeout * 1000):
+            raise TimeoutError("timed out")
 
     def makefile(self, mode: str) -> io.BufferedReader:
-        return io.BufferedReader(_BoundedReader(self, self._sock.makefile(mode, buffering=0)))
+        self._readers += 1
+        self.extra = False  # a new answer
+        self.answers += 1
+        return _Answer(_BoundedReader(self), self.answers)
 
-    def answers(self) -> io.BufferedReader:
-        """The reader kept for the wire path's answers on this socket, closed with it."""
-        if self._reader is None:
-            self._reader = self.makefile("rb")
-        return self._reader
+    def reader_closed(self) -> None:
+        self._readers -= 1
+        if self._closed and not self._readers:
+            self._sock.close()
 
     def fileno(self) -> int:
         return self._sock.fileno()
 
     def pending(self) -> int:
         """Bytes the TLS layer has decrypted and not yet handed over (0 without TLS)."""
-        return self._sock.pending() if isinstance(self._sock, ssl.SSLSocket) else 0
+        return self._sock.pending() if self._tls else 0
 
-    def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()  # a reader made by makefile keeps the descriptor until it is closed too
-        self._sock.close()
+    def close(self, now: bool = False) -> None:
+        """Close the socket once no reader of an answer is open (`now`: whatever is open: the exchange failed)."""
+        self._closed = True
+        if now or not self._readers:
+            self._sock.close()
 
 
 class _BoundedReader(io.RawIOBase):
-    """Reads from the socket, each receive given only the time left until the deadline."""
+    """http.client's answers: read from the socket, each receive given only the time left until the deadline."""
 
-    def __init__(self, bounded: _BoundedSocket, raw: io.RawIOBase):
-        self._bounded, self._raw = bounded, raw
+    def __init__(self, bounded: _BoundedSocket):
+        self.bounded = bounded
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int | None:
-        if not self._bounded.reading:
+        if not self.bounded.reading:
             return None  # "nothing yet", as a non-blocking read says it
-        self._bounded.arm()
-        return self._raw.readinto(buffer)
+        return self.bounded.recv_into(buffer)
 
     def close(self) -> None:
-        self._raw.close()
+        if not self.closed:
+            self.bounded.reader_closed()
+        super().close()
+
+
+class _Answer(io.BufferedReader):
+    """http.client's reader of one answer, which it closes once the body is read: what it holds then is told first
+    (`_left_over`), since closing drops it and the rest of what the peer sent would start the next answer."""
+
+    raw: _BoundedReader
+
+    def __init__(self, raw: _BoundedReader, number: int):
+        super().__init__(raw)
+        self.number = number
+
+    def close(self) -> None:
+        if not self.closed and self.raw.bounded.answers == self.number:  # not an earlier answer's, collected late
+            _tell_left_over(self, self.raw.bounded)
         super().close()
 
 
@@ -331,14 +421,3 @@ class _Response(http.client.HTTPResponse):
 class _Connection(http.client.HTTPConnection):
     response_class = _Response
     sock: _BoundedSocket
-
-
-def _still_open(connection: _Connection) -> bool:
-    """An idle keep-alive socket is readable only when the server closed it (or broke protocol: an answer
-    nobody asked for); either way it must not carry another request."""
-    sock = connection.sock
-    if sock is None or sock.pending():
-        return False
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return not poller.poll(0)

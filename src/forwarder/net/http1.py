@@ -33,6 +33,7 @@ maps them to botocore's. Other bodies (files, iterables) and every other client'
 from __future__ import annotations
 
 import http.client
+from collections.abc import Callable
 from typing import BinaryIO
 
 MAX_LINE = 65536  # as http.client
@@ -90,7 +91,107 @@ def read_answer(fp: BinaryIO, limit: int = MAX_ANSWER_BYTES) -> tuple[int, dict[
         headers = _headers(fp)
         if not 100 <= status < 200 or status == 101:
             break
-    found = header_map(headers)
+    return _framed(version, status, header_map(headers), fp, limit)
+
+
+def read_received(receive: Callable[[], bytes], limit: int = MAX_ANSWER_BYTES
+                  ) -> tuple[int, dict[str, str], bytes, bool, bool]:
+    """`read_answer`'s reading of the bytes `receive` gives (what one receive from the socket brings, b"" once the
+    peer closed), and whether bytes came beyond the answer.
+
+    A head is parsed whole from what was received (one receive usually brings the whole answer): no call per line,
+    nor the three layers of a file over a socket per receive. A head that does not end within MAX_LINE bytes, or
+    that the peer cut short, is read line by line as read_answer reads it; so are chunked and close-delimited
+    bodies. Tests feed both readers, and http.client, the same bytes split into receives anywhere."""
+    fp = Received(receive)
+    while True:
+        head = fp.head()
+        if head is None:
+            version, status = _status_line(fp)
+            headers = _headers(fp)
+        else:
+            end = head.index(b"\n") + 1
+            version, status = _status(head[:end])
+            lines = head[end:].decode("iso-8859-1").split("\n")[:-2]  # without the blank line and its ending
+            if len(lines) > MAX_HEADERS:  # the head, so every line, is shorter than MAX_LINE: only their number
+                raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
+            found = _field_map(lines)
+        if not 100 <= status < 200 or status == 101:
+            break
+    if head is None:
+        found = header_map(headers)
+    status, found, body, will_close = _framed(version, status, found, fp, limit)
+    return status, found, body, will_close, fp.unread()
+
+
+class Received:
+    """What a socket received of an answer and was not read yet, and `receive` for more: `readline` and `read` as
+    the readers of a file call them, and `head` for a whole head at once.
+
+    `read(n)` returns what is there, up to n bytes, or what one receive brings (b"" at the end): every reader here
+    reads in a loop, and a peer's length never makes it wait for, nor allocate, more than arrived."""
+
+    __slots__ = ("_data", "_pos", "_receive")
+
+    def __init__(self, receive: Callable[[], bytes]):
+        self._data, self._pos, self._receive = b"", 0, receive
+
+    def head(self) -> bytes | None:
+        """The next head (status line to blank line, as readline would give its lines), received as needed, if it
+        ends within MAX_LINE bytes; else None, with nothing taken: the peer closed first, or a line may be too
+        long (line by line, `_line` says which)."""
+        while True:
+            data, pos = self._data, self._pos
+            first = data.find(b"\n", pos)  # the status line's end: the blank line comes after it
+            if first >= 0:
+                crlf = data.find(b"\n\r\n", first)
+                lf = data.find(b"\n\n", first, len(data) if crlf < 0 else crlf + 1)  # a bare LF's blank line before
+                stop = lf + 2 if lf >= 0 else crlf + 3 if crlf >= 0 else -1
+                if stop >= 0:
+                    if stop - pos >= MAX_LINE:
+                        return None
+                    self._pos = stop
+                    return data[pos:stop]
+            if len(data) - pos >= MAX_LINE or not self._more():
+                return None
+
+    def readline(self, limit: int) -> bytes:
+        while True:
+            data, pos = self._data, self._pos
+            end = data.find(b"\n", pos, pos + limit)
+            if end >= 0:
+                stop = end + 1
+            elif len(data) - pos >= limit:
+                stop = pos + limit
+            elif self._more():
+                continue
+            else:
+                stop = len(data)  # the peer closed: what is left, or b""
+            self._pos = stop
+            return data[pos:stop]
+
+    def read(self, size: int) -> bytes:
+        if self._pos >= len(self._data) and (not size or not self._more()):  # read(0) waits for nothing
+            return b""
+        data, pos = self._data, self._pos
+        self._pos = stop = min(pos + size, len(data))
+        return data[pos:stop]
+
+    def unread(self) -> bool:
+        """Whether bytes were received that no read took."""
+        return self._pos < len(self._data)
+
+    def _more(self) -> bool:
+        part = self._receive()
+        if not part:
+            return False
+        self._data, self._pos = self._data[self._pos:] + part, 0
+        return True
+
+
+def _framed(version: str, status: int, found: dict[str, str], fp: BinaryIO | Received, limit: int
+            ) -> tuple[int, dict[str, str], bytes, bool]:
+    """The final answer's body, read by its framing, and whether the connection closes after it."""
     connection = found.get("connection", "").lower()
     will_close = "close" in connection or (version == "HTTP/1.0" and "keep-alive" not in connection
                                            and "keep-alive" not in found)
@@ -111,7 +212,7 @@ def read_answer(fp: BinaryIO, limit: int = MAX_ANSWER_BYTES) -> tuple[int, dict[
     return status, found, _exactly(fp, length), will_close
 
 
-def up_to_close(fp: BinaryIO, limit: int) -> bytes:
+def up_to_close(fp: BinaryIO | Received, limit: int) -> bytes:
     """What `fp` gives until its end (read(), with or without a size, returns b""), at most `limit` bytes."""
     parts, size = [], 0
     while part := fp.read(min(_READ_STEP, limit + 1 - size)):
@@ -122,7 +223,7 @@ def up_to_close(fp: BinaryIO, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def _exactly(fp: BinaryIO, length: int) -> bytes:
+def _exactly(fp: BinaryIO | Received, length: int) -> bytes:
     """`length` bytes, read a step at a time: a buffered read of n bytes allocates n before the peer sent
     any, so a hostile length (Content-Length or chunk size) would raise MemoryError or exhaust memory."""
     parts, left = [], length
@@ -152,15 +253,18 @@ def header_map(headers: list[tuple[str, str]]) -> dict[str, str]:
     return found
 
 
-def _line(fp: BinaryIO) -> bytes:
+def _line(fp: BinaryIO | Received) -> bytes:
     line = fp.readline(MAX_LINE + 1)
     if len(line) > MAX_LINE:
         raise http.client.LineTooLong("header line")
     return line
 
 
-def _status_line(fp: BinaryIO) -> tuple[str, int]:
-    line = _line(fp)
+def _status_line(fp: BinaryIO | Received) -> tuple[str, int]:
+    return _status(_line(fp))
+
+
+def _status(line: bytes) -> tuple[str, int]:
     if not line:
         raise http.client.RemoteDisconnected("Remote end closed connection without response")
     parts = line.decode("iso-8859-1").split(None, 2)
@@ -177,17 +281,22 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _headers(fp: BinaryIO) -> list[tuple[str, str]]:
-    headers: list[tuple[str, str]] = []
-    lines = 0
-    readline = fp.readline  # `_line`, written out: once per header line of every answer
+def _headers(fp: BinaryIO | Received) -> list[tuple[str, str]]:
+    lines: list[str] = []
+    readline = fp.readline  # `_line`, written out: once per header line
     while (line := readline(MAX_LINE + 1)) not in (b"\r\n", b"\n", b""):
         if len(line) > MAX_LINE:
             raise http.client.LineTooLong("header line")
-        lines += 1
-        if lines > MAX_HEADERS:  # every line counts, folded or not: a bound on the memory an answer takes
+        if len(lines) == MAX_HEADERS:  # every line counts, folded or not: a bound on the memory an answer takes
             raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
-        text = line.decode("iso-8859-1")
+        lines.append(line.decode("iso-8859-1"))
+    return _fields(lines)
+
+
+def _fields(lines: list[str]) -> list[tuple[str, str]]:
+    """The (name, value) pairs of a head's header lines (with their line ends or without)."""
+    headers: list[tuple[str, str]] = []
+    for text in lines:
         if text[0] in " \t":  # an obsolete folded line continues the one before; before any, it is ignored
             if headers:
                 name, value = headers[-1]
@@ -197,6 +306,19 @@ def _headers(fp: BinaryIO) -> list[tuple[str, str]]:
             if name.strip() == name:  # "Content-Length : 5" is no Content-Length (RFC 9112, 5.1)
                 headers.append((name, value.strip()))
     return headers
+
+
+def _field_map(lines: list[str]) -> dict[str, str]:
+    """`header_map(_fields(lines))`, in one pass when no line is folded (the usual answer)."""
+    found: dict[str, str] = {}
+    for text in lines:
+        if text[0] in " \t":
+            return header_map(_fields(lines))
+        name, colon, value = text.partition(":")
+        if colon and name.strip() == name:
+            name, value = name.lower(), value.strip()
+            found[name] = f"{found[name]}, {value}" if name in found else value
+    return found
 
 
 def _length(value: str | None) -> int | None:
@@ -211,7 +333,7 @@ def _length(value: str | None) -> int | None:
     return int(length)
 
 
-def _chunked(fp: BinaryIO, limit: int) -> bytes:
+def _chunked(fp: BinaryIO | Received, limit: int) -> bytes:
     body = bytearray()  # not a list of chunks: a million one-byte chunks would take tens of bytes each
     while True:
         line = _line(fp)

@@ -45,7 +45,7 @@ class SigV4:
     def __init__(self, url: str, region: str, service: str):
         self._uri = quote(normalize_url_path(urlsplit(url).path), safe="/~")
         self._region, self._service = region, service
-        self._key: tuple[str, str, bytes] = ("", "", b"")  # (secret, day, signing key): one tuple, swapped whole
+        self._key: tuple[str, str, Any] = ("", "", None)  # (secret, day, keyed HMAC): one tuple, swapped whole
         self._second: tuple[float, str] = (math.nan, "")  # (whole second, its X-Amz-Date)
 
     def sign(self, headers: dict[str, str], body: bytes, credentials: Any, now: float | None = None) -> None:
@@ -54,25 +54,24 @@ class SigV4:
         headers["X-Amz-Date"] = stamp
         if credentials.token:
             headers["X-Amz-Security-Token"] = credentials.token
-        signed = sorted(
-            (name.lower(), " ".join(value.split()))
-            for name, value in headers.items()
-            if name.lower() not in _UNSIGNED
-        )
-        names = ";".join(name for name, _ in signed)
-        canonical = "\n".join((
-            "POST", self._uri, "",
-            "".join(f"{name}:{value}\n" for name, value in signed),
-            names,
+        signed = []
+        for name, value in headers.items():  # a loop, not a generator: a call fewer per header
+            lower = name.lower()
+            if lower not in _UNSIGNED:
+                signed.append((lower, " ".join(value.split())))
+        signed.sort()
+        names = ";".join([name for name, _ in signed])
+        canonical = "POST\n%s\n\n%s\n\n%s\n%s" % (  # noqa: UP031 - one formatting pass for the whole string
+            self._uri, "\n".join([f"{name}:{value}" for name, value in signed]), names,
             hashlib.sha256(body).hexdigest(),
-        ))
+        )
         scope = f"{day}/{self._region}/{self._service}/aws4_request"
         to_sign = f"{ALGORITHM}\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        # hmac.digest: the one-shot HMAC in C (hmac.new builds a Python object per signature).
-        signature = hmac.digest(self._signing_key(credentials.secret_key, day), to_sign.encode(), "sha256").hex()
+        mac = self._hmac(credentials.secret_key, day).copy()  # the keyed HMAC copied: no key set up per signature
+        mac.update(to_sign.encode())
         headers["Authorization"] = (
             f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
-            f"SignedHeaders={names}, Signature={signature}"
+            f"SignedHeaders={names}, Signature={mac.hexdigest()}"
         )
 
     def _stamp(self, now: float) -> str:
@@ -84,11 +83,13 @@ class SigV4:
             self._second = (second, stamp)  # one tuple, swapped whole: threads read a consistent pair
         return stamp
 
-    def _signing_key(self, secret: str, day: str) -> bytes:
-        cached_secret, cached_day, key = self._key
+    def _hmac(self, secret: str, day: str) -> Any:
+        """An HMAC keyed with the day's signing key (copied for each signature, never updated itself)."""
+        cached_secret, cached_day, mac = self._key
         if (cached_secret, cached_day) != (secret, day):
             key = f"AWS4{secret}".encode()
             for part in (day, self._region, self._service, "aws4_request"):
-                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-            self._key = (secret, day, key)
-        return key
+                key = hmac.digest(key, part.encode(), "sha256")
+            mac = hmac.new(key, digestmod=hashlib.sha256)
+            self._key = (secret, day, mac)
+        return mac

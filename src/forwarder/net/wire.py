@@ -37,6 +37,7 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import os
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -78,6 +79,7 @@ class WirePutEvents:
             # Built once: botocore rebuilds this string for every request.
             "User-Agent": UserAgentString.from_environment().with_client_config(meta.config).to_string(),
         }
+        self._trace = _TraceHeader()
         self._pool: ConnectionPool | None = None  # none behind a proxy: botocore's session sends then
         if get_environ_proxies(self.url):
             self._send = _through_botocore(client, self.url)
@@ -88,8 +90,7 @@ class WirePutEvents:
             self._send = self._pool.post
 
     def __call__(self, entries: list[dict], deadline: float = math.inf) -> dict:
-        headers = dict(self._headers)
-        add_recursion_detection_header({"headers": headers})  # the invocation's trace id, as botocore does
+        headers = self._trace.headers(self._headers)
         body = request_body(entries)
         if self._credentials is None:
             raise NoCredentialsError()  # as botocore's client would, per request
@@ -126,6 +127,25 @@ class WirePutEvents:
             if isinstance(parsed, dict):
                 return parsed
         return {"Error": {"Code": str(status), "Message": ""}, "ResponseMetadata": {"HTTPStatusCode": status}}
+
+
+class _TraceHeader:
+    """The request's headers with the recursion-detection header botocore's handler adds (the invocation's trace
+    id, inside Lambda), made by that handler once per trace id and environment: a request of the same invocation
+    copies the headers it made (its quoting of the id costs as much as the rest of a request's headers)."""
+
+    def __init__(self) -> None:
+        self._made: tuple[str | None, bool, dict[str, str], dict[str, str]] = (None, False, {}, {})
+
+    def headers(self, base: dict[str, str]) -> dict[str, str]:
+        """A copy of `base` with the header, if botocore's handler adds one now."""
+        trace_id, in_lambda = os.environ.get("_X_AMZN_TRACE_ID"), "AWS_LAMBDA_FUNCTION_NAME" in os.environ
+        made_id, made_in_lambda, made_base, made = self._made  # one tuple, swapped whole: threads read a whole one
+        if made_id != trace_id or made_in_lambda != in_lambda or made_base is not base:
+            made = dict(base)
+            add_recursion_detection_header({"headers": made})  # reads the same environment
+            self._made = (trace_id, in_lambda, base, made)
+        return dict(made)
 
 
 def operation_url(endpoint_url: str) -> str:
