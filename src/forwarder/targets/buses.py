@@ -48,14 +48,12 @@ _TIME_BYTES = 14  # AWS counts a set Time as 14 bytes
 
 
 def entry_size(fields: dict) -> int:
-    """AWS's "Calculating PutEvents event entry size"; TraceHeader and EventBusName do not count.
-
-    utf8_length written out for the three texts every entry has (a call each was a third of this count's CPU)."""
+    """AWS's "Calculating PutEvents event entry size"; TraceHeader and EventBusName do not count."""
     size = _TIME_BYTES if fields.get("Time") is not None else 0
     for key in ("Source", "DetailType", "Detail"):
         text = fields.get(key)
         if text:
-            size += len(text) if text.isascii() else utf8_length(text)
+            size += utf8_length(text)
     for resource in fields.get("Resources") or ():
         size += utf8_length(resource)
     return size
